@@ -1,0 +1,13 @@
+"""HTTP handlers, one module per resource: parse, one store call, shape the answer."""
+
+from handlers import artifacts, cache, history, metrics, service, sessions, state
+
+ROUTE_TABLES = (
+    service.routes,
+    sessions.routes,
+    history.routes,
+    state.routes,
+    artifacts.routes,
+    metrics.routes,
+    cache.routes,
+)

@@ -1,0 +1,191 @@
+"""What every handler needs: bodies, query strings, responses, links."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from typing import Any, TypeVar
+from urllib.parse import urlencode
+
+from aiohttp import web
+from cattrs.errors import BaseValidationError
+
+from store.interface import IdempotencyClaim, Store
+from vault import clock, jsonutil
+from vault.appkeys import STORE
+from vault.converter import FieldRule, converter, field_errors, structure_name, unstructure
+from vault.errors import InvalidBody, RequestValidationError, UnsupportedMediaType, invalid
+from vault.models import Page
+from vault.queries import DEFAULT_LIMIT, MAX_LIMIT
+
+T = TypeVar("T")
+
+MAX_IDEMPOTENCY_KEY = 255
+
+
+def store_of(request: web.Request) -> Store:
+    return request.app[STORE]
+
+
+# -- bodies
+
+
+def require_json(request: web.Request) -> None:
+    mimetype = request.content_type
+    if mimetype != "application/json" and not (mimetype.startswith("application/") and mimetype.endswith("+json")):
+        raise UnsupportedMediaType(f"Content-Type must be application/json, not {mimetype or 'missing'}")
+
+
+async def read_json(request: web.Request) -> tuple[Any, bytes]:
+    """The parsed body and its raw bytes (for idempotency fingerprints)."""
+    require_json(request)
+    raw = await request.read()
+    if not raw.strip():
+        raise InvalidBody("the request body is empty; a JSON object is expected")
+    try:
+        return jsonutil.loads(raw), raw
+    except jsonutil.JSONTooDeep as exc:
+        raise invalid(["body"], str(exc)) from None
+    except jsonutil.InvalidJSON as exc:
+        raise InvalidBody(str(exc)) from None
+
+
+def structure(data: Any, cls: type[T]) -> T:
+    try:
+        return converter.structure(data, cls)
+    except (BaseValidationError, FieldRule) as exc:
+        raise RequestValidationError(field_errors(exc)) from None
+
+
+async def body_as(request: web.Request, cls: type[T]) -> tuple[T, bytes]:
+    data, raw = await read_json(request)
+    return structure(data, cls), raw
+
+
+def idempotency_claim(request: web.Request, raw_body: bytes) -> IdempotencyClaim | None:
+    key = request.headers.get("Idempotency-Key")
+    if key is None:
+        return None
+    if not 1 <= len(key) <= MAX_IDEMPOTENCY_KEY:
+        raise invalid(["header", "Idempotency-Key"], f"must be 1 to {MAX_IDEMPOTENCY_KEY} characters")
+    digest = hashlib.sha256()
+    for part in (request.method.encode(), request.path.encode(), raw_body):
+        digest.update(len(part).to_bytes(8, "big"))
+        digest.update(part)
+    return IdempotencyClaim(key, digest.hexdigest())
+
+
+def if_match(request: web.Request) -> int | None:
+    """The version named by If-Match; None when absent or `*` (any version)."""
+    header = request.headers.get("If-Match")
+    if header is None or header.strip() == "*":
+        return None
+    tag = header.strip().removeprefix("W/").strip('"')
+    if not tag.isdigit() or len(tag) > 18:
+        raise invalid(["header", "If-Match"], 'must be a version ETag such as "3"')
+    return int(tag)
+
+
+# -- query strings
+
+
+class QueryReader:
+    """Reads query parameters, collecting every problem for one 422."""
+
+    def __init__(self, request: web.Request) -> None:
+        self._query = request.query
+        self.errors: list[dict[str, Any]] = []
+
+    def _fail(self, name: str, msg: str) -> None:
+        self.errors.append({"loc": ["query", name], "msg": msg})
+
+    def text(self, name: str, *, required: bool = False) -> str | None:
+        value = self._query.get(name)
+        if value is None or value == "":
+            if required:
+                self._fail(name, "is required")
+            return None
+        try:
+            return structure_name(value)
+        except FieldRule as exc:
+            self._fail(name, str(exc))
+            return None
+
+    def integer(self, name: str, default: int | None, low: int, high: int) -> int | None:
+        raw = self._query.get(name)
+        if raw is None or raw == "":
+            return default
+        text = raw.strip()
+        if not text.lstrip("-").isdigit() or len(text) > 19:
+            self._fail(name, f"must be a whole number from {low} to {high}")
+            return default
+        value = int(text)
+        if not low <= value <= high:
+            self._fail(name, f"must be from {low} to {high}")
+            return default
+        return value
+
+    def limit(self) -> int:
+        return self.integer("limit", DEFAULT_LIMIT, 1, MAX_LIMIT) or DEFAULT_LIMIT
+
+    def offset(self) -> int:
+        return self.integer("offset", 0, 0, 2**62) or 0
+
+    def choice(self, name: str, options: Iterable[str]) -> str | None:
+        value = self._query.get(name)
+        if value is None or value == "":
+            return None
+        allowed = tuple(options)
+        if value not in allowed:
+            self._fail(name, f"must be one of {', '.join(allowed)}")
+            return None
+        return value
+
+    def timestamp(self, name: str) -> str | None:
+        value = self._query.get(name)
+        if value is None or value == "":
+            return None
+        try:
+            return clock.normalize_time(value)
+        except ValueError as exc:
+            self._fail(name, str(exc))
+            return None
+
+    def done(self) -> None:
+        if self.errors:
+            raise RequestValidationError(self.errors)
+
+
+# -- responses
+
+
+def json_response(value: Any, *, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
+    return web.Response(
+        status=status, body=jsonutil.dumps(unstructure(value)), content_type="application/json", headers=headers
+    )
+
+
+def created(value: Any, location: str) -> web.Response:
+    return json_response(value, status=201, headers={"Location": location})
+
+
+def deleted(**identity: Any) -> web.Response:
+    return json_response({"status": "deleted", **identity})
+
+
+def page_response(request: web.Request, page: Page, next_params: dict[str, Any] | None) -> web.Response:
+    """A plain JSON array; `Link: <...>; rel="next"` when another page follows."""
+    headers = {}
+    if page.has_more and next_params is not None:
+        params = dict(request.query)
+        for key, value in next_params.items():
+            if value is None:
+                params.pop(key, None)
+            else:
+                params[key] = str(value)
+        headers["Link"] = f'<{request.path}?{urlencode(params)}>; rel="next"'
+    return json_response(page.items, headers=headers)
+
+
+def offset_next(page: Page, limit: int, offset: int) -> dict[str, Any]:
+    return {"offset": offset + limit, "limit": limit}

@@ -1,0 +1,1 @@
+"""Scheduled jobs: plain async functions over store methods."""

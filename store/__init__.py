@@ -1,0 +1,1 @@
+"""Storage: the store interface, its backends, migrations and blobs."""

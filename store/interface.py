@@ -1,0 +1,129 @@
+"""The store interface: one method per operation, each with its contract.
+
+Every backend implements this and passes the same contract tests
+(tests/store/). Writes return only after their transaction has committed.
+Unknown ids raise store.errors.NotFound; a full write queue raises StoreBusy.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+from attrs import frozen
+
+from vault.inputs import CacheWrite, NewArtifact, NewMessage, NewMetric, NewSession, SessionChanges
+from vault.models import Artifact, CacheEntry, Message, Metric, Page, Session, State
+from vault.queries import ArtifactQuery, HistoryQuery, MetricQuery, SessionQuery
+
+
+@frozen
+class IdempotencyClaim:
+    """An `Idempotency-Key` and a fingerprint of the request that carried it.
+
+    A write that carries a claim records its result with the key in the same
+    transaction; a later write with the same key and fingerprint returns that
+    result and writes nothing, and one with another fingerprint raises
+    IdempotencyMismatch.
+    """
+
+    key: str
+    fingerprint: str
+
+
+class Store(Protocol):
+    backend: str
+
+    async def start(self) -> None:
+        """Open connections and apply migrations; raise if the database is unusable."""
+
+    async def close(self) -> None:
+        """Stop taking commands, finish the queued ones, close. Safe to call twice."""
+
+    async def ping(self) -> None:
+        """Return when the database answers a read and the writer runs; raise otherwise."""
+
+    # -- sessions
+
+    async def create_session(self, new: NewSession, claim: IdempotencyClaim | None = None) -> Session:
+        """Create a session with a fresh id."""
+
+    async def get_session(self, session_id: str) -> Session:
+        """The session; NotFound if there is none."""
+
+    async def update_session(self, session_id: str, changes: SessionChanges) -> Session:
+        """Apply the given fields; metadata merges key by key, a null value removes its key."""
+
+    async def delete_session(self, session_id: str) -> None:
+        """Delete the session and its history, state, artifacts and metrics, atomically."""
+
+    async def list_sessions(self, query: SessionQuery) -> Page:
+        """Sessions matching every given filter, newest first."""
+
+    # -- history
+
+    async def add_messages(
+        self, session_id: str, messages: list[NewMessage], claim: IdempotencyClaim | None = None
+    ) -> list[Message]:
+        """Append all messages or none; each gets the next seq of its session."""
+
+    async def get_message(self, message_id: str) -> Message:
+        """One message by id."""
+
+    async def list_messages(self, query: HistoryQuery) -> Page:
+        """A window of a session's history, always oldest first (see HistoryQuery)."""
+
+    async def clear_history(self, session_id: str) -> int:
+        """Delete every message of the session; return how many. Seq numbers are not reused."""
+
+    # -- state
+
+    async def get_state(self, session_id: str) -> State:
+        """The state; `data={}`, `version=0` for a session that has none yet."""
+
+    async def put_state(self, session_id: str, data: dict[str, Any], if_match: int | None) -> State:
+        """Replace the data; version + 1. PreconditionFailed if `if_match` is not the version."""
+
+    async def patch_state(self, session_id: str, patch: dict[str, Any], if_match: int | None) -> State:
+        """Apply a JSON merge patch (RFC 7396) to the data atomically; version + 1."""
+
+    async def delete_state(self, session_id: str, if_match: int | None) -> State:
+        """Empty the data; the version still moves on, so If-Match never matches stale copies."""
+
+    # -- artifacts
+
+    async def create_artifact(self, new: NewArtifact, claim: IdempotencyClaim | None = None) -> Artifact:
+        """Record an artifact; NotFound if its session does not exist."""
+
+    async def get_artifact(self, artifact_id: str) -> Artifact:
+        """One artifact's metadata."""
+
+    async def list_artifacts(self, query: ArtifactQuery) -> Page:
+        """Artifacts matching the filters, newest first."""
+
+    async def delete_artifact(self, artifact_id: str) -> None:
+        """Delete one artifact."""
+
+    # -- metrics
+
+    async def record_metrics(self, metrics: list[NewMetric], claim: IdempotencyClaim | None = None) -> list[Metric]:
+        """Record all points or none; NotFound if a named session does not exist."""
+
+    async def get_metric(self, metric_id: str) -> Metric:
+        """One raw point."""
+
+    async def list_metrics(self, query: MetricQuery) -> Page:
+        """Raw points matching the filters, newest first."""
+
+    # -- cache
+
+    async def cache_get(self, key: str) -> CacheEntry:
+        """The live entry; NotFound if there is none or it has expired."""
+
+    async def cache_set(self, key: str, write: CacheWrite) -> CacheEntry:
+        """Set the value and restart its TTL."""
+
+    async def cache_delete(self, key: str) -> None:
+        """Delete a live entry; NotFound if there is none."""
+
+    async def cache_cleanup(self, claim: IdempotencyClaim | None = None) -> int:
+        """Delete every expired entry, in bounded chunks; return how many."""

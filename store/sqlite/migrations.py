@@ -1,0 +1,152 @@
+"""Schema migrations: an ordered list, each applied with its record in one transaction."""
+
+from __future__ import annotations
+
+import sqlite3
+
+from attrs import frozen
+
+from store.errors import SchemaTooNew
+from vault import clock
+
+
+@frozen
+class Migration:
+    version: int
+    name: str
+    statements: tuple[str, ...]
+
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(
+        1,
+        "sessions, history, state, artifacts, metrics, cache, idempotency keys",
+        (
+            """CREATE TABLE sessions (
+                id TEXT PRIMARY KEY,
+                agent_name TEXT NOT NULL,
+                user_id TEXT,
+                status TEXT NOT NULL,
+                metadata TEXT NOT NULL,
+                created_at TEXT NOT NULL,
+                updated_at TEXT NOT NULL,
+                message_count INTEGER NOT NULL DEFAULT 0,
+                last_seq INTEGER NOT NULL DEFAULT 0
+            ) WITHOUT ROWID""",
+            "CREATE INDEX sessions_by_agent ON sessions (agent_name, id)",
+            "CREATE INDEX sessions_by_user ON sessions (user_id, id)",
+            "CREATE INDEX sessions_by_status ON sessions (status, id)",
+            # Clustered by (session_id, seq): a context window is one range scan.
+            """CREATE TABLE messages (
+                session_id TEXT NOT NULL REFERENCES sessions (id) ON DELETE CASCADE,
+                seq INTEGER NOT NULL,
+                id TEXT NOT NULL UNIQUE,
+                role TEXT NOT NULL,
+                content TEXT NOT NULL,
+                name TEXT,
+                tool_calls TEXT,
+                tool_call_id TEXT,
+                metadata TEXT NOT NULL,
+                timestamp TEXT NOT NULL,
+                PRIMARY KEY (session_id, seq)
+            ) WITHOUT ROWID""",
+            """CREATE TABLE state (
+                session_id TEXT PRIMARY KEY REFERENCES sessions (id) ON DELETE CASCADE,
+                data TEXT NOT NULL,
+                version INTEGER NOT NULL,
+                updated_at TEXT NOT NULL
+            ) WITHOUT ROWID""",
+            """CREATE TABLE artifacts (
+                id TEXT PRIMARY KEY,
+                session_id TEXT REFERENCES sessions (id) ON DELETE CASCADE,
+                name TEXT NOT NULL,
+                type TEXT NOT NULL,
+                content_type TEXT,
+                path TEXT,
+                size INTEGER,
+                sha256 TEXT,
+                metadata TEXT NOT NULL,
+                created_at TEXT NOT NULL
+            ) WITHOUT ROWID""",
+            "CREATE INDEX artifacts_by_session ON artifacts (session_id, id)",
+            "CREATE INDEX artifacts_by_type ON artifacts (type, id)",
+            # AUTOINCREMENT: rowids are never reused, so a rollup watermark stays true.
+            """CREATE TABLE metrics (
+                rowid INTEGER PRIMARY KEY AUTOINCREMENT,
+                id TEXT NOT NULL UNIQUE,
+                entity_type TEXT NOT NULL,
+                entity_name TEXT NOT NULL,
+                session_id TEXT REFERENCES sessions (id) ON DELETE CASCADE,
+                metric_name TEXT NOT NULL,
+                value REAL NOT NULL,
+                labels TEXT NOT NULL,
+                timestamp TEXT NOT NULL
+            )""",
+            "CREATE INDEX metrics_by_entity ON metrics (entity_name, metric_name, timestamp)",
+            "CREATE INDEX metrics_by_session ON metrics (session_id, timestamp)",
+            "CREATE INDEX metrics_by_time ON metrics (timestamp)",
+            """CREATE TABLE cache (
+                key TEXT PRIMARY KEY,
+                value TEXT NOT NULL,
+                ttl INTEGER,
+                created_at TEXT NOT NULL,
+                accessed_at TEXT NOT NULL,
+                expires_at TEXT
+            ) WITHOUT ROWID""",
+            "CREATE INDEX cache_by_expiry ON cache (expires_at) WHERE expires_at IS NOT NULL",
+            """CREATE TABLE idempotency_keys (
+                key TEXT PRIMARY KEY,
+                fingerprint TEXT NOT NULL,
+                response TEXT NOT NULL,
+                created_at TEXT NOT NULL
+            ) WITHOUT ROWID""",
+            "CREATE INDEX idempotency_keys_by_age ON idempotency_keys (created_at)",
+        ),
+    ),
+)
+
+LATEST_VERSION = MIGRATIONS[-1].version
+
+
+def current_version(conn: sqlite3.Connection) -> int:
+    exists = conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'").fetchone()
+    if not exists:
+        return 0
+    return conn.execute("SELECT coalesce(max(version), 0) FROM schema_migrations").fetchone()[0]
+
+
+def check_not_newer(version: int) -> None:
+    if version > LATEST_VERSION:
+        raise SchemaTooNew(
+            f"the database has schema version {version}, newer than this Vault knows "
+            f"({LATEST_VERSION}); upgrade The Vault or use another DB_PATH"
+        )
+
+
+def migrate(conn: sqlite3.Connection) -> list[Migration]:
+    """Apply pending migrations in order; return those applied. Runs on the writer."""
+    conn.execute(
+        "CREATE TABLE IF NOT EXISTS schema_migrations ("
+        " version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
+    )
+    applied = []
+    check_not_newer(current_version(conn))
+    for migration in MIGRATIONS:
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            # Read again inside the lock: another process may have migrated meanwhile.
+            if current_version(conn) >= migration.version:
+                conn.execute("COMMIT")
+                continue
+            for statement in migration.statements:
+                conn.execute(statement)
+            conn.execute(
+                "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
+                (migration.version, migration.name, clock.now_text()),
+            )
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        applied.append(migration)
+    return applied

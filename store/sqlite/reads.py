@@ -1,0 +1,185 @@
+"""Read queries: plain functions over a read connection (WAL snapshot reads)."""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Any
+
+from store.errors import InvalidReference, NotFound
+from store.sqlite import rows
+from vault import clock
+from vault.models import Artifact, CacheEntry, Message, Metric, Page, Session, State
+from vault.queries import ArtifactQuery, HistoryQuery, MetricQuery, SessionQuery
+
+
+def _where(filters: list[tuple[str, Any]]) -> tuple[str, list[Any]]:
+    """`column op ?` clauses for the filters that were given."""
+    given = [(clause, value) for clause, value in filters if value is not None]
+    if not given:
+        return "", []
+    return " WHERE " + " AND ".join(clause for clause, _ in given), [value for _, value in given]
+
+
+def _page(items: list[Any], limit: int) -> Page:
+    return Page(items[:limit], has_more=len(items) > limit)
+
+
+# -- sessions
+
+
+def get_session(conn: sqlite3.Connection, session_id: str) -> Session:
+    row = conn.execute(f"SELECT {rows.SESSION_COLUMNS} FROM sessions WHERE id = ?", (session_id,)).fetchone()
+    if row is None:
+        raise NotFound("session", session_id)
+    return rows.session(row)
+
+
+def list_sessions(conn: sqlite3.Connection, query: SessionQuery) -> Page:
+    where, params = _where(
+        [("agent_name = ?", query.agent_name), ("user_id = ?", query.user_id), ("status = ?", query.status)]
+    )
+    found = conn.execute(
+        f"SELECT {rows.SESSION_COLUMNS} FROM sessions{where} ORDER BY id DESC LIMIT ? OFFSET ?",
+        (*params, query.limit + 1, query.offset),
+    ).fetchall()
+    return _page([rows.session(row) for row in found], query.limit)
+
+
+# -- history
+
+
+def get_message(conn: sqlite3.Connection, message_id: str) -> Message:
+    row = conn.execute(f"SELECT {rows.MESSAGE_COLUMNS} FROM messages WHERE id = ?", (message_id,)).fetchone()
+    if row is None:
+        raise NotFound("message", message_id)
+    return rows.message(row)
+
+
+def _seq_of(conn: sqlite3.Connection, session_id: str, ref: str, name: str) -> int:
+    """A cursor is a seq number or the id of a message in this session."""
+    if ref.isdigit():
+        return int(ref)
+    row = conn.execute("SELECT seq FROM messages WHERE id = ? AND session_id = ?", (ref, session_id)).fetchone()
+    if row is None:
+        raise InvalidReference(["query", name], f"{ref!r} is neither a seq number nor a message of this session")
+    return row[0]
+
+
+def list_messages(conn: sqlite3.Connection, query: HistoryQuery) -> Page:
+    # One snapshot for the session check, the cursor lookup and the window.
+    conn.execute("BEGIN")
+    try:
+        return _list_messages(conn, query)
+    finally:
+        conn.execute("COMMIT")
+
+
+def _list_messages(conn: sqlite3.Connection, query: HistoryQuery) -> Page:
+    if conn.execute("SELECT 1 FROM sessions WHERE id = ?", (query.session_id,)).fetchone() is None:
+        raise NotFound("session", query.session_id)
+    clauses = ["session_id = ?"]
+    params: list[Any] = [query.session_id]
+    if query.role is not None:
+        clauses.append("role = ?")
+        params.append(query.role)
+    newest_first = True
+    offset = 0
+    if query.after is not None:
+        clauses.append("seq > ?")
+        params.append(_seq_of(conn, query.session_id, query.after, "after"))
+        newest_first = False
+    elif query.before is not None:
+        clauses.append("seq < ?")
+        params.append(_seq_of(conn, query.session_id, query.before, "before"))
+    elif query.offset is not None:
+        newest_first = False
+        offset = query.offset
+    order = "DESC" if newest_first else "ASC"
+    found = conn.execute(
+        f"SELECT {rows.MESSAGE_COLUMNS} FROM messages WHERE {' AND '.join(clauses)}"
+        f" ORDER BY seq {order} LIMIT ? OFFSET ?",
+        (*params, query.limit + 1, offset),
+    ).fetchall()
+    has_more = len(found) > query.limit
+    found = found[: query.limit]
+    if newest_first:
+        found.reverse()
+    return Page([rows.message(row) for row in found], has_more=has_more)
+
+
+# -- state
+
+
+def get_state(conn: sqlite3.Connection, session_id: str) -> State:
+    row = conn.execute(
+        "SELECT st.data, st.version, st.updated_at FROM sessions s"
+        " LEFT JOIN state st ON st.session_id = s.id WHERE s.id = ?",
+        (session_id,),
+    ).fetchone()
+    if row is None:
+        raise NotFound("session", session_id)
+    return rows.state(session_id, row)
+
+
+# -- artifacts
+
+
+def get_artifact(conn: sqlite3.Connection, artifact_id: str) -> Artifact:
+    row = conn.execute(f"SELECT {rows.ARTIFACT_COLUMNS} FROM artifacts WHERE id = ?", (artifact_id,)).fetchone()
+    if row is None:
+        raise NotFound("artifact", artifact_id)
+    return rows.artifact(row)
+
+
+def list_artifacts(conn: sqlite3.Connection, query: ArtifactQuery) -> Page:
+    where, params = _where([("session_id = ?", query.session_id), ("type = ?", query.type)])
+    found = conn.execute(
+        f"SELECT {rows.ARTIFACT_COLUMNS} FROM artifacts{where} ORDER BY id DESC LIMIT ? OFFSET ?",
+        (*params, query.limit + 1, query.offset),
+    ).fetchall()
+    return _page([rows.artifact(row) for row in found], query.limit)
+
+
+# -- metrics
+
+
+def get_metric(conn: sqlite3.Connection, metric_id: str) -> Metric:
+    row = conn.execute(f"SELECT {rows.METRIC_COLUMNS} FROM metrics WHERE id = ?", (metric_id,)).fetchone()
+    if row is None:
+        raise NotFound("metric", metric_id)
+    return rows.metric(row)
+
+
+def list_metrics(conn: sqlite3.Connection, query: MetricQuery) -> Page:
+    where, params = _where(
+        [
+            ("entity_type = ?", query.entity_type),
+            ("entity_name = ?", query.entity_name),
+            ("session_id = ?", query.session_id),
+            ("metric_name = ?", query.metric_name),
+            ("timestamp >= ?", query.start_time),
+            ("timestamp <= ?", query.end_time),
+        ]
+    )
+    found = conn.execute(
+        f"SELECT {rows.METRIC_COLUMNS} FROM metrics{where} ORDER BY timestamp DESC, id DESC LIMIT ? OFFSET ?",
+        (*params, query.limit + 1, query.offset),
+    ).fetchall()
+    return _page([rows.metric(row) for row in found], query.limit)
+
+
+# -- cache
+
+
+def cache_get(conn: sqlite3.Connection, key: str) -> CacheEntry:
+    row = conn.execute(
+        f"SELECT {rows.CACHE_COLUMNS} FROM cache WHERE key = ? AND (expires_at IS NULL OR expires_at > ?)",
+        (key, clock.now_text()),
+    ).fetchone()
+    if row is None:
+        raise NotFound("cache key", key)
+    return rows.cache_entry(row)
+
+
+def ping(conn: sqlite3.Connection) -> None:
+    conn.execute("SELECT count(*) FROM schema_migrations").fetchone()

@@ -1,0 +1,221 @@
+"""SQLiteStore: the store interface over one writer actor and a read pool."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sqlite3
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import aiosqlite
+
+from store import errors
+from store.interface import IdempotencyClaim
+from store.sqlite import migrations, reads, writes
+from store.sqlite.connection import SYNCHRONOUS_MODES, open_writer, run_on_thread, translate
+from store.sqlite.idempotency import revive
+from store.sqlite.readers import ReadPool
+from store.sqlite.writer import Writer
+from vault import clock
+from vault.inputs import CacheWrite, NewArtifact, NewMessage, NewMetric, NewSession, SessionChanges
+from vault.models import Artifact, CacheEntry, Message, Metric, Page, Session, State
+from vault.queries import ArtifactQuery, HistoryQuery, MetricQuery, SessionQuery
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+CLEANUP_CHUNK = 1000
+
+
+class SQLiteStore:
+    backend = "sqlite"
+
+    def __init__(
+        self,
+        path: str,
+        *,
+        synchronous: str = "full",
+        queue_max: int = 1000,
+        batch_max: int = 256,
+        read_connections: int = 4,
+    ) -> None:
+        if synchronous not in SYNCHRONOUS_MODES:
+            raise ValueError(f"synchronous must be one of {SYNCHRONOUS_MODES}")
+        self.path = path
+        self._synchronous = synchronous
+        self._queue_max = queue_max
+        self._batch_max = batch_max
+        self._reads = ReadPool(path, read_connections)
+        self._write_conn: aiosqlite.Connection | None = None
+        self._writer: Writer | None = None
+        self._touches: dict[str, str] = {}
+        self._background: set[asyncio.Task] = set()
+        self.applied_migrations: list[migrations.Migration] = []
+
+    # -- lifecycle
+
+    async def start(self) -> None:
+        """Open the database eagerly, so a bad path fails here and not at the first write."""
+        Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self._write_conn = await open_writer(self.path, self._synchronous)
+            self.applied_migrations = await run_on_thread(self._write_conn, migrations.migrate)
+            await self._reads.open()
+        except sqlite3.Error as exc:
+            await self._close_connections()
+            raise errors.StoreUnavailable(f"cannot open database {self.path}: {exc}") from exc
+        except BaseException:
+            await self._close_connections()
+            raise
+        self._writer = Writer(self._write_conn, queue_max=self._queue_max, batch_max=self._batch_max)
+        self._writer.start()
+
+    async def close(self) -> None:
+        if self._writer is not None:
+            await self._flush_touches()
+            await self._writer.close()
+        await self._close_connections()
+
+    async def _close_connections(self) -> None:
+        await self._reads.close()
+        if self._write_conn is not None:
+            conn, self._write_conn = self._write_conn, None
+            await conn.close()
+
+    async def ping(self) -> None:
+        if self._writer is None or not self._writer.running:
+            raise errors.StoreUnavailable("the writer is not running")
+        await self._read(reads.ping)
+
+    @property
+    def writer(self) -> Writer:
+        if self._writer is None:
+            raise errors.StoreClosed("the store has not started")
+        return self._writer
+
+    async def _write(self, operation: Callable[..., T], *args: Any, claim: IdempotencyClaim | None = None) -> T:
+        return await self.writer.submit(operation, *args, claim=claim)
+
+    async def _read(self, query: Callable[..., T], *args: Any) -> T:
+        try:
+            return await self._reads.run(query, *args)
+        except sqlite3.Error as exc:
+            raise translate(exc) from exc
+
+    # -- sessions
+
+    async def create_session(self, new: NewSession, claim: IdempotencyClaim | None = None) -> Session:
+        return revive(await self._write(writes.create_session, new, claim=claim), Session)
+
+    async def get_session(self, session_id: str) -> Session:
+        return await self._read(reads.get_session, session_id)
+
+    async def update_session(self, session_id: str, changes: SessionChanges) -> Session:
+        return await self._write(writes.update_session, session_id, changes)
+
+    async def delete_session(self, session_id: str) -> None:
+        await self._write(writes.delete_session, session_id)
+
+    async def list_sessions(self, query: SessionQuery) -> Page:
+        return await self._read(reads.list_sessions, query)
+
+    # -- history
+
+    async def add_messages(
+        self, session_id: str, messages: list[NewMessage], claim: IdempotencyClaim | None = None
+    ) -> list[Message]:
+        return revive(await self._write(writes.add_messages, session_id, messages, claim=claim), Message)
+
+    async def get_message(self, message_id: str) -> Message:
+        return await self._read(reads.get_message, message_id)
+
+    async def list_messages(self, query: HistoryQuery) -> Page:
+        return await self._read(reads.list_messages, query)
+
+    async def clear_history(self, session_id: str) -> int:
+        return await self._write(writes.clear_history, session_id)
+
+    # -- state
+
+    async def get_state(self, session_id: str) -> State:
+        return await self._read(reads.get_state, session_id)
+
+    async def put_state(self, session_id: str, data: dict[str, Any], if_match: int | None) -> State:
+        return await self._write(writes.put_state, session_id, data, if_match)
+
+    async def patch_state(self, session_id: str, patch: dict[str, Any], if_match: int | None) -> State:
+        return await self._write(writes.patch_state, session_id, patch, if_match)
+
+    async def delete_state(self, session_id: str, if_match: int | None) -> State:
+        return await self._write(writes.delete_state, session_id, if_match)
+
+    # -- artifacts
+
+    async def create_artifact(self, new: NewArtifact, claim: IdempotencyClaim | None = None) -> Artifact:
+        return revive(await self._write(writes.create_artifact, new, claim=claim), Artifact)
+
+    async def get_artifact(self, artifact_id: str) -> Artifact:
+        return await self._read(reads.get_artifact, artifact_id)
+
+    async def list_artifacts(self, query: ArtifactQuery) -> Page:
+        return await self._read(reads.list_artifacts, query)
+
+    async def delete_artifact(self, artifact_id: str) -> None:
+        await self._write(writes.delete_artifact, artifact_id)
+
+    # -- metrics
+
+    async def record_metrics(self, metrics: list[NewMetric], claim: IdempotencyClaim | None = None) -> list[Metric]:
+        return revive(await self._write(writes.record_metrics, metrics, claim=claim), Metric)
+
+    async def get_metric(self, metric_id: str) -> Metric:
+        return await self._read(reads.get_metric, metric_id)
+
+    async def list_metrics(self, query: MetricQuery) -> Page:
+        return await self._read(reads.list_metrics, query)
+
+    # -- cache
+
+    async def cache_get(self, key: str) -> CacheEntry:
+        entry = await self._read(reads.cache_get, key)
+        now = clock.now_text()
+        self._touch(key, now)
+        return CacheEntry(entry.key, entry.value, entry.ttl, entry.created_at, now, entry.expires_at)
+
+    async def cache_set(self, key: str, write: CacheWrite) -> CacheEntry:
+        return await self._write(writes.cache_set, key, write)
+
+    async def cache_delete(self, key: str) -> None:
+        await self._write(writes.cache_delete, key)
+
+    async def cache_cleanup(self, claim: IdempotencyClaim | None = None) -> int:
+        # Chunks are separate commands, so other writes interleave with a long sweep.
+        total = 0
+        while True:
+            deleted = await self._write(writes.cache_cleanup_chunk, CLEANUP_CHUNK)
+            total += deleted
+            if deleted < CLEANUP_CHUNK:
+                break
+        if claim is None:
+            return total
+        return revive(await self._write(writes.result_of, total, claim=claim), int)
+
+    def _touch(self, key: str, when: str) -> None:
+        """Note a read time; touches are written best-effort, many per command."""
+        schedule = not self._touches
+        self._touches[key] = when
+        if schedule:
+            task = asyncio.get_running_loop().create_task(self._flush_touches())
+            self._background.add(task)
+            task.add_done_callback(self._background.discard)
+
+    async def _flush_touches(self) -> None:
+        if not self._touches:
+            return
+        touches, self._touches = self._touches, {}
+        try:
+            await self._write(writes.touch_cache, touches)
+        except errors.StoreError as exc:
+            log.debug("cache read times not recorded: %s", exc)

@@ -1,0 +1,290 @@
+"""Write commands: plain functions over the writer's sqlite3 connection.
+
+Each runs on the writer thread inside its own savepoint (store.sqlite.writer),
+so a raised error undoes exactly what the command did.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Any
+
+from store.errors import NotFound, PreconditionFailed
+from store.sqlite import rows
+from vault import clock, ids
+from vault.inputs import CacheWrite, NewArtifact, NewMessage, NewMetric, NewSession, SessionChanges, is_set
+from vault.jsonutil import dumps_text
+from vault.merge_patch import apply_merge_patch, merge_keys
+from vault.models import Artifact, CacheEntry, Message, Metric, Session, State
+
+# -- sessions
+
+
+def create_session(conn: sqlite3.Connection, new: NewSession) -> Session:
+    now = clock.now_text()
+    session = Session(ids.session_id(), new.agent_name, new.user_id, new.status, new.metadata, now, now, 0)
+    conn.execute(
+        "INSERT INTO sessions (id, agent_name, user_id, status, metadata, created_at, updated_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (session.id, session.agent_name, session.user_id, session.status, dumps_text(session.metadata), now, now),
+    )
+    return session
+
+
+def update_session(conn: sqlite3.Connection, session_id: str, changes: SessionChanges) -> Session:
+    row = conn.execute(f"SELECT {rows.SESSION_COLUMNS} FROM sessions WHERE id = ?", (session_id,)).fetchone()
+    if row is None:
+        raise NotFound("session", session_id)
+    current = rows.session(row)
+    status = changes.status if is_set(changes.status) else current.status
+    user_id = changes.user_id if is_set(changes.user_id) else current.user_id
+    metadata = merge_keys(current.metadata, changes.metadata) if is_set(changes.metadata) else current.metadata
+    now = clock.now_text()
+    conn.execute(
+        "UPDATE sessions SET status = ?, user_id = ?, metadata = ?, updated_at = ? WHERE id = ?",
+        (status, user_id, dumps_text(metadata), now, session_id),
+    )
+    return Session(
+        current.id, current.agent_name, user_id, status, metadata, current.created_at, now, current.message_count
+    )
+
+
+def delete_session(conn: sqlite3.Connection, session_id: str) -> None:
+    # Foreign keys cascade to history, state, artifacts and metrics.
+    if conn.execute("DELETE FROM sessions WHERE id = ?", (session_id,)).rowcount == 0:
+        raise NotFound("session", session_id)
+
+
+# -- history
+
+
+def add_messages(conn: sqlite3.Connection, session_id: str, messages: list[NewMessage]) -> list[Message]:
+    row = conn.execute("SELECT last_seq FROM sessions WHERE id = ?", (session_id,)).fetchone()
+    if row is None:
+        raise NotFound("session", session_id)
+    seq = row[0]
+    now = clock.now_text()
+    added = []
+    for new in messages:
+        seq += 1
+        added.append(
+            Message(
+                ids.message_id(),
+                session_id,
+                seq,
+                new.role,
+                new.content,
+                new.name,
+                new.tool_calls,
+                new.tool_call_id,
+                new.metadata,
+                now,
+            )
+        )
+    conn.executemany(
+        "INSERT INTO messages (session_id, seq, id, role, content, name, tool_calls, tool_call_id, metadata,"
+        " timestamp) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            (
+                m.session_id,
+                m.seq,
+                m.id,
+                m.role,
+                dumps_text(m.content),
+                m.name,
+                None if m.tool_calls is None else dumps_text(m.tool_calls),
+                m.tool_call_id,
+                dumps_text(m.metadata),
+                m.timestamp,
+            )
+            for m in added
+        ],
+    )
+    conn.execute(
+        "UPDATE sessions SET last_seq = ?, message_count = message_count + ?, updated_at = ? WHERE id = ?",
+        (seq, len(added), now, session_id),
+    )
+    return added
+
+
+def clear_history(conn: sqlite3.Connection, session_id: str) -> int:
+    if conn.execute("SELECT 1 FROM sessions WHERE id = ?", (session_id,)).fetchone() is None:
+        raise NotFound("session", session_id)
+    deleted = conn.execute("DELETE FROM messages WHERE session_id = ?", (session_id,)).rowcount
+    conn.execute("UPDATE sessions SET message_count = 0, updated_at = ? WHERE id = ?", (clock.now_text(), session_id))
+    return deleted
+
+
+# -- state
+
+
+def _current_state(conn: sqlite3.Connection, session_id: str, if_match: int | None) -> State:
+    row = conn.execute(
+        "SELECT st.data, st.version, st.updated_at FROM sessions s"
+        " LEFT JOIN state st ON st.session_id = s.id WHERE s.id = ?",
+        (session_id,),
+    ).fetchone()
+    if row is None:
+        raise NotFound("session", session_id)
+    current = rows.state(session_id, row)
+    if if_match is not None and if_match != current.version:
+        raise PreconditionFailed(current)
+    return current
+
+
+def _write_state(conn: sqlite3.Connection, current: State, data: dict[str, Any]) -> State:
+    now = clock.now_text()
+    version = current.version + 1
+    conn.execute(
+        "INSERT INTO state (session_id, data, version, updated_at) VALUES (?, ?, ?, ?)"
+        " ON CONFLICT (session_id) DO UPDATE SET data = excluded.data, version = excluded.version,"
+        " updated_at = excluded.updated_at",
+        (current.session_id, dumps_text(data), version, now),
+    )
+    return State(current.session_id, data, version, now)
+
+
+def put_state(conn: sqlite3.Connection, session_id: str, data: dict[str, Any], if_match: int | None) -> State:
+    return _write_state(conn, _current_state(conn, session_id, if_match), data)
+
+
+def patch_state(conn: sqlite3.Connection, session_id: str, patch: dict[str, Any], if_match: int | None) -> State:
+    current = _current_state(conn, session_id, if_match)
+    return _write_state(conn, current, apply_merge_patch(current.data, patch))
+
+
+def delete_state(conn: sqlite3.Connection, session_id: str, if_match: int | None) -> State:
+    current = _current_state(conn, session_id, if_match)
+    if current.version == 0:
+        return current
+    return _write_state(conn, current, {})
+
+
+# -- artifacts
+
+
+def _require_session(conn: sqlite3.Connection, session_id: str | None) -> None:
+    if session_id is not None and conn.execute("SELECT 1 FROM sessions WHERE id = ?", (session_id,)).fetchone() is None:
+        raise NotFound("session", session_id)
+
+
+def create_artifact(conn: sqlite3.Connection, new: NewArtifact) -> Artifact:
+    _require_session(conn, new.session_id)
+    artifact = Artifact(
+        ids.artifact_id(),
+        new.session_id,
+        new.name,
+        new.type,
+        new.content_type,
+        new.path,
+        new.size,
+        None,
+        new.metadata,
+        clock.now_text(),
+    )
+    conn.execute(
+        f"INSERT INTO artifacts ({rows.ARTIFACT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            artifact.id,
+            artifact.session_id,
+            artifact.name,
+            artifact.type,
+            artifact.content_type,
+            artifact.path,
+            artifact.size,
+            artifact.sha256,
+            dumps_text(artifact.metadata),
+            artifact.created_at,
+        ),
+    )
+    return artifact
+
+
+def delete_artifact(conn: sqlite3.Connection, artifact_id: str) -> None:
+    if conn.execute("DELETE FROM artifacts WHERE id = ?", (artifact_id,)).rowcount == 0:
+        raise NotFound("artifact", artifact_id)
+
+
+# -- metrics
+
+
+def record_metrics(conn: sqlite3.Connection, metrics: list[NewMetric]) -> list[Metric]:
+    for session_id in {m.session_id for m in metrics if m.session_id is not None}:
+        _require_session(conn, session_id)
+    now = clock.now_text()
+    recorded = [
+        Metric(
+            ids.metric_id(),
+            m.entity_type,
+            m.entity_name,
+            m.session_id,
+            m.metric_name,
+            m.value,
+            m.labels,
+            m.timestamp or now,
+        )
+        for m in metrics
+    ]
+    conn.executemany(
+        f"INSERT INTO metrics ({rows.METRIC_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            (
+                m.id,
+                m.entity_type,
+                m.entity_name,
+                m.session_id,
+                m.metric_name,
+                m.value,
+                dumps_text(m.labels),
+                m.timestamp,
+            )
+            for m in recorded
+        ],
+    )
+    return recorded
+
+
+# -- cache
+
+
+def cache_set(conn: sqlite3.Connection, key: str, write: CacheWrite) -> CacheEntry:
+    moment = clock.now()
+    now = clock.format_time(moment)
+    expires_at = None if write.ttl is None else clock.seconds_from_now(write.ttl)
+    entry = CacheEntry(key, write.value, write.ttl, now, now, expires_at)
+    conn.execute(
+        f"INSERT INTO cache ({rows.CACHE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)"
+        " ON CONFLICT (key) DO UPDATE SET value = excluded.value, ttl = excluded.ttl,"
+        " created_at = excluded.created_at, accessed_at = excluded.accessed_at, expires_at = excluded.expires_at",
+        (key, dumps_text(write.value), write.ttl, now, now, expires_at),
+    )
+    return entry
+
+
+def cache_delete(conn: sqlite3.Connection, key: str) -> None:
+    row = conn.execute("DELETE FROM cache WHERE key = ? RETURNING expires_at", (key,)).fetchone()
+    # An expired entry is already gone as far as clients can tell.
+    if row is None or (row[0] is not None and row[0] <= clock.now_text()):
+        raise NotFound("cache key", key)
+
+
+def cache_cleanup_chunk(conn: sqlite3.Connection, chunk: int) -> int:
+    """Delete up to `chunk` expired entries; a sweep repeats this until it falls short."""
+    return conn.execute(
+        "DELETE FROM cache WHERE key IN"
+        " (SELECT key FROM cache WHERE expires_at IS NOT NULL AND expires_at <= ? LIMIT ?)",
+        (clock.now_text(), chunk),
+    ).rowcount
+
+
+def touch_cache(conn: sqlite3.Connection, touches: dict[str, str]) -> None:
+    """Record read times; never moves accessed_at backwards."""
+    conn.executemany(
+        "UPDATE cache SET accessed_at = ? WHERE key = ? AND accessed_at < ?",
+        [(when, key, when) for key, when in touches.items()],
+    )
+
+
+def result_of(conn: sqlite3.Connection, value: Any) -> Any:
+    """Commit nothing new and answer `value`: lets a multi-command result carry an idempotency key."""
+    return value

@@ -1,0 +1,11 @@
+"""Everything the app keeps, behind typed keys declared in one place."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from store.interface import Store
+from vault.config import Config
+
+CONFIG = web.AppKey("config", Config)
+STORE = web.AppKey("store", Store)

@@ -1,0 +1,140 @@
+"""Configuration, read once from the environment and frozen.
+
+`HOST`, `PORT`, `DB_PATH` and `LOG_LEVEL` keep the names of the original
+service; every further setting is `VAULT_*`. SETTINGS is the one table of
+them (the README's table is checked against it by a test).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+from attrs import frozen
+
+
+class ConfigError(ValueError):
+    """A setting has a value The Vault cannot use; the message names it."""
+
+
+def default_db_path(environ: Mapping[str, str]) -> str:
+    """Somewhere a non-root user can write on a fresh machine."""
+    data_home = environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return str(Path(data_home) / "vault" / "storage.db")
+
+
+@frozen
+class Setting:
+    name: str
+    field: str
+    default: str
+    parse: Callable[[str, str], Any]
+    help: str
+
+
+def _int_between(low: int, high: int) -> Callable[[str, str], int]:
+    def parse(name: str, raw: str) -> int:
+        try:
+            value = int(raw.strip())
+        except ValueError:
+            raise ConfigError(f"{name}={raw!r}: must be a whole number from {low} to {high}") from None
+        if not low <= value <= high:
+            raise ConfigError(f"{name}={raw!r}: must be from {low} to {high}")
+        return value
+
+    return parse
+
+
+def _one_of(*choices: str) -> Callable[[str, str], str]:
+    def parse(name: str, raw: str) -> str:
+        value = raw.strip().lower()
+        if value not in choices:
+            raise ConfigError(f"{name}={raw!r}: must be one of {', '.join(choices)}")
+        return value
+
+    return parse
+
+
+def _text(name: str, raw: str) -> str:
+    if not raw.strip():
+        raise ConfigError(f"{name} is set but empty")
+    return raw.strip()
+
+
+LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("HOST", "host", "0.0.0.0", _text, "Address to listen on."),
+    Setting("PORT", "port", "8084", _int_between(1, 65535), "Port to listen on."),
+    Setting(
+        "DB_PATH",
+        "db_path",
+        "$XDG_DATA_HOME/vault/storage.db (~/.local/share/vault/storage.db)",
+        _text,
+        "SQLite database file; its folder is created if missing.",
+    ),
+    Setting("LOG_LEVEL", "log_level", "INFO", _one_of(*LOG_LEVELS), "debug, info, warning, error or critical."),
+    Setting(
+        "VAULT_SQLITE_SYNCHRONOUS",
+        "sqlite_synchronous",
+        "full",
+        _one_of("full", "normal"),
+        "full: every acknowledged write survives power loss. normal: survives a process crash,"
+        " the last commits may be lost on power loss.",
+    ),
+    Setting(
+        "VAULT_QUEUE_MAX",
+        "queue_max",
+        "1000",
+        _int_between(1, 1_000_000),
+        "Bound of the write queue; when full, writes answer 503 with Retry-After.",
+    ),
+    Setting(
+        "VAULT_WRITE_BATCH_MAX",
+        "write_batch_max",
+        "256",
+        _int_between(1, 100_000),
+        "Most write commands committed in one transaction (1 turns group commit off).",
+    ),
+    Setting(
+        "VAULT_READ_CONNECTIONS",
+        "read_connections",
+        "4",
+        _int_between(1, 64),
+        "SQLite connections kept open for reads.",
+    ),
+    Setting(
+        "VAULT_MAX_BODY_BYTES",
+        "max_body_bytes",
+        "16777216",
+        _int_between(1024, 2**31),
+        "Largest request body accepted (413 above it).",
+    ),
+)
+
+
+@frozen
+class Config:
+    host: str = "0.0.0.0"
+    port: int = 8084
+    db_path: str = ""
+    log_level: str = "info"
+    sqlite_synchronous: str = "full"
+    queue_max: int = 1000
+    write_batch_max: int = 256
+    read_connections: int = 4
+    max_body_bytes: int = 16 * 1024 * 1024
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Config:
+        """Read every setting; raise ConfigError naming the first bad one."""
+        environ = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        for setting in SETTINGS:
+            raw = environ.get(setting.name)
+            if raw is not None:
+                values[setting.field] = setting.parse(setting.name, raw)
+        values.setdefault("db_path", default_db_path(environ))
+        return cls(**values)

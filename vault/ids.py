@@ -1,0 +1,45 @@
+"""Server-generated ids: a type prefix and hex that sorts by creation time.
+
+14 hex digits of microseconds since the epoch, then 10 random hex digits.
+Within one process the time part never goes backwards, so ids made here
+sort in the order they were made even when the clock steps back.
+"""
+
+from __future__ import annotations
+
+import secrets
+import threading
+import time
+
+_lock = threading.Lock()
+_last_micros = 0
+
+
+def _monotonic_micros() -> int:
+    global _last_micros
+    with _lock:
+        micros = time.time_ns() // 1000
+        if micros <= _last_micros:
+            micros = _last_micros + 1
+        _last_micros = micros
+        return micros
+
+
+def new_id(prefix: str) -> str:
+    return f"{prefix}{_monotonic_micros():014x}{secrets.token_hex(5)}"
+
+
+def session_id() -> str:
+    return new_id("session_")
+
+
+def message_id() -> str:
+    return new_id("msg_")
+
+
+def artifact_id() -> str:
+    return new_id("artifact_")
+
+
+def metric_id() -> str:
+    return new_id("metric_")

@@ -1,0 +1,147 @@
+"""Request bodies, as the converter structures them.
+
+Field types are the rules: each NewType below has a strict structure hook in
+vault.converter, so a bad value is reported with its path (`body.ttl`).
+`UNSET` marks a field the client did not send, as distinct from null.
+"""
+
+from __future__ import annotations
+
+import enum
+from typing import Any, NewType
+
+from attrs import Factory, frozen
+
+from vault.models import Role, SessionStatus
+
+# A short identifying string: 1 to 256 characters, not only blanks.
+Name = NewType("Name", str)
+# Any JSON object (metadata, state data).
+JsonObject = NewType("JsonObject", dict)
+# A flat map of strings to strings (metric labels).
+Labels = NewType("Labels", dict)
+# A message body: a string, a list of content parts (objects), or null.
+Content = NewType("Content", object)
+# A list of tool calls (objects).
+ToolCalls = NewType("ToolCalls", list)
+# Any ISO 8601 timestamp; structured into the canonical UTC text form.
+Timestamp = NewType("Timestamp", str)
+# Seconds to live: a whole number from 1 to MAX_TTL.
+Ttl = NewType("Ttl", int)
+# A byte count: a whole number, zero or more.
+ByteCount = NewType("ByteCount", int)
+# Any JSON value, null included.
+JsonValue = NewType("JsonValue", object)
+
+MAX_TTL = 10 * 365 * 24 * 3600
+MAX_BATCH = 1000
+
+
+class Unset(enum.Enum):
+    UNSET = "UNSET"
+
+    def __repr__(self) -> str:
+        return "UNSET"
+
+
+UNSET = Unset.UNSET
+
+
+@frozen
+class NewSession:
+    agent_name: Name
+    user_id: Name | None = None
+    status: SessionStatus = "active"
+    metadata: JsonObject = Factory(dict)
+
+
+@frozen
+class SessionChanges:
+    status: SessionStatus | Unset = UNSET
+    user_id: Name | Unset | None = UNSET
+    metadata: JsonObject | Unset = UNSET
+
+
+@frozen
+class NewMessage:
+    session_id: Name
+    role: Role
+    content: Content = None
+    name: Name | None = None
+    tool_calls: ToolCalls | None = None
+    tool_call_id: Name | None = None
+    metadata: JsonObject = Factory(dict)
+
+
+@frozen
+class BatchMessage:
+    """A message inside a batch: its session comes from the batch."""
+
+    role: Role
+    content: Content = None
+    name: Name | None = None
+    tool_calls: ToolCalls | None = None
+    tool_call_id: Name | None = None
+    metadata: JsonObject = Factory(dict)
+    session_id: Name | None = None
+
+
+@frozen
+class MessageBatch:
+    session_id: Name
+    messages: list[BatchMessage]
+
+
+@frozen
+class StateBody:
+    data: JsonObject
+
+
+@frozen
+class NewArtifact:
+    name: Name
+    session_id: Name | None = None
+    type: Name = "file"
+    path: str | None = None
+    size: ByteCount | None = None
+    content_type: Name | None = None
+    metadata: JsonObject = Factory(dict)
+
+
+@frozen
+class NewMetric:
+    entity_name: Name
+    metric_name: Name
+    value: float
+    entity_type: Name = "agent"
+    session_id: Name | None = None
+    labels: Labels = Factory(dict)
+    timestamp: Timestamp | None = None
+
+
+@frozen
+class MetricBatch:
+    metrics: list[NewMetric]
+
+
+@frozen
+class CacheWrite:
+    value: JsonValue
+    ttl: Ttl | None = None
+    key: str | None = None
+
+
+def message_from_batch(session_id: str, item: BatchMessage) -> NewMessage:
+    return NewMessage(
+        session_id=session_id,
+        role=item.role,
+        content=item.content,
+        name=item.name,
+        tool_calls=item.tool_calls,
+        tool_call_id=item.tool_call_id,
+        metadata=item.metadata,
+    )
+
+
+def is_set(value: Any) -> bool:
+    return value is not UNSET

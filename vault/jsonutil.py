@@ -1,0 +1,92 @@
+"""JSON in and out, with the limits an API needs.
+
+The standard library parser keeps integers exact (a 30-digit id in metadata
+survives the round trip); the checks below close the holes it leaves open:
+NaN/Infinity literals, floats that overflow to infinity, escaped lone
+surrogates (which SQLite cannot store as UTF-8) and unbounded nesting.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+MAX_DEPTH = 100
+
+
+class InvalidJSON(ValueError):
+    """The bytes are not a JSON document this service accepts."""
+
+
+class JSONTooDeep(ValueError):
+    """The document nests deeper than MAX_DEPTH."""
+
+
+def _reject_constant(name: str) -> float:
+    raise InvalidJSON(f"{name} is not valid JSON")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if math.isinf(value):
+        raise InvalidJSON(f"number {text[:40]} is out of range")
+    return value
+
+
+_decoder = json.JSONDecoder(parse_constant=_reject_constant, parse_float=_finite_float)
+_encoder = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+
+
+def loads(data: bytes | str) -> Any:
+    """Parse a request body; raises InvalidJSON or JSONTooDeep."""
+    if isinstance(data, bytes):
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise InvalidJSON(f"body is not UTF-8 (byte {exc.start})") from None
+    else:
+        text = data
+    try:
+        value = _decoder.decode(text)
+    except RecursionError:
+        raise JSONTooDeep(f"JSON nests deeper than {MAX_DEPTH} levels") from None
+    except json.JSONDecodeError as exc:
+        raise InvalidJSON(f"invalid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
+    # Cheap guards first: only a document that could break a rule is walked.
+    if text.count("[") + text.count("{") > MAX_DEPTH and _depth(value) > MAX_DEPTH:
+        raise JSONTooDeep(f"JSON nests deeper than {MAX_DEPTH} levels")
+    if "\\u" in text and ("\\ud" in text.lower()):
+        try:
+            _encoder.encode(value).encode("utf-8")
+        except UnicodeEncodeError:
+            raise InvalidJSON("invalid JSON: lone surrogate in a string") from None
+    return value
+
+
+def dumps(value: Any) -> bytes:
+    """Serialize for a response or for storage (compact, UTF-8)."""
+    return _encoder.encode(value).encode("utf-8")
+
+
+def dumps_text(value: Any) -> str:
+    return _encoder.encode(value)
+
+
+def _depth(value: Any) -> int:
+    """Nesting depth of containers, walked without recursion."""
+    deepest = 0
+    stack = [(value, 1)]
+    while stack:
+        node, level = stack.pop()
+        if isinstance(node, dict):
+            children = node.values()
+        elif isinstance(node, list):
+            children = node
+        else:
+            continue
+        deepest = max(deepest, level)
+        if deepest > MAX_DEPTH:
+            return deepest
+        stack.extend((child, level + 1) for child in children)
+    return deepest

@@ -1,0 +1,63 @@
+"""Middlewares: every failure leaves as the contract's JSON error body."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from aiohttp import web
+
+from store import errors as store_errors
+from vault import jsonutil
+from vault.converter import unstructure
+from vault.errors import ApiError, RequestValidationError, map_store_error
+
+log = logging.getLogger(__name__)
+
+HTTP_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+}
+
+
+def error_response(
+    status: int, code: str, detail: str, *, headers: dict[str, str] | None = None, **extra: Any
+) -> web.Response:
+    body = {"detail": detail, "error": code, **extra}
+    return web.Response(status=status, body=jsonutil.dumps(body), content_type="application/json", headers=headers)
+
+
+@web.middleware
+async def errors_middleware(request: web.Request, handler: Any) -> web.StreamResponse:
+    try:
+        return await handler(request)
+    except RequestValidationError as exc:
+        return error_response(exc.status, exc.code, exc.detail, errors=exc.field_errors)
+    except ApiError as exc:
+        return error_response(exc.status, exc.code, exc.detail, headers=exc.headers)
+    except store_errors.PreconditionFailed as exc:
+        return error_response(
+            412,
+            "precondition_failed",
+            f"If-Match does not match the current version {exc.current.version}",
+            headers={"ETag": f'"{exc.current.version}"'},
+            current=unstructure(exc.current),
+        )
+    except store_errors.StoreError as exc:
+        mapped = map_store_error(exc)
+        if mapped.status >= 500:
+            log.warning("%s %s: %s", request.method, request.path, exc)
+        return error_response(mapped.status, mapped.code, str(exc), headers=mapped.headers)
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        code = HTTP_CODES.get(exc.status, "http_error")
+        headers = {name: value for name, value in exc.headers.items() if name.lower() == "allow"}
+        return error_response(exc.status, code, exc.reason, headers=headers)
+    except Exception:
+        log.exception("unhandled error in %s %s", request.method, request.path)
+        return error_response(500, "internal_error", "internal error; the request was logged")

@@ -1,0 +1,52 @@
+"""What a list read asks for, as handlers parse it from the query string."""
+
+from __future__ import annotations
+
+from attrs import frozen
+
+DEFAULT_LIMIT = 100
+MAX_LIMIT = 1000
+
+
+@frozen
+class SessionQuery:
+    agent_name: str | None = None
+    user_id: str | None = None
+    status: str | None = None
+    limit: int = DEFAULT_LIMIT
+    offset: int = 0
+
+
+@frozen
+class HistoryQuery:
+    """The newest `limit` messages unless `after`, `before` or `offset` is given.
+
+    `after` and `before` are a seq number or a message id.
+    """
+
+    session_id: str
+    limit: int = DEFAULT_LIMIT
+    after: str | None = None
+    before: str | None = None
+    offset: int | None = None
+    role: str | None = None
+
+
+@frozen
+class ArtifactQuery:
+    session_id: str | None = None
+    type: str | None = None
+    limit: int = DEFAULT_LIMIT
+    offset: int = 0
+
+
+@frozen
+class MetricQuery:
+    entity_type: str | None = None
+    entity_name: str | None = None
+    session_id: str | None = None
+    metric_name: str | None = None
+    start_time: str | None = None
+    end_time: str | None = None
+    limit: int = DEFAULT_LIMIT
+    offset: int = 0
