@@ -48,8 +48,13 @@ def serve(args: argparse.Namespace) -> int:
         level=config.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
     )
     app = create_app(config)
-    log = logging.getLogger("vault")
-    log.info("The Vault %s on %s:%d, database %s", __version__, config.host, config.port, config.db_path)
+
+    async def announce(_: web.Application) -> None:
+        logging.getLogger("vault").info(
+            "The Vault %s listening on %s:%d, database %s", __version__, config.host, config.port, config.db_path
+        )
+
+    app.on_startup.append(announce)
     try:
         # SIGTERM and SIGINT stop taking connections, let requests finish, then
         # run the cleanup contexts: the store drains its queue and commits.

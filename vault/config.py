@@ -21,7 +21,8 @@ class ConfigError(ValueError):
 
 def default_db_path(environ: Mapping[str, str]) -> str:
     """Somewhere a non-root user can write on a fresh machine."""
-    data_home = environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    home = environ.get("HOME") or str(Path.home())
+    data_home = environ.get("XDG_DATA_HOME") or str(Path(home) / ".local" / "share")
     return str(Path(data_home) / "vault" / "storage.db")
 
 

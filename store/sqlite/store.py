@@ -58,7 +58,10 @@ class SQLiteStore:
 
     async def start(self) -> None:
         """Open the database eagerly, so a bad path fails here and not at the first write."""
-        Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        try:
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise errors.StoreUnavailable(f"cannot create the folder of {self.path}: {exc.strerror or exc}") from exc
         try:
             self._write_conn = await open_writer(self.path, self._synchronous)
             self.applied_migrations = await run_on_thread(self._write_conn, migrations.migrate)

@@ -1,0 +1,49 @@
+"""Shared fixtures: real SQLite files in a temporary folder, the real app."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestClient
+
+from store.sqlite import SQLiteStore
+from vault.app import create_app
+from vault.config import Config
+
+
+@pytest.fixture
+def db_path(tmp_path) -> str:
+    return str(tmp_path / "vault.db")
+
+
+@pytest.fixture
+def config(db_path) -> Config:
+    return Config(db_path=db_path)
+
+
+@pytest.fixture
+async def client(aiohttp_client, config) -> TestClient:
+    return await aiohttp_client(create_app(config))
+
+
+@pytest.fixture
+async def store(db_path):
+    store = SQLiteStore(db_path)
+    await store.start()
+    yield store
+    await store.close()
+
+
+async def create_session(client: TestClient, **fields: Any) -> dict[str, Any]:
+    body = {"agent_name": "test_agent", **fields}
+    response = await client.post("/storage/sessions", json=body)
+    assert response.status == 201, await response.text()
+    return await response.json()
+
+
+async def add_message(client: TestClient, session_id: str, content: Any = "hello", **fields: Any) -> dict[str, Any]:
+    body = {"session_id": session_id, "role": "user", "content": content, **fields}
+    response = await client.post("/storage/history", json=body)
+    assert response.status == 201, await response.text()
+    return await response.json()
