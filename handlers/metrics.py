@@ -16,7 +16,7 @@ from handlers.common import (
 )
 from vault.errors import invalid
 from vault.inputs import MetricBatch, NewMetric
-from vault.queries import MetricQuery
+from vault.queries import ROLLUP_BUCKETS, MetricQuery, RollupQuery
 
 routes = web.RouteTableDef()
 
@@ -52,6 +52,24 @@ async def list_metrics(request: web.Request) -> web.Response:
     )
     reader.done()
     page = await store_of(request).list_metrics(query)
+    return page_response(request, page, offset_next(page, query.limit, query.offset))
+
+
+@routes.get("/storage/metrics/rollups")
+async def list_rollups(request: web.Request) -> web.Response:
+    reader = QueryReader(request)
+    query = RollupQuery(
+        metric_name=reader.text("metric_name", required=True) or "",
+        bucket=reader.choice("bucket", ROLLUP_BUCKETS) or "hour",
+        entity_name=reader.text("entity_name"),
+        entity_type=reader.text("entity_type"),
+        start_time=reader.timestamp("start_time"),
+        end_time=reader.timestamp("end_time"),
+        limit=reader.limit(),
+        offset=reader.offset(),
+    )
+    reader.done()
+    page = await store_of(request).list_rollups(query)
     return page_response(request, page, offset_next(page, query.limit, query.offset))
 
 

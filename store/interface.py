@@ -12,8 +12,8 @@ from typing import Any, Protocol
 from attrs import frozen
 
 from vault.inputs import CacheWrite, NewArtifact, NewMessage, NewMetric, NewSession, SessionChanges
-from vault.models import Artifact, CacheEntry, Message, Metric, Page, Session, State
-from vault.queries import ArtifactQuery, HistoryQuery, MetricQuery, SessionQuery
+from vault.models import Artifact, BackupInfo, CacheEntry, Message, Metric, Page, Session, State
+from vault.queries import ArtifactQuery, HistoryQuery, MetricQuery, RollupQuery, SessionQuery
 
 
 @frozen
@@ -127,3 +127,24 @@ class Store(Protocol):
 
     async def cache_cleanup(self, claim: IdempotencyClaim | None = None) -> int:
         """Delete every expired entry, in bounded chunks; return how many."""
+
+    # -- housekeeping (called by jobs/)
+
+    async def fold_metric_rollups(self) -> int:
+        """Fold raw points not yet folded into minute/hour/day rollups; return how many.
+
+        Incremental and idempotent: a point is counted exactly once, even if a
+        run is interrupted and repeated.
+        """
+
+    async def prune_metrics(self, older_than: str) -> int:
+        """Delete raw points older than the timestamp, only those already folded."""
+
+    async def list_rollups(self, query: RollupQuery) -> Page:
+        """Rollup buckets of one metric, oldest first, summed over the matching series."""
+
+    async def prune_idempotency_keys(self, older_than: str) -> int:
+        """Forget idempotency keys recorded before the timestamp."""
+
+    async def backup(self, target: str, progress: Any = None) -> BackupInfo:
+        """Write a consistent, checked copy of the live database to `target`."""

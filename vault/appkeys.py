@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from jobs.scheduler import JobRunner
 from store.interface import Store
 from vault.config import Config
 
 CONFIG = web.AppKey("config", Config)
 STORE = web.AppKey("store", Store)
+JOBS = web.AppKey("jobs", JobRunner)

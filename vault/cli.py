@@ -6,11 +6,14 @@ import argparse
 import logging
 import os
 import sys
+import time
 from collections.abc import Sequence
+from pathlib import Path
 
 from aiohttp import web
 
 from store.errors import StoreError
+from store.sqlite import backup
 from vault import __version__
 from vault.app import create_app
 from vault.config import Config, ConfigError
@@ -26,6 +29,12 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", help="overrides HOST")
     serve.add_argument("--port", help="overrides PORT")
     serve.add_argument("--db-path", help="overrides DB_PATH")
+    backup = commands.add_parser("backup", help="write a checked copy of the database (safe while it runs)")
+    backup.add_argument("--to", required=True, metavar="PATH", help="the backup file to write")
+    backup.add_argument("--db-path", help="overrides DB_PATH")
+    restore = commands.add_parser("restore", help="replace the database with a backup (stop the service first)")
+    restore.add_argument("path", metavar="PATH", help="the backup file to restore")
+    restore.add_argument("--db-path", help="overrides DB_PATH")
     return parser
 
 
@@ -34,16 +43,65 @@ def _fail(message: str) -> int:
     return EXIT_BAD_SETTING
 
 
-def serve(args: argparse.Namespace) -> int:
+def _config(args: argparse.Namespace) -> Config:
     environ = dict(os.environ)
     for option, name in (("host", "HOST"), ("port", "PORT"), ("db_path", "DB_PATH")):
         value = getattr(args, option, None)
         if value is not None:
             environ[name] = value
-    try:
-        config = Config.from_env(environ)
-    except ConfigError as exc:
-        return _fail(str(exc))
+    return Config.from_env(environ)
+
+
+def _mib(size: int) -> str:
+    return f"{size / 2**20:.1f} MiB"
+
+
+def _progress_bar(label: str):
+    """A progress line on a terminal; nothing when stderr is not one."""
+    if not sys.stderr.isatty():
+        return None
+
+    def show(done: int, total: int) -> None:
+        share = done / total if total else 1.0
+        bar = "#" * int(share * 30)
+        print(f"\r{label} [{bar:<30}] {share:4.0%} {_mib(done)} / {_mib(total)}", end="", file=sys.stderr, flush=True)
+
+    return show
+
+
+def backup_command(args: argparse.Namespace) -> int:
+    config = _config(args)
+    if not Path(config.db_path).exists():
+        return _fail(f"no database at {config.db_path}")
+    started = time.monotonic()
+    progress = _progress_bar("copying")
+    checked = backup.copy_database(config.db_path, args.to, progress)
+    if progress is not None:
+        print(file=sys.stderr)
+    size = Path(args.to).stat().st_size
+    print(
+        f"backup written: {args.to} ({_mib(size)}, schema version {checked.schema_version},"
+        f" integrity_check {checked.result}) in {time.monotonic() - started:.1f}s"
+    )
+    return 0
+
+
+def restore_command(args: argparse.Namespace) -> int:
+    config = _config(args)
+    checked = backup.check(args.path)
+    if not checked.ok:
+        return _fail(f"refusing {args.path}: integrity_check says {checked.result}")
+    started = time.monotonic()
+    aside = backup.restore(args.path, config.db_path)
+    print(f"restored {args.path} (schema version {checked.schema_version}) to {config.db_path}")
+    if aside is not None:
+        print(f"the previous database was kept at {aside}")
+    print(f"done in {time.monotonic() - started:.1f}s")
+    return 0
+
+
+def serve(args: argparse.Namespace) -> int:
+    config = _config(args)
     logging.basicConfig(
         level=config.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
     )
@@ -66,11 +124,17 @@ def serve(args: argparse.Namespace) -> int:
     return 0
 
 
+COMMANDS = {"serve": serve, "backup": backup_command, "restore": restore_command}
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    if args.command in (None, "serve"):
-        return serve(args)
-    return _fail(f"unknown command {args.command}")
+    try:
+        return COMMANDS[args.command or "serve"](args)
+    except ConfigError as exc:
+        return _fail(str(exc))
+    except StoreError as exc:
+        return _fail(str(exc))
 
 
 def run() -> None:

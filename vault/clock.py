@@ -45,3 +45,7 @@ def normalize_time(text: str) -> str:
 
 def seconds_from_now(seconds: float) -> str:
     return format_time(now() + timedelta(seconds=seconds))
+
+
+def from_epoch(seconds: float) -> datetime:
+    return datetime.fromtimestamp(seconds, UTC)

@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from attrs import frozen
+from attrs import Factory, field, frozen
 
 
 class ConfigError(ValueError):
@@ -56,6 +56,16 @@ def _one_of(*choices: str) -> Callable[[str, str], str]:
         return value
 
     return parse
+
+
+def _cron(name: str, raw: str) -> str:
+    from apscheduler.triggers.cron import CronTrigger
+
+    try:
+        CronTrigger.from_crontab(raw.strip(), timezone="UTC")
+    except ValueError as exc:
+        raise ConfigError(f"{name}={raw!r}: not a cron expression ({exc})") from None
+    return raw.strip()
 
 
 def _text(name: str, raw: str) -> str:
@@ -113,20 +123,92 @@ SETTINGS: tuple[Setting, ...] = (
         _int_between(1024, 2**31),
         "Largest request body accepted (413 above it).",
     ),
+    Setting(
+        "VAULT_CACHE_SWEEP_SECONDS",
+        "cache_sweep_seconds",
+        "60",
+        _int_between(1, 86_400),
+        "How often expired cache entries are deleted (reads never see them either way).",
+    ),
+    Setting(
+        "VAULT_ROLLUP_SECONDS",
+        "rollup_seconds",
+        "60",
+        _int_between(1, 86_400),
+        "How often new metric points are folded into minute, hour and day rollups.",
+    ),
+    Setting(
+        "VAULT_METRICS_RETENTION_DAYS",
+        "metrics_retention_days",
+        "30",
+        _int_between(1, 36_500),
+        "Raw metric points older than this are deleted once folded; rollups stay.",
+    ),
+    Setting(
+        "VAULT_BACKUP_DIR",
+        "backup_dir",
+        "backups/ beside DB_PATH",
+        _text,
+        "Where scheduled and on-demand backups are written.",
+    ),
+    Setting(
+        "VAULT_BACKUP_INTERVAL",
+        "backup_interval",
+        "off",
+        _int_between(60, 365 * 86_400),
+        "Seconds between scheduled backups.",
+    ),
+    Setting(
+        "VAULT_BACKUP_CRON",
+        "backup_cron",
+        "off",
+        _cron,
+        "A crontab expression (UTC) for scheduled backups, instead of an interval.",
+    ),
+    Setting(
+        "VAULT_BACKUP_KEEP",
+        "backup_keep",
+        "7",
+        _int_between(1, 10_000),
+        "How many backups to keep; older ones are deleted after each new one.",
+    ),
+    Setting(
+        "VAULT_IDEMPOTENCY_KEY_HOURS",
+        "idempotency_key_hours",
+        "24",
+        _int_between(1, 24 * 365),
+        "How long an Idempotency-Key is remembered.",
+    ),
+    Setting(
+        "VAULT_JOB_GRACE_SECONDS",
+        "job_grace_seconds",
+        "30",
+        _int_between(1, 86_400),
+        "A scheduled run that starts later than this after its time is skipped (and logged as missed).",
+    ),
 )
 
 
-@frozen
+@frozen(kw_only=True)
 class Config:
     host: str = "0.0.0.0"
     port: int = 8084
-    db_path: str = ""
+    db_path: str
     log_level: str = "info"
     sqlite_synchronous: str = "full"
     queue_max: int = 1000
     write_batch_max: int = 256
     read_connections: int = 4
     max_body_bytes: int = 16 * 1024 * 1024
+    cache_sweep_seconds: int = 60
+    rollup_seconds: int = 60
+    metrics_retention_days: int = 30
+    backup_dir: str = field(default=Factory(lambda self: str(Path(self.db_path).parent / "backups"), takes_self=True))
+    backup_interval: int | None = None
+    backup_cron: str | None = None
+    backup_keep: int = 7
+    idempotency_key_hours: int = 24
+    job_grace_seconds: int = 30
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Config:
@@ -138,4 +220,10 @@ class Config:
             if raw is not None:
                 values[setting.field] = setting.parse(setting.name, raw)
         values.setdefault("db_path", default_db_path(environ))
+        if values.get("backup_interval") and values.get("backup_cron"):
+            raise ConfigError("set VAULT_BACKUP_INTERVAL or VAULT_BACKUP_CRON, not both")
         return cls(**values)
+
+    @property
+    def backups_scheduled(self) -> bool:
+        return self.backup_interval is not None or self.backup_cron is not None

@@ -90,3 +90,8 @@ def _depth(value: Any) -> int:
             return deepest
         stack.extend((child, level + 1) for child in children)
     return deepest
+
+
+def canonical_text(value: Any) -> str:
+    """One text per value whatever its key order: for grouping and comparing."""
+    return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"))

@@ -47,6 +47,9 @@ async def errors_middleware(request: web.Request, handler: Any) -> web.StreamRes
             headers={"ETag": f'"{exc.current.version}"'},
             current=unstructure(exc.current),
         )
+    except store_errors.InvalidReference as exc:
+        # A 422 names the bad field, whichever layer found it.
+        return error_response(422, "validation_error", str(exc), errors=[{"loc": exc.loc, "msg": str(exc)}])
     except store_errors.StoreError as exc:
         mapped = map_store_error(exc)
         if mapped.status >= 500:

@@ -93,3 +93,22 @@ class Page:
 
     items: list[Any]
     has_more: bool = field(default=False)
+
+
+@frozen
+class Rollup:
+    bucket_start: str
+    count: int
+    sum: float
+    min: float
+    max: float
+    avg: float
+
+
+@frozen
+class BackupInfo:
+    file: str
+    size: int
+    created_at: str
+    duration_seconds: float
+    integrity_check: str

@@ -50,3 +50,18 @@ class MetricQuery:
     end_time: str | None = None
     limit: int = DEFAULT_LIMIT
     offset: int = 0
+
+
+ROLLUP_BUCKETS = ("minute", "hour", "day")
+
+
+@frozen
+class RollupQuery:
+    metric_name: str
+    bucket: str = "hour"
+    entity_name: str | None = None
+    entity_type: str | None = None
+    start_time: str | None = None
+    end_time: str | None = None
+    limit: int = DEFAULT_LIMIT
+    offset: int = 0

@@ -103,6 +103,32 @@ MIGRATIONS: tuple[Migration, ...] = (
             "CREATE INDEX idempotency_keys_by_age ON idempotency_keys (created_at)",
         ),
     ),
+    Migration(
+        2,
+        "metric rollups and their watermark",
+        (
+            # One row per bucket and series; labels are canonical JSON (sorted keys).
+            """CREATE TABLE metric_rollups (
+                bucket TEXT NOT NULL,
+                entity_name TEXT NOT NULL,
+                metric_name TEXT NOT NULL,
+                entity_type TEXT NOT NULL,
+                labels TEXT NOT NULL,
+                bucket_start TEXT NOT NULL,
+                count INTEGER NOT NULL,
+                sum REAL NOT NULL,
+                min REAL NOT NULL,
+                max REAL NOT NULL,
+                PRIMARY KEY (bucket, entity_name, metric_name, entity_type, labels, bucket_start)
+            ) WITHOUT ROWID""",
+            "CREATE INDEX metric_rollups_by_metric ON metric_rollups (bucket, metric_name, bucket_start)",
+            # The highest metrics rowid already folded: a rerun never counts a point twice.
+            """CREATE TABLE rollup_watermark (
+                name TEXT PRIMARY KEY,
+                last_rowid INTEGER NOT NULL
+            ) WITHOUT ROWID""",
+        ),
+    ),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version

@@ -11,6 +11,9 @@ from vault import clock
 from vault.models import Artifact, CacheEntry, Message, Metric, Page, Session, State
 from vault.queries import ArtifactQuery, HistoryQuery, MetricQuery, SessionQuery
 
+# Seq numbers are SQLite integers: at most 2^63 - 1.
+MAX_SEQ = 2**63 - 1
+
 
 def _where(filters: list[tuple[str, Any]]) -> tuple[str, list[Any]]:
     """`column op ?` clauses for the filters that were given."""
@@ -57,8 +60,12 @@ def get_message(conn: sqlite3.Connection, message_id: str) -> Message:
 
 def _seq_of(conn: sqlite3.Connection, session_id: str, ref: str, name: str) -> int:
     """A cursor is a seq number or the id of a message in this session."""
-    if ref.isdigit():
-        return int(ref)
+    # ASCII only: str.isdigit() also accepts digits like "²" that int() rejects.
+    if ref.isascii() and ref.isdigit():
+        seq = int(ref)
+        if seq > MAX_SEQ:
+            raise InvalidReference(["query", name], f"{ref!r} is larger than any seq number")
+        return seq
     row = conn.execute("SELECT seq FROM messages WHERE id = ? AND session_id = ?", (ref, session_id)).fetchone()
     if row is None:
         raise InvalidReference(["query", name], f"{ref!r} is neither a seq number nor a message of this session")

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import sqlite3
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -13,20 +15,22 @@ import aiosqlite
 
 from store import errors
 from store.interface import IdempotencyClaim
-from store.sqlite import migrations, reads, writes
+from store.sqlite import backup, idempotency, migrations, reads, rollups, writes
 from store.sqlite.connection import SYNCHRONOUS_MODES, open_writer, run_on_thread, translate
 from store.sqlite.idempotency import revive
 from store.sqlite.readers import ReadPool
 from store.sqlite.writer import Writer
 from vault import clock
 from vault.inputs import CacheWrite, NewArtifact, NewMessage, NewMetric, NewSession, SessionChanges
-from vault.models import Artifact, CacheEntry, Message, Metric, Page, Session, State
-from vault.queries import ArtifactQuery, HistoryQuery, MetricQuery, SessionQuery
+from vault.models import Artifact, BackupInfo, CacheEntry, Message, Metric, Page, Session, State
+from vault.queries import ArtifactQuery, HistoryQuery, MetricQuery, RollupQuery, SessionQuery
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
+# Long sweeps run as many small commands, so other writes interleave with them.
 CLEANUP_CHUNK = 1000
+FOLD_CHUNK = 5000
 
 
 class SQLiteStore:
@@ -193,17 +197,53 @@ class SQLiteStore:
     async def cache_delete(self, key: str) -> None:
         await self._write(writes.cache_delete, key)
 
-    async def cache_cleanup(self, claim: IdempotencyClaim | None = None) -> int:
-        # Chunks are separate commands, so other writes interleave with a long sweep.
+    async def _repeat(self, chunk: int, operation: Callable[..., int], *args: Any) -> int:
+        """Run a chunked write command until a run does less than a full chunk."""
         total = 0
         while True:
-            deleted = await self._write(writes.cache_cleanup_chunk, CLEANUP_CHUNK)
-            total += deleted
-            if deleted < CLEANUP_CHUNK:
-                break
+            done = await self._write(operation, *args, chunk)
+            total += done
+            if done < chunk:
+                return total
+
+    async def cache_cleanup(self, claim: IdempotencyClaim | None = None) -> int:
+        if claim is not None:
+            # The sweep spans several commands, so the claim is checked before it: a replay
+            # or a mismatched request must not sweep.
+            replay = await self._read(idempotency.lookup, claim)
+            if replay is not None:
+                return revive(replay, int)
+        total = await self._repeat(CLEANUP_CHUNK, writes.cache_cleanup_chunk)
         if claim is None:
             return total
         return revive(await self._write(writes.result_of, total, claim=claim), int)
+
+    # -- housekeeping
+
+    async def fold_metric_rollups(self) -> int:
+        return await self._repeat(FOLD_CHUNK, rollups.fold_chunk)
+
+    async def prune_metrics(self, older_than: str) -> int:
+        return await self._repeat(CLEANUP_CHUNK, rollups.prune_chunk, older_than)
+
+    async def list_rollups(self, query: RollupQuery) -> Page:
+        found, has_more = await self._read(rollups.list_rollups, query)
+        return Page(found, has_more=has_more)
+
+    async def prune_idempotency_keys(self, older_than: str) -> int:
+        return await self._repeat(CLEANUP_CHUNK, writes.prune_idempotency_chunk, older_than)
+
+    async def backup(self, target: str, progress: backup.Progress | None = None) -> BackupInfo:
+        started = time.monotonic()
+        created_at = clock.now_text()
+        checked = await asyncio.to_thread(backup.copy_database, self.path, target, progress)
+        return BackupInfo(
+            file=str(target),
+            size=os.path.getsize(target),
+            created_at=created_at,
+            duration_seconds=round(time.monotonic() - started, 3),
+            integrity_check=checked.result,
+        )
 
     def _touch(self, key: str, when: str) -> None:
         """Note a read time; touches are written best-effort, many per command."""

@@ -7,6 +7,7 @@ so a raised error undoes exactly what the command did.
 from __future__ import annotations
 
 import sqlite3
+from datetime import timedelta
 from typing import Any
 
 from store.errors import NotFound, PreconditionFailed
@@ -250,7 +251,8 @@ def record_metrics(conn: sqlite3.Connection, metrics: list[NewMetric]) -> list[M
 def cache_set(conn: sqlite3.Connection, key: str, write: CacheWrite) -> CacheEntry:
     moment = clock.now()
     now = clock.format_time(moment)
-    expires_at = None if write.ttl is None else clock.seconds_from_now(write.ttl)
+    # From the same moment as created_at, so expires_at - created_at is exactly the ttl.
+    expires_at = None if write.ttl is None else clock.format_time(moment + timedelta(seconds=write.ttl))
     entry = CacheEntry(key, write.value, write.ttl, now, now, expires_at)
     conn.execute(
         f"INSERT INTO cache ({rows.CACHE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)"
@@ -274,6 +276,13 @@ def cache_cleanup_chunk(conn: sqlite3.Connection, chunk: int) -> int:
         "DELETE FROM cache WHERE key IN"
         " (SELECT key FROM cache WHERE expires_at IS NOT NULL AND expires_at <= ? LIMIT ?)",
         (clock.now_text(), chunk),
+    ).rowcount
+
+
+def prune_idempotency_chunk(conn: sqlite3.Connection, older_than: str, chunk: int) -> int:
+    return conn.execute(
+        "DELETE FROM idempotency_keys WHERE key IN (SELECT key FROM idempotency_keys WHERE created_at < ? LIMIT ?)",
+        (older_than, chunk),
     ).rowcount
 
 

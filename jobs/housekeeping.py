@@ -1,0 +1,18 @@
+"""Expiry jobs: cache entries past their TTL, idempotency keys past their age."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from store.interface import Store
+from vault import clock
+
+
+async def sweep_cache(store: Store) -> int:
+    """Delete expired cache entries (in bounded chunks); return how many."""
+    return await store.cache_cleanup()
+
+
+async def expire_idempotency_keys(store: Store, max_age_hours: int) -> int:
+    cutoff = clock.format_time(clock.now() - timedelta(hours=max_age_hours))
+    return await store.prune_idempotency_keys(cutoff)

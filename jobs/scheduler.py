@@ -1,0 +1,120 @@
+"""The job runner: APScheduler 3 inside the running loop, with per-job status.
+
+Every job has an explicit id, replace_existing, max_instances=1 and coalesce;
+the grace time lives in job_defaults (settings passed to the scheduler itself
+are silently ignored). APScheduler's asyncio executor cancels running jobs on
+shutdown, so stop() first pauses the scheduler and waits for them itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_MISSED, JobExecutionEvent
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.base import BaseTrigger
+from attrs import define
+
+from vault import clock
+
+log = logging.getLogger(__name__)
+
+JobFunction = Callable[[], Awaitable[Any]]
+
+
+@define
+class JobStatus:
+    id: str
+    description: str
+    next_run: str | None = None
+    last_started: str | None = None
+    last_finished: str | None = None
+    last_duration_seconds: float | None = None
+    last_outcome: str | None = None
+    last_result: Any = None
+    last_error: str | None = None
+    runs: int = 0
+    failures: int = 0
+    missed: int = 0
+
+
+class JobRunner:
+    def __init__(self, *, grace_seconds: int = 30) -> None:
+        self.scheduler = AsyncIOScheduler(
+            job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": grace_seconds},
+            timezone="UTC",
+        )
+        self.scheduler.add_listener(self._on_event, EVENT_JOB_ERROR | EVENT_JOB_MISSED)
+        self._functions: dict[str, JobFunction] = {}
+        self._status: dict[str, JobStatus] = {}
+        self._running: set[asyncio.Task] = set()
+        self._idle = asyncio.Event()
+        self._idle.set()
+
+    def add(self, job_id: str, function: JobFunction, trigger: BaseTrigger, description: str) -> None:
+        self._functions[job_id] = function
+        self._status[job_id] = JobStatus(job_id, description)
+        self.scheduler.add_job(self.run, trigger, args=[job_id], id=job_id, name=description, replace_existing=True)
+
+    def start(self) -> None:
+        self.scheduler.start()
+
+    async def stop(self, timeout: float = 30.0) -> None:
+        """No new runs; wait for running jobs to finish (up to `timeout`); shut down."""
+        if not self.scheduler.running:
+            return
+        self.scheduler.pause()
+        if self._running:
+            _, unfinished = await asyncio.wait(set(self._running), timeout=timeout)
+            for task in unfinished:
+                log.warning("job still running at shutdown, cancelled: %s", task.get_name())
+                task.cancel()
+        self.scheduler.shutdown(wait=False)
+
+    async def run(self, job_id: str) -> Any:
+        """Run a job now (the scheduler calls this too) and record how it went."""
+        task = asyncio.current_task()
+        if task is not None:
+            self._running.add(task)
+        status = self._status[job_id]
+        status.last_started = clock.now_text()
+        started = time.monotonic()
+        try:
+            result = await self._functions[job_id]()
+        except Exception as exc:
+            status.failures += 1
+            status.last_outcome = "error"
+            status.last_error = f"{type(exc).__name__}: {exc}"
+            raise
+        else:
+            status.last_outcome = "ok"
+            status.last_error = None
+            status.last_result = result
+            return result
+        finally:
+            status.runs += 1
+            status.last_finished = clock.now_text()
+            status.last_duration_seconds = round(time.monotonic() - started, 3)
+            if task is not None:
+                self._running.discard(task)
+
+    def statuses(self) -> list[JobStatus]:
+        for status in self._status.values():
+            job = self.scheduler.get_job(status.id) if self.scheduler.running else None
+            next_run = job.next_run_time if job is not None else None
+            status.next_run = clock.format_time(next_run) if next_run is not None else None
+        return list(self._status.values())
+
+    def status(self, job_id: str) -> JobStatus:
+        return self._status[job_id]
+
+    def _on_event(self, event: JobExecutionEvent) -> None:
+        if event.code == EVENT_JOB_MISSED:
+            self._status[event.job_id].missed += 1
+            log.warning("job %s missed its run at %s", event.job_id, event.scheduled_run_time)
+        else:
+            log.error("job %s failed: %r", event.job_id, event.exception)

@@ -1,0 +1,52 @@
+"""Which jobs run, how often: built from the configuration."""
+
+from __future__ import annotations
+
+from functools import partial
+
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+
+from jobs.backups import take_backup
+from jobs.housekeeping import expire_idempotency_keys, sweep_cache
+from jobs.rollups import roll_up_metrics
+from jobs.scheduler import JobRunner
+from store.interface import Store
+from vault.config import Config
+
+IDEMPOTENCY_SWEEP_SECONDS = 3600
+
+
+def build_jobs(config: Config, store: Store) -> JobRunner:
+    runner = JobRunner(grace_seconds=config.job_grace_seconds)
+    runner.add(
+        "cache-expiry",
+        partial(sweep_cache, store),
+        IntervalTrigger(seconds=config.cache_sweep_seconds),
+        "delete expired cache entries",
+    )
+    runner.add(
+        "metric-rollups",
+        partial(roll_up_metrics, store, config.metrics_retention_days),
+        IntervalTrigger(seconds=config.rollup_seconds),
+        "fold new metric points into rollups; prune folded points past retention",
+    )
+    runner.add(
+        "idempotency-expiry",
+        partial(expire_idempotency_keys, store, config.idempotency_key_hours),
+        IntervalTrigger(seconds=IDEMPOTENCY_SWEEP_SECONDS),
+        "forget idempotency keys past their age",
+    )
+    if config.backups_scheduled:
+        trigger = (
+            CronTrigger.from_crontab(config.backup_cron, timezone="UTC")
+            if config.backup_cron
+            else IntervalTrigger(seconds=config.backup_interval)
+        )
+        runner.add(
+            "backup",
+            partial(take_backup, store, config.backup_dir, config.backup_keep),
+            trigger,
+            "write a checked copy of the database",
+        )
+    return runner
