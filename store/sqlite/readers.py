@@ -8,6 +8,7 @@ from typing import Any, TypeVar
 
 import aiosqlite
 
+from store.errors import StoreClosed
 from store.sqlite.connection import open_reader, run_on_thread
 
 T = TypeVar("T")
@@ -19,6 +20,7 @@ class ReadPool:
         self._size = size
         self._idle: asyncio.Queue[aiosqlite.Connection] = asyncio.Queue()
         self._all: list[aiosqlite.Connection] = []
+        self._closed = False
 
     async def open(self) -> None:
         for _ in range(self._size):
@@ -27,6 +29,8 @@ class ReadPool:
             self._idle.put_nowait(conn)
 
     async def run(self, fn: Callable[..., T], *args: Any) -> T:
+        if self._closed:
+            raise StoreClosed("the store is closed")
         conn = await self._idle.get()
         try:
             return await run_on_thread(conn, fn, *args)
@@ -34,6 +38,7 @@ class ReadPool:
             self._idle.put_nowait(conn)
 
     async def close(self) -> None:
+        self._closed = True
         for conn in self._all:
             await conn.close()
         self._all.clear()

@@ -1,0 +1,97 @@
+"""The store contract suite's fixture and the small helpers its tests share.
+
+Contract tests talk to a store only through store.interface.Store, so the same
+tests hold every backend to the same promises.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from store.errors import NotFound
+from store.interface import Store
+from store.sqlite import SQLiteStore
+from vault import clock
+from vault.inputs import NewMessage, NewMetric, NewSession
+from vault.models import Message, Metric, Session
+
+WAIT_SECONDS = 10.0
+POLL_SECONDS = 0.02
+
+
+def _sqlite_store(tmp_path: Path) -> Store:
+    return SQLiteStore(str(tmp_path / "contract.db"))
+
+
+# Backends the contract suite runs against. A new backend joins here: add its
+# name to `params` and a builder that returns it, unstarted, on a fresh empty
+# database; every contract test then runs against it too.
+BACKENDS: dict[str, Callable[[Path], Store]] = {
+    "sqlite": _sqlite_store,
+}
+
+
+@pytest.fixture(params=["sqlite"])
+async def backend_store(request, tmp_path):
+    store = BACKENDS[request.param](tmp_path)
+    await store.start()
+    yield store
+    await store.close()
+
+
+# -- helpers
+
+
+async def new_session(store: Store, agent_name: str = "agent", **fields: Any) -> Session:
+    return await store.create_session(NewSession(agent_name=agent_name, **fields))
+
+
+def message(content: Any = "hello", role: str = "user", **fields: Any) -> NewMessage:
+    # The session comes from add_messages' own argument; this one is only carried along.
+    return NewMessage(session_id="unused", role=role, content=content, **fields)
+
+
+async def add_texts(store: Store, session_id: str, *texts: str, role: str = "user") -> list[Message]:
+    return await store.add_messages(session_id, [message(text, role) for text in texts])
+
+
+def at(minutes: int) -> str:
+    """A fixed timestamp `minutes` after a base moment, in the stored text form."""
+    return clock.format_time(datetime(2020, 1, 1, tzinfo=UTC) + timedelta(minutes=minutes))
+
+
+def point(value: float = 1.0, **fields: Any) -> NewMetric:
+    fields.setdefault("entity_name", "agent")
+    fields.setdefault("metric_name", "latency_ms")
+    return NewMetric(value=value, **fields)
+
+
+async def record(store: Store, *points: NewMetric) -> list[Metric]:
+    return await store.record_metrics(list(points))
+
+
+def ids_of(items: list[Any]) -> list[str]:
+    return [item.id for item in items]
+
+
+async def wait_for(condition: Callable[[], Awaitable[bool]], what: str) -> None:
+    """Poll `condition` until it holds; fail after WAIT_SECONDS."""
+    deadline = asyncio.get_running_loop().time() + WAIT_SECONDS
+    while not await condition():
+        if asyncio.get_running_loop().time() > deadline:
+            pytest.fail(f"timed out waiting for {what}")
+        await asyncio.sleep(POLL_SECONDS)
+
+
+async def is_missing(lookup: Awaitable[Any]) -> bool:
+    try:
+        await lookup
+    except NotFound:
+        return True
+    return False
