@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Iterable
 from typing import Any, TypeVar
 from urllib.parse import urlencode
@@ -14,13 +15,14 @@ from store.interface import IdempotencyClaim, Store
 from vault import clock, jsonutil
 from vault.appkeys import STORE
 from vault.converter import FieldRule, converter, field_errors, structure_name, unstructure
-from vault.errors import InvalidBody, RequestValidationError, UnsupportedMediaType, invalid
+from vault.errors import ApiError, InvalidBody, RequestValidationError, UnsupportedMediaType, invalid
 from vault.models import Page
 from vault.queries import DEFAULT_LIMIT, MAX_LIMIT
 
 T = TypeVar("T")
 
 MAX_IDEMPOTENCY_KEY = 255
+_WHOLE_NUMBER = re.compile(r"-?[0-9]+")
 
 
 def store_of(request: web.Request) -> Store:
@@ -39,7 +41,11 @@ def require_json(request: web.Request) -> None:
 async def read_json(request: web.Request) -> tuple[Any, bytes]:
     """The parsed body and its raw bytes (for idempotency fingerprints)."""
     require_json(request)
-    raw = await request.read()
+    try:
+        raw = await request.read()
+    except web.RequestPayloadError:
+        # e.g. a Content-Encoding: gzip body that does not decompress.
+        raise ApiError("the request body could not be read or decoded") from None
     if not raw.strip():
         raise InvalidBody("the request body is empty; a JSON object is expected")
     try:
@@ -81,7 +87,8 @@ def if_match(request: web.Request) -> int | None:
     if header is None or header.strip() == "*":
         return None
     tag = header.strip().removeprefix("W/").strip('"')
-    if not tag.isdigit() or len(tag) > 18:
+    # ASCII only: str.isdigit() also accepts digits like "²" that int() rejects.
+    if not (tag.isascii() and tag.isdigit()) or len(tag) > 18:
         raise invalid(["header", "If-Match"], 'must be a version ETag such as "3"')
     return int(tag)
 
@@ -116,7 +123,8 @@ class QueryReader:
         if raw is None or raw == "":
             return default
         text = raw.strip()
-        if not text.lstrip("-").isdigit() or len(text) > 19:
+        # ASCII digits only: str.isdigit() takes "²", which int() rejects, and lstrip("-") let "--5" through.
+        if not _WHOLE_NUMBER.fullmatch(text) or len(text) > 19:
             self._fail(name, f"must be a whole number from {low} to {high}")
             return default
         value = int(text)

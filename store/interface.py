@@ -42,6 +42,9 @@ class Store(Protocol):
     async def ping(self) -> None:
         """Return when the database answers a read and the writer runs; raise otherwise."""
 
+    def observe(self, telemetry: Any) -> None:
+        """Report commits, queue depth and database size to the app's vault.telemetry.Telemetry."""
+
     # -- sessions
 
     async def create_session(self, new: NewSession, claim: IdempotencyClaim | None = None) -> Session:

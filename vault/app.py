@@ -10,9 +10,11 @@ import handlers
 from jobs.wiring import build_jobs
 from store.interface import Store
 from store.sqlite import SQLiteStore
-from vault.appkeys import CONFIG, JOBS, STORE
+from vault.appkeys import CONFIG, JOBS, STORE, TELEMETRY
 from vault.config import Config
-from vault.middleware import errors_middleware
+from vault.middleware import errors_middleware, request_middleware
+from vault.security import auth_middleware, cors_middleware
+from vault.telemetry import JobCollector, Telemetry
 
 
 def build_store(config: Config) -> Store:
@@ -28,6 +30,7 @@ def build_store(config: Config) -> Store:
 async def _store_context(app: web.Application) -> AsyncIterator[None]:
     store = build_store(app[CONFIG])
     await store.start()
+    store.observe(app[TELEMETRY])
     app[STORE] = store
     yield
     await store.close()
@@ -36,14 +39,29 @@ async def _store_context(app: web.Application) -> AsyncIterator[None]:
 async def _jobs_context(app: web.Application) -> AsyncIterator[None]:
     runner = build_jobs(app[CONFIG], app[STORE])
     app[JOBS] = runner
+    app[TELEMETRY].watch(JobCollector(runner.statuses))
     runner.start()
     yield
     await runner.stop()
 
 
+def _middlewares(config: Config, telemetry: Telemetry) -> list:
+    # Outermost first: every request is counted and logged, CORS headers go on
+    # errors too, and an auth failure is an ordinary JSON error.
+    chain = [request_middleware(telemetry)]
+    if config.cors_origins:
+        chain.append(cors_middleware(config.cors_origins))
+    chain.append(errors_middleware)
+    if config.api_keys:
+        chain.append(auth_middleware(config.api_keys))
+    return chain
+
+
 def create_app(config: Config) -> web.Application:
-    app = web.Application(middlewares=[errors_middleware], client_max_size=config.max_body_bytes)
+    telemetry = Telemetry()
+    app = web.Application(middlewares=_middlewares(config, telemetry), client_max_size=config.max_body_bytes)
     app[CONFIG] = config
+    app[TELEMETRY] = telemetry
     # Order matters: the store starts first and closes last, so jobs stop
     # (and finish a running job) before the store drains and closes.
     app.cleanup_ctx.append(_store_context)

@@ -7,7 +7,9 @@ from aiohttp import web
 from jobs.scheduler import JobRunner
 from store.interface import Store
 from vault.config import Config
+from vault.telemetry import Telemetry
 
 CONFIG = web.AppKey("config", Config)
 STORE = web.AppKey("store", Store)
 JOBS = web.AppKey("jobs", JobRunner)
+TELEMETRY = web.AppKey("telemetry", Telemetry)

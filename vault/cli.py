@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import logging
 import os
 import sys
@@ -13,8 +14,9 @@ from pathlib import Path
 from aiohttp import web
 
 from store.errors import StoreError
-from store.sqlite import backup
-from vault import __version__
+from store.sqlite import backup, diagnose
+from store.sqlite.migrations import LATEST_VERSION
+from vault import __version__, logs
 from vault.app import create_app
 from vault.config import Config, ConfigError
 
@@ -29,6 +31,10 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", help="overrides HOST")
     serve.add_argument("--port", help="overrides PORT")
     serve.add_argument("--db-path", help="overrides DB_PATH")
+    check = commands.add_parser("check", help="validate the settings and the database, print what was found")
+    check.add_argument("--db-path", help="overrides DB_PATH")
+    migrate = commands.add_parser("migrate", help="apply pending schema migrations and list them")
+    migrate.add_argument("--db-path", help="overrides DB_PATH")
     backup = commands.add_parser("backup", help="write a checked copy of the database (safe while it runs)")
     backup.add_argument("--to", required=True, metavar="PATH", help="the backup file to write")
     backup.add_argument("--db-path", help="overrides DB_PATH")
@@ -102,15 +108,18 @@ def restore_command(args: argparse.Namespace) -> int:
 
 def serve(args: argparse.Namespace) -> int:
     config = _config(args)
-    logging.basicConfig(
-        level=config.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
-    )
+    logs.configure(config.log_level, config.log_format)
     app = create_app(config)
 
     async def announce(_: web.Application) -> None:
-        logging.getLogger("vault").info(
-            "The Vault %s listening on %s:%d, database %s", __version__, config.host, config.port, config.db_path
-        )
+        log = logging.getLogger("vault")
+        log.info("The Vault %s listening on %s:%d, database %s", __version__, config.host, config.port, config.db_path)
+        if not config.api_keys and config.listens_beyond_loopback:
+            log.warning(
+                "VAULT_API_KEYS is not set and the service listens on %s: anyone who can reach this port"
+                " can read and change every session",
+                config.host,
+            )
 
     app.on_startup.append(announce)
     try:
@@ -124,7 +133,32 @@ def serve(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"serve": serve, "backup": backup_command, "restore": restore_command}
+def check_command(args: argparse.Namespace) -> int:
+    config = _config(args)
+    print(f"settings: ok (port {config.port}, database {config.db_path}, synchronous={config.sqlite_synchronous})")
+    print(f"api keys: {len(config.api_keys) or 'none'}; backups: {config.backup_dir}")
+    report = diagnose.inspect_database(config.db_path)
+    for line in report.lines:
+        print(line)
+    return 0 if report.ok else 1
+
+
+def migrate_command(args: argparse.Namespace) -> int:
+    config = _config(args)
+    applied = asyncio.run(diagnose.migrate(config.db_path))
+    for migration in applied:
+        print(f"applied {migration.version}: {migration.name}")
+    print(f"schema is at version {LATEST_VERSION}" + ("" if applied else " (nothing to apply)"))
+    return 0
+
+
+COMMANDS = {
+    "serve": serve,
+    "check": check_command,
+    "migrate": migrate_command,
+    "backup": backup_command,
+    "restore": restore_command,
+}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -68,6 +68,13 @@ def _cron(name: str, raw: str) -> str:
     return raw.strip()
 
 
+def _list(name: str, raw: str) -> tuple[str, ...]:
+    items = tuple(item.strip() for item in raw.split(",") if item.strip())
+    if not items:
+        raise ConfigError(f"{name} is set but lists nothing")
+    return items
+
+
 def _text(name: str, raw: str) -> str:
     if not raw.strip():
         raise ConfigError(f"{name} is set but empty")
@@ -87,6 +94,27 @@ SETTINGS: tuple[Setting, ...] = (
         "SQLite database file; its folder is created if missing.",
     ),
     Setting("LOG_LEVEL", "log_level", "INFO", _one_of(*LOG_LEVELS), "debug, info, warning, error or critical."),
+    Setting(
+        "VAULT_LOG_FORMAT",
+        "log_format",
+        "text",
+        _one_of("text", "json"),
+        "text: one readable line per request; json: one JSON object per line.",
+    ),
+    Setting(
+        "VAULT_API_KEYS",
+        "api_keys",
+        "none",
+        _list,
+        "Comma-separated keys; when set, every route but /health needs Authorization: Bearer <key>.",
+    ),
+    Setting(
+        "VAULT_CORS_ORIGINS",
+        "cors_origins",
+        "off",
+        _list,
+        "Comma-separated origins (or *) allowed to call from a browser; CORS is off when unset.",
+    ),
     Setting(
         "VAULT_SQLITE_SYNCHRONOUS",
         "sqlite_synchronous",
@@ -195,6 +223,9 @@ class Config:
     port: int = 8084
     db_path: str
     log_level: str = "info"
+    log_format: str = "text"
+    api_keys: tuple[str, ...] = ()
+    cors_origins: tuple[str, ...] = ()
     sqlite_synchronous: str = "full"
     queue_max: int = 1000
     write_batch_max: int = 256
@@ -223,6 +254,10 @@ class Config:
         if values.get("backup_interval") and values.get("backup_cron"):
             raise ConfigError("set VAULT_BACKUP_INTERVAL or VAULT_BACKUP_CRON, not both")
         return cls(**values)
+
+    @property
+    def listens_beyond_loopback(self) -> bool:
+        return self.host not in ("127.0.0.1", "::1", "localhost")
 
     @property
     def backups_scheduled(self) -> bool:

@@ -53,6 +53,11 @@ def loads(data: bytes | str) -> Any:
         raise JSONTooDeep(f"JSON nests deeper than {MAX_DEPTH} levels") from None
     except json.JSONDecodeError as exc:
         raise InvalidJSON(f"invalid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
+    except InvalidJSON:
+        raise
+    except ValueError:
+        # int() refuses integers longer than sys.get_int_max_str_digits() (4300 by default).
+        raise InvalidJSON("invalid JSON: an integer has too many digits") from None
     # Cheap guards first: only a document that could break a rule is walked.
     if text.count("[") + text.count("{") > MAX_DEPTH and _depth(value) > MAX_DEPTH:
         raise JSONTooDeep(f"JSON nests deeper than {MAX_DEPTH} levels")

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import logging
+import time
+import uuid
 from typing import Any
 
 from aiohttp import web
 
 from store import errors as store_errors
-from vault import jsonutil
+from vault import jsonutil, logs
 from vault.converter import unstructure
 from vault.errors import ApiError, RequestValidationError, map_store_error
 
@@ -64,3 +66,42 @@ async def errors_middleware(request: web.Request, handler: Any) -> web.StreamRes
     except Exception:
         log.exception("unhandled error in %s %s", request.method, request.path)
         return error_response(500, "internal_error", "internal error; the request was logged")
+
+
+MAX_REQUEST_ID = 128
+
+
+def _request_id(request: web.Request) -> str:
+    offered = request.headers.get("X-Request-ID", "")
+    if 0 < len(offered) <= MAX_REQUEST_ID and offered.isprintable():
+        return offered
+    return uuid.uuid4().hex
+
+
+def route_of(request: web.Request) -> str:
+    """The route template (`/storage/sessions/{session_id}`): no ids in labels or logs."""
+    route = request.match_info.route
+    resource = route.resource if route is not None else None
+    return resource.canonical if resource is not None else "unmatched"
+
+
+def request_middleware(telemetry: Any):
+    """Outermost: a request id, one log line and the request metrics per request."""
+
+    @web.middleware
+    async def observe(request: web.Request, handler: Any) -> web.StreamResponse:
+        request_id = _request_id(request)
+        started = time.perf_counter()
+        status = 500
+        try:
+            response = await handler(request)
+            status = response.status
+            response.headers["X-Request-ID"] = request_id
+            return response
+        finally:
+            elapsed = time.perf_counter() - started
+            route = route_of(request)
+            telemetry.observe_request(request.method, route, status, elapsed)
+            logs.log_request(request.method, route, status, elapsed, request_id)
+
+    return observe

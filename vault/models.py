@@ -6,7 +6,7 @@ stored, compared and sent in that one form, so no record re-parses them.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, Literal, NewType
 
 from attrs import field, frozen
 
@@ -16,16 +16,20 @@ Role = Literal["user", "assistant", "system", "tool"]
 SESSION_STATUSES: tuple[str, ...] = ("active", "paused", "ended")
 ROLES: tuple[str, ...] = ("user", "assistant", "system", "tool")
 
+# A timestamp as vault.clock writes it: ISO 8601, UTC, microseconds, "+00:00".
+# Its own type so the OpenAPI description can say so (format: date-time).
+UtcTime = NewType("UtcTime", str)
+
 
 @frozen
 class Session:
     id: str
     agent_name: str
     user_id: str | None
-    status: str
+    status: SessionStatus
     metadata: dict[str, Any]
-    created_at: str
-    updated_at: str
+    created_at: UtcTime
+    updated_at: UtcTime
     message_count: int
 
 
@@ -34,13 +38,13 @@ class Message:
     id: str
     session_id: str
     seq: int
-    role: str
+    role: Role
     content: Any
     name: str | None
     tool_calls: list[Any] | None
     tool_call_id: str | None
     metadata: dict[str, Any]
-    timestamp: str
+    timestamp: UtcTime
 
 
 @frozen
@@ -48,7 +52,7 @@ class State:
     session_id: str
     data: dict[str, Any]
     version: int
-    updated_at: str | None
+    updated_at: UtcTime | None
 
 
 @frozen
@@ -62,7 +66,7 @@ class Artifact:
     size: int | None
     sha256: str | None
     metadata: dict[str, Any]
-    created_at: str
+    created_at: UtcTime
 
 
 @frozen
@@ -74,7 +78,7 @@ class Metric:
     metric_name: str
     value: float
     labels: dict[str, str]
-    timestamp: str
+    timestamp: UtcTime
 
 
 @frozen
@@ -82,9 +86,9 @@ class CacheEntry:
     key: str
     value: Any
     ttl: int | None
-    created_at: str
-    accessed_at: str
-    expires_at: str | None
+    created_at: UtcTime
+    accessed_at: UtcTime
+    expires_at: UtcTime | None
 
 
 @frozen
@@ -97,7 +101,7 @@ class Page:
 
 @frozen
 class Rollup:
-    bucket_start: str
+    bucket_start: UtcTime
     count: int
     sum: float
     min: float
@@ -109,6 +113,6 @@ class Rollup:
 class BackupInfo:
     file: str
     size: int
-    created_at: str
+    created_at: UtcTime
     duration_seconds: float
     integrity_check: str

@@ -24,6 +24,7 @@ from vault import clock
 from vault.inputs import CacheWrite, NewArtifact, NewMessage, NewMetric, NewSession, SessionChanges
 from vault.models import Artifact, BackupInfo, CacheEntry, Message, Metric, Page, Session, State
 from vault.queries import ArtifactQuery, HistoryQuery, MetricQuery, RollupQuery, SessionQuery
+from vault.telemetry import StoreCollector, Telemetry
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -95,6 +96,15 @@ class SQLiteStore:
         if self._writer is None or not self._writer.running:
             raise errors.StoreUnavailable("the writer is not running")
         await self._read(reads.ping)
+
+    def observe(self, telemetry: Telemetry) -> None:
+        self.writer.observer = telemetry.observe_commit
+        telemetry.watch(
+            StoreCollector(
+                queue_depth=lambda: self.writer.queue_depth,
+                files=lambda: {"database": self.path, "wal": f"{self.path}-wal"},
+            )
+        )
 
     @property
     def writer(self) -> Writer:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import sqlite3
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -66,6 +67,8 @@ class Writer:
         self._task: asyncio.Task | None = None
         self._closing = False
         self.stats = WriterStats()
+        # Called with (batch size, seconds) after each commit, for /metrics.
+        self.observer: Callable[[int, float], None] | None = None
 
     @property
     def running(self) -> bool:
@@ -121,6 +124,7 @@ class Writer:
                 return
 
     async def _commit(self, batch: list[Command]) -> None:
+        started = time.perf_counter()
         try:
             outcomes = await run_on_thread(self._conn, _run_batch, batch)
         except sqlite3.Error as exc:
@@ -137,6 +141,8 @@ class Writer:
                 _resolve(command.future, False, errors.StoreUnavailable(f"write failed: {exc}"))
             return
         self.stats.record(len(batch))
+        if self.observer is not None:
+            self.observer(len(batch), time.perf_counter() - started)
         for command, (ok, value) in zip(batch, outcomes, strict=True):
             _resolve(command.future, ok, value)
 

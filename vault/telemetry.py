@@ -1,0 +1,98 @@
+"""Prometheus metrics for one app: requests, the writer, the database, jobs.
+
+Each app gets its own registry, so several apps in one process (tests, or two
+instances side by side) never share counters.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable
+
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024)
+
+
+class Telemetry:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        self.requests = Counter(
+            "vault_http_requests",
+            "HTTP requests answered, by route template and status.",
+            ["method", "route", "status"],
+            registry=self.registry,
+        )
+        self.latency = Histogram(
+            "vault_http_request_duration_seconds",
+            "Time from request to response, by route template.",
+            ["method", "route"],
+            buckets=LATENCY_BUCKETS,
+            registry=self.registry,
+        )
+        self.batch_size = Histogram(
+            "vault_write_batch_size",
+            "Write commands committed per transaction (group commit).",
+            buckets=BATCH_BUCKETS,
+            registry=self.registry,
+        )
+        self.commit_latency = Histogram(
+            "vault_write_commit_duration_seconds",
+            "Time to run and commit one write batch.",
+            buckets=LATENCY_BUCKETS,
+            registry=self.registry,
+        )
+
+    def observe_request(self, method: str, route: str, status: int, seconds: float) -> None:
+        self.requests.labels(method, route, str(status)).inc()
+        self.latency.labels(method, route).observe(seconds)
+
+    def observe_commit(self, size: int, seconds: float) -> None:
+        self.batch_size.observe(size)
+        self.commit_latency.observe(seconds)
+
+    def watch(self, collector: Collector) -> None:
+        self.registry.register(collector)
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)
+
+
+class StoreCollector:
+    """Reads the store's state at scrape time: queue depth and file sizes."""
+
+    def __init__(self, queue_depth: Callable[[], int], files: Callable[[], dict[str, str]]) -> None:
+        self._queue_depth = queue_depth
+        self._files = files
+
+    def collect(self) -> Iterable[Metric]:
+        depth = GaugeMetricFamily("vault_write_queue_depth", "Write commands waiting for the writer.")
+        depth.add_metric([], self._queue_depth())
+        yield depth
+        sizes = GaugeMetricFamily("vault_database_file_bytes", "Size of the database files.", labels=["file"])
+        for name, path in self._files().items():
+            try:
+                sizes.add_metric([name], os.path.getsize(path))
+            except OSError:
+                sizes.add_metric([name], 0)
+        yield sizes
+
+
+class JobCollector:
+    """Job runs and failures, read from the job runner's status at scrape time."""
+
+    def __init__(self, statuses: Callable[[], list]) -> None:
+        self._statuses = statuses
+
+    def collect(self) -> Iterable[Metric]:
+        runs = CounterMetricFamily(
+            "vault_job_runs", "Scheduled job runs, by job and outcome.", labels=["job", "outcome"]
+        )
+        for status in self._statuses():
+            runs.add_metric([status.id, "ok"], status.runs - status.failures)
+            runs.add_metric([status.id, "error"], status.failures)
+            runs.add_metric([status.id, "missed"], status.missed)
+        yield runs
