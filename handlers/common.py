@@ -181,18 +181,30 @@ def deleted(**identity: Any) -> web.Response:
     return json_response({"status": "deleted", **identity})
 
 
+def _link_headers(request: web.Request, page: Page, next_params: dict[str, Any] | None) -> dict[str, str]:
+    """`Link: <...>; rel="next"` when another page follows."""
+    if not page.has_more or next_params is None:
+        return {}
+    params = dict(request.query)
+    for key, value in next_params.items():
+        if value is None:
+            params.pop(key, None)
+        else:
+            params[key] = str(value)
+    return {"Link": f'<{request.path}?{urlencode(params)}>; rel="next"'}
+
+
 def page_response(request: web.Request, page: Page, next_params: dict[str, Any] | None) -> web.Response:
-    """A plain JSON array; `Link: <...>; rel="next"` when another page follows."""
-    headers = {}
-    if page.has_more and next_params is not None:
-        params = dict(request.query)
-        for key, value in next_params.items():
-            if value is None:
-                params.pop(key, None)
-            else:
-                params[key] = str(value)
-        headers["Link"] = f'<{request.path}?{urlencode(params)}>; rel="next"'
-    return json_response(page.items, headers=headers)
+    """A plain JSON array, with a Link header when another page follows."""
+    return json_response(page.items, headers=_link_headers(request, page, next_params))
+
+
+def rendered_page_response(request: web.Request, page: Page, next_params: dict[str, Any] | None) -> web.Response:
+    """The same for items kept as JSON text: spliced into the array, never decoded."""
+    body = "[" + ",".join(item.body for item in page.items) + "]"
+    return web.Response(
+        body=body.encode(), content_type="application/json", headers=_link_headers(request, page, next_params)
+    )
 
 
 def offset_next(page: Page, limit: int, offset: int) -> dict[str, Any]:

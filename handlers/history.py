@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from handlers.common import QueryReader, body_as, created, idempotency_claim, json_response, page_response, store_of
+from handlers.common import (
+    QueryReader,
+    body_as,
+    created,
+    idempotency_claim,
+    json_response,
+    rendered_page_response,
+    store_of,
+)
 from vault.errors import invalid
 from vault.inputs import MessageBatch, NewMessage, message_from_batch
 from vault.models import ROLES
@@ -48,8 +56,8 @@ async def list_history(request: web.Request) -> web.Response:
     cursors = [name for name in ("after", "before", "offset") if getattr(query, name) is not None]
     if len(cursors) > 1:
         raise invalid(["query", cursors[1]], f"cannot be combined with {cursors[0]}")
-    page = await store_of(request).list_messages(query)
-    return page_response(request, page, _next_page(query, page.items))
+    page = await store_of(request).list_message_bodies(query)
+    return rendered_page_response(request, page, _next_page(query, page.items))
 
 
 def _next_page(query: HistoryQuery, items: list) -> dict | None:

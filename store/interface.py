@@ -11,6 +11,7 @@ from typing import Any, Protocol
 
 from attrs import frozen
 
+from store.blobs import BlobStore, BlobUpload
 from vault.inputs import CacheWrite, NewArtifact, NewMessage, NewMetric, NewSession, SessionChanges
 from vault.models import Artifact, BackupInfo, CacheEntry, Message, Metric, Page, Session, State
 from vault.queries import ArtifactQuery, HistoryQuery, MetricQuery, RollupQuery, SessionQuery
@@ -32,6 +33,8 @@ class IdempotencyClaim:
 
 class Store(Protocol):
     backend: str
+    # Where artifact bytes live; records point at blobs by sha256.
+    blobs: BlobStore
 
     async def start(self) -> None:
         """Open connections and apply migrations; raise if the database is unusable."""
@@ -57,7 +60,10 @@ class Store(Protocol):
         """Apply the given fields; metadata merges key by key, a null value removes its key."""
 
     async def delete_session(self, session_id: str) -> None:
-        """Delete the session and its history, state, artifacts and metrics, atomically."""
+        """Delete the session and its history, state, artifacts and metrics, atomically.
+
+        Then release the blobs its artifacts pointed at.
+        """
 
     async def list_sessions(self, query: SessionQuery) -> Page:
         """Sessions matching every given filter, newest first."""
@@ -74,6 +80,9 @@ class Store(Protocol):
 
     async def list_messages(self, query: HistoryQuery) -> Page:
         """A window of a session's history, always oldest first (see HistoryQuery)."""
+
+    async def list_message_bodies(self, query: HistoryQuery) -> Page:
+        """The same window as list_messages, as vault.models.RenderedMessage items (JSON text)."""
 
     async def clear_history(self, session_id: str) -> int:
         """Delete every message of the session; return how many. Seq numbers are not reused."""
@@ -94,8 +103,16 @@ class Store(Protocol):
 
     # -- artifacts
 
-    async def create_artifact(self, new: NewArtifact, claim: IdempotencyClaim | None = None) -> Artifact:
-        """Record an artifact; NotFound if its session does not exist."""
+    async def create_artifact(
+        self, new: NewArtifact, claim: IdempotencyClaim | None = None, content: BlobUpload | None = None
+    ) -> Artifact:
+        """Record an artifact; NotFound if its session does not exist.
+
+        With `content` (an upload into `blobs`), the record takes its sha256 and
+        size from it, and commits only with its blob present: the blob is placed
+        first, and placed again if a release removed it meanwhile. If nothing
+        is recorded, the blob is released.
+        """
 
     async def get_artifact(self, artifact_id: str) -> Artifact:
         """One artifact's metadata."""
@@ -104,7 +121,18 @@ class Store(Protocol):
         """Artifacts matching the filters, newest first."""
 
     async def delete_artifact(self, artifact_id: str) -> None:
-        """Delete one artifact."""
+        """Delete one artifact; then release its blob (removed if no other artifact has the same bytes)."""
+
+    async def referenced_blobs(self, sha256s: list[str]) -> set[str]:
+        """Those of the sha256s that some artifact record points at."""
+
+    async def release_blobs(self, sha256s: list[str]) -> int:
+        """Remove each blob no artifact references; return how many were removed.
+
+        The "no reference" check and the removal are ordered with the commits
+        of create_artifact, so a committed record never loses its blob. While
+        a backup copies blobs, removals wait until it is done.
+        """
 
     # -- metrics
 
@@ -150,4 +178,7 @@ class Store(Protocol):
         """Forget idempotency keys recorded before the timestamp."""
 
     async def backup(self, target: str, progress: Any = None) -> BackupInfo:
-        """Write a consistent, checked copy of the live database to `target`."""
+        """Write a consistent, checked copy of the live database to `target`.
+
+        The blobs the copy references go beside it, into `<target>.artifacts/`.
+        """

@@ -48,6 +48,14 @@ class Message:
 
 
 @frozen
+class RenderedMessage:
+    """A message as the JSON text it is served as, with its seq for paging links."""
+
+    seq: int
+    body: str
+
+
+@frozen
 class State:
     session_id: str
     data: dict[str, Any]
@@ -116,3 +124,5 @@ class BackupInfo:
     created_at: UtcTime
     duration_seconds: float
     integrity_check: str
+    # Artifact blobs copied beside the database file (into `<file>.artifacts/`).
+    artifacts: int = 0

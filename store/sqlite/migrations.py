@@ -37,17 +37,14 @@ MIGRATIONS: tuple[Migration, ...] = (
             "CREATE INDEX sessions_by_user ON sessions (user_id, id)",
             "CREATE INDEX sessions_by_status ON sessions (status, id)",
             # Clustered by (session_id, seq): a context window is one range scan.
+            # A message never changes once written, so it is kept as the JSON it
+            # is served as, and a window is answered without decoding anything.
             """CREATE TABLE messages (
                 session_id TEXT NOT NULL REFERENCES sessions (id) ON DELETE CASCADE,
                 seq INTEGER NOT NULL,
                 id TEXT NOT NULL UNIQUE,
                 role TEXT NOT NULL,
-                content TEXT NOT NULL,
-                name TEXT,
-                tool_calls TEXT,
-                tool_call_id TEXT,
-                metadata TEXT NOT NULL,
-                timestamp TEXT NOT NULL,
+                body TEXT NOT NULL,
                 PRIMARY KEY (session_id, seq)
             ) WITHOUT ROWID""",
             """CREATE TABLE state (
@@ -127,6 +124,14 @@ MIGRATIONS: tuple[Migration, ...] = (
                 name TEXT PRIMARY KEY,
                 last_rowid INTEGER NOT NULL
             ) WITHOUT ROWID""",
+        ),
+    ),
+    Migration(
+        3,
+        "artifacts by content hash",
+        (
+            # Blobs are shared by content: releasing one asks whether any record still points at it.
+            "CREATE INDEX artifacts_by_sha256 ON artifacts (sha256) WHERE sha256 IS NOT NULL",
         ),
     ),
 )

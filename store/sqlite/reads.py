@@ -8,7 +8,7 @@ from typing import Any
 from store.errors import InvalidReference, NotFound
 from store.sqlite import rows
 from vault import clock
-from vault.models import Artifact, CacheEntry, Message, Metric, Page, Session, State
+from vault.models import Artifact, CacheEntry, Message, Metric, Page, RenderedMessage, Session, State
 from vault.queries import ArtifactQuery, HistoryQuery, MetricQuery, SessionQuery
 
 # Seq numbers are SQLite integers: at most 2^63 - 1.
@@ -52,10 +52,10 @@ def list_sessions(conn: sqlite3.Connection, query: SessionQuery) -> Page:
 
 
 def get_message(conn: sqlite3.Connection, message_id: str) -> Message:
-    row = conn.execute(f"SELECT {rows.MESSAGE_COLUMNS} FROM messages WHERE id = ?", (message_id,)).fetchone()
+    row = conn.execute("SELECT body FROM messages WHERE id = ?", (message_id,)).fetchone()
     if row is None:
         raise NotFound("message", message_id)
-    return rows.message(row)
+    return rows.message(row[0])
 
 
 def _seq_of(conn: sqlite3.Connection, session_id: str, ref: str, name: str) -> int:
@@ -73,15 +73,21 @@ def _seq_of(conn: sqlite3.Connection, session_id: str, ref: str, name: str) -> i
 
 
 def list_messages(conn: sqlite3.Connection, query: HistoryQuery) -> Page:
+    page = list_message_bodies(conn, query)
+    return Page([rows.message(item.body) for item in page.items], has_more=page.has_more)
+
+
+def list_message_bodies(conn: sqlite3.Connection, query: HistoryQuery) -> Page:
+    """The window as stored JSON, ready to be sent as it is."""
     # One snapshot for the session check, the cursor lookup and the window.
     conn.execute("BEGIN")
     try:
-        return _list_messages(conn, query)
+        return _message_window(conn, query)
     finally:
         conn.execute("COMMIT")
 
 
-def _list_messages(conn: sqlite3.Connection, query: HistoryQuery) -> Page:
+def _message_window(conn: sqlite3.Connection, query: HistoryQuery) -> Page:
     if conn.execute("SELECT 1 FROM sessions WHERE id = ?", (query.session_id,)).fetchone() is None:
         raise NotFound("session", query.session_id)
     clauses = ["session_id = ?"]
@@ -103,15 +109,14 @@ def _list_messages(conn: sqlite3.Connection, query: HistoryQuery) -> Page:
         offset = query.offset
     order = "DESC" if newest_first else "ASC"
     found = conn.execute(
-        f"SELECT {rows.MESSAGE_COLUMNS} FROM messages WHERE {' AND '.join(clauses)}"
-        f" ORDER BY seq {order} LIMIT ? OFFSET ?",
+        f"SELECT seq, body FROM messages WHERE {' AND '.join(clauses)} ORDER BY seq {order} LIMIT ? OFFSET ?",
         (*params, query.limit + 1, offset),
     ).fetchall()
     has_more = len(found) > query.limit
     found = found[: query.limit]
     if newest_first:
         found.reverse()
-    return Page([rows.message(row) for row in found], has_more=has_more)
+    return Page([RenderedMessage(seq, body) for seq, body in found], has_more=has_more)
 
 
 # -- state

@@ -8,7 +8,6 @@ from vault.jsonutil import loads
 from vault.models import Artifact, CacheEntry, Message, Metric, Session, State
 
 SESSION_COLUMNS = "id, agent_name, user_id, status, metadata, created_at, updated_at, message_count"
-MESSAGE_COLUMNS = "id, session_id, seq, role, content, name, tool_calls, tool_call_id, metadata, timestamp"
 ARTIFACT_COLUMNS = "id, session_id, name, type, content_type, path, size, sha256, metadata, created_at"
 METRIC_COLUMNS = "id, entity_type, entity_name, session_id, metric_name, value, labels, timestamp"
 CACHE_COLUMNS = "key, value, ttl, created_at, accessed_at, expires_at"
@@ -18,19 +17,8 @@ def session(row: Any) -> Session:
     return Session(row[0], row[1], row[2], row[3], loads(row[4]), row[5], row[6], row[7])
 
 
-def message(row: Any) -> Message:
-    return Message(
-        row[0],
-        row[1],
-        row[2],
-        row[3],
-        loads(row[4]),
-        row[5],
-        None if row[6] is None else loads(row[6]),
-        row[7],
-        loads(row[8]),
-        row[9],
-    )
+def message(body: str) -> Message:
+    return Message(**loads(body))
 
 
 def state(session_id: str, row: Any) -> State:

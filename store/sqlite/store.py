@@ -14,10 +14,13 @@ from typing import Any, TypeVar
 import aiosqlite
 
 from store import errors
+from store.blobfs import FilesystemBlobStore
+from store.blobs import BlobInfo, BlobStore, BlobUpload
+from store.content import ContentKeeper
 from store.interface import IdempotencyClaim
-from store.sqlite import backup, idempotency, migrations, reads, rollups, writes
+from store.sqlite import backup, blob_refs, idempotency, migrations, reads, rollups, writes
 from store.sqlite.connection import SYNCHRONOUS_MODES, open_writer, run_on_thread, translate
-from store.sqlite.idempotency import revive
+from store.sqlite.idempotency import Replayed, revive
 from store.sqlite.readers import ReadPool
 from store.sqlite.writer import Writer
 from vault import clock
@@ -45,6 +48,7 @@ class SQLiteStore:
         queue_max: int = 1000,
         batch_max: int = 256,
         read_connections: int = 4,
+        blobs: BlobStore | None = None,
     ) -> None:
         if synchronous not in SYNCHRONOUS_MODES:
             raise ValueError(f"synchronous must be one of {SYNCHRONOUS_MODES}")
@@ -58,6 +62,9 @@ class SQLiteStore:
         self._touches: dict[str, str] = {}
         self._background: set[asyncio.Task] = set()
         self.applied_migrations: list[migrations.Migration] = []
+        # Artifact content; by default in an `artifacts` folder beside the database.
+        self.blobs = blobs if blobs is not None else FilesystemBlobStore(Path(path).parent / "artifacts")
+        self._content = ContentKeeper(self.blobs, self._remove_unclaimed)
 
     # -- lifecycle
 
@@ -67,6 +74,12 @@ class SQLiteStore:
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise errors.StoreUnavailable(f"cannot create the folder of {self.path}: {exc.strerror or exc}") from exc
+        try:
+            await asyncio.to_thread(self.blobs.open)
+        except OSError as exc:
+            raise errors.StoreUnavailable(
+                f"cannot use the artifact folder {self.blobs.location}: {exc.strerror or exc}"
+            ) from exc
         try:
             self._write_conn = await open_writer(self.path, self._synchronous)
             self.applied_migrations = await run_on_thread(self._write_conn, migrations.migrate)
@@ -133,7 +146,8 @@ class SQLiteStore:
         return await self._write(writes.update_session, session_id, changes)
 
     async def delete_session(self, session_id: str) -> None:
-        await self._write(writes.delete_session, session_id)
+        released = await self._write(writes.delete_session, session_id)
+        await self._content.release_quietly(released)
 
     async def list_sessions(self, query: SessionQuery) -> Page:
         return await self._read(reads.list_sessions, query)
@@ -150,6 +164,9 @@ class SQLiteStore:
 
     async def list_messages(self, query: HistoryQuery) -> Page:
         return await self._read(reads.list_messages, query)
+
+    async def list_message_bodies(self, query: HistoryQuery) -> Page:
+        return await self._read(reads.list_message_bodies, query)
 
     async def clear_history(self, session_id: str) -> int:
         return await self._write(writes.clear_history, session_id)
@@ -170,8 +187,20 @@ class SQLiteStore:
 
     # -- artifacts
 
-    async def create_artifact(self, new: NewArtifact, claim: IdempotencyClaim | None = None) -> Artifact:
-        return revive(await self._write(writes.create_artifact, new, claim=claim), Artifact)
+    async def create_artifact(
+        self, new: NewArtifact, claim: IdempotencyClaim | None = None, content: BlobUpload | None = None
+    ) -> Artifact:
+        if content is None:
+            return revive(await self._write(writes.create_artifact, new, claim=claim), Artifact)
+
+        async def commit(info: BlobInfo) -> Any:
+            return await self._write(writes.create_artifact, new, info, self.blobs.contains, claim=claim)
+
+        result = await self._content.commit_with(content, commit)
+        if isinstance(result, Replayed):
+            # The first request's record answers; these bytes may be claimed by nothing.
+            await self._content.release_quietly([content.info.sha256])
+        return revive(result, Artifact)
 
     async def get_artifact(self, artifact_id: str) -> Artifact:
         return await self._read(reads.get_artifact, artifact_id)
@@ -180,7 +209,18 @@ class SQLiteStore:
         return await self._read(reads.list_artifacts, query)
 
     async def delete_artifact(self, artifact_id: str) -> None:
-        await self._write(writes.delete_artifact, artifact_id)
+        released = await self._write(writes.delete_artifact, artifact_id)
+        if released is not None:
+            await self._content.release_quietly([released])
+
+    async def referenced_blobs(self, sha256s: list[str]) -> set[str]:
+        return await self._read(blob_refs.referenced, sha256s)
+
+    async def release_blobs(self, sha256s: list[str]) -> int:
+        return await self._content.release(sha256s)
+
+    async def _remove_unclaimed(self, sha256s: list[str]) -> int:
+        return await self._write(blob_refs.release, sha256s, self.blobs.remove)
 
     # -- metrics
 
@@ -246,13 +286,17 @@ class SQLiteStore:
     async def backup(self, target: str, progress: backup.Progress | None = None) -> BackupInfo:
         started = time.monotonic()
         created_at = clock.now_text()
-        checked = await asyncio.to_thread(backup.copy_database, self.path, target, progress)
+        # Blobs a copy references must still exist when they are copied after it.
+        async with self._content.releases_held():
+            checked = await asyncio.to_thread(backup.copy_database, self.path, target, progress)
+            exported = await asyncio.to_thread(backup.copy_artifacts, target, self.blobs)
         return BackupInfo(
             file=str(target),
             size=os.path.getsize(target),
             created_at=created_at,
             duration_seconds=round(time.monotonic() - started, 3),
             integrity_check=checked.result,
+            artifacts=exported.copied,
         )
 
     def _touch(self, key: str, when: str) -> None:

@@ -7,12 +7,15 @@ so a raised error undoes exactly what the command did.
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
-from store.errors import NotFound, PreconditionFailed
+from store.blobs import BlobInfo
+from store.errors import BlobMissing, NotFound, PreconditionFailed
 from store.sqlite import rows
 from vault import clock, ids
+from vault.converter import unstructure
 from vault.inputs import CacheWrite, NewArtifact, NewMessage, NewMetric, NewSession, SessionChanges, is_set
 from vault.jsonutil import dumps_text
 from vault.merge_patch import apply_merge_patch, merge_keys
@@ -50,10 +53,18 @@ def update_session(conn: sqlite3.Connection, session_id: str, changes: SessionCh
     )
 
 
-def delete_session(conn: sqlite3.Connection, session_id: str) -> None:
+def delete_session(conn: sqlite3.Connection, session_id: str) -> list[str]:
+    """Returns the sha256s its artifacts pointed at: the store releases them after the commit."""
+    blobs = [
+        row[0]
+        for row in conn.execute(
+            "SELECT DISTINCT sha256 FROM artifacts WHERE session_id = ? AND sha256 IS NOT NULL", (session_id,)
+        )
+    ]
     # Foreign keys cascade to history, state, artifacts and metrics.
     if conn.execute("DELETE FROM sessions WHERE id = ?", (session_id,)).rowcount == 0:
         raise NotFound("session", session_id)
+    return blobs
 
 
 # -- history
@@ -83,23 +94,8 @@ def add_messages(conn: sqlite3.Connection, session_id: str, messages: list[NewMe
             )
         )
     conn.executemany(
-        "INSERT INTO messages (session_id, seq, id, role, content, name, tool_calls, tool_call_id, metadata,"
-        " timestamp) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [
-            (
-                m.session_id,
-                m.seq,
-                m.id,
-                m.role,
-                dumps_text(m.content),
-                m.name,
-                None if m.tool_calls is None else dumps_text(m.tool_calls),
-                m.tool_call_id,
-                dumps_text(m.metadata),
-                m.timestamp,
-            )
-            for m in added
-        ],
+        "INSERT INTO messages (session_id, seq, id, role, body) VALUES (?, ?, ?, ?, ?)",
+        [(m.session_id, m.seq, m.id, m.role, dumps_text(unstructure(m))) for m in added],
     )
     conn.execute(
         "UPDATE sessions SET last_seq = ?, message_count = message_count + ?, updated_at = ? WHERE id = ?",
@@ -169,8 +165,20 @@ def _require_session(conn: sqlite3.Connection, session_id: str | None) -> None:
         raise NotFound("session", session_id)
 
 
-def create_artifact(conn: sqlite3.Connection, new: NewArtifact) -> Artifact:
+def create_artifact(
+    conn: sqlite3.Connection,
+    new: NewArtifact,
+    content: BlobInfo | None = None,
+    present: Callable[[str], bool] | None = None,
+) -> Artifact:
+    """With `content`, the record claims that blob; BlobMissing if it is not present now.
+
+    The check runs here, ordered with blob releases on the writer thread: once
+    this commits, no release removes the blob (store.sqlite.blob_refs).
+    """
     _require_session(conn, new.session_id)
+    if content is not None and (present is None or not present(content.sha256)):
+        raise BlobMissing(content.sha256)
     artifact = Artifact(
         ids.artifact_id(),
         new.session_id,
@@ -178,8 +186,8 @@ def create_artifact(conn: sqlite3.Connection, new: NewArtifact) -> Artifact:
         new.type,
         new.content_type,
         new.path,
-        new.size,
-        None,
+        new.size if content is None else content.size,
+        None if content is None else content.sha256,
         new.metadata,
         clock.now_text(),
     )
@@ -201,9 +209,12 @@ def create_artifact(conn: sqlite3.Connection, new: NewArtifact) -> Artifact:
     return artifact
 
 
-def delete_artifact(conn: sqlite3.Connection, artifact_id: str) -> None:
-    if conn.execute("DELETE FROM artifacts WHERE id = ?", (artifact_id,)).rowcount == 0:
+def delete_artifact(conn: sqlite3.Connection, artifact_id: str) -> str | None:
+    """Returns the sha256 it pointed at, if any: the store releases it after the commit."""
+    row = conn.execute("DELETE FROM artifacts WHERE id = ? RETURNING sha256", (artifact_id,)).fetchone()
+    if row is None:
         raise NotFound("artifact", artifact_id)
+    return row[0]
 
 
 # -- metrics
