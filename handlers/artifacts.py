@@ -1,9 +1,10 @@
-"""Artifacts: /storage/artifacts (references to content stored elsewhere)."""
+"""Artifacts: /storage/artifacts, references to content stored elsewhere or the stored bytes themselves."""
 
 from __future__ import annotations
 
 from aiohttp import web
 
+from handlers import downloads, uploads
 from handlers.common import (
     QueryReader,
     body_as,
@@ -15,7 +16,8 @@ from handlers.common import (
     page_response,
     store_of,
 )
-from vault.inputs import NewArtifact
+from vault.errors import invalid
+from vault.inputs import ArtifactBody
 from vault.queries import ArtifactQuery
 
 routes = web.RouteTableDef()
@@ -23,8 +25,17 @@ routes = web.RouteTableDef()
 
 @routes.post("/storage/artifacts")
 async def create_artifact(request: web.Request) -> web.Response:
-    new, raw = await body_as(request, NewArtifact)
-    artifact = await store_of(request).create_artifact(new, idempotency_claim(request, raw))
+    if request.content_type == "multipart/form-data":
+        artifact = await uploads.create_from_multipart(request)
+    else:
+        body, raw = await body_as(request, ArtifactBody)
+        if body.content is None and body.content_base64 is None:
+            if body.content_type is not None and not uploads.is_media_type(body.content_type):
+                # The same rule as for stored bytes: a reference's content_type is a media type too.
+                raise invalid(["body", "content_type"], "must be a media type such as text/csv or image/png")
+            artifact = await store_of(request).create_artifact(body.artifact(), idempotency_claim(request, raw))
+        else:
+            artifact = await uploads.create_from_json(request, body, raw)
     return created(artifact, f"/storage/artifacts/{artifact.id}")
 
 
@@ -45,6 +56,13 @@ async def list_artifacts(request: web.Request) -> web.Response:
 @routes.get("/storage/artifacts/{artifact_id}")
 async def get_artifact(request: web.Request) -> web.Response:
     return json_response(await store_of(request).get_artifact(request.match_info["artifact_id"]))
+
+
+@routes.get("/storage/artifacts/{artifact_id}/content")
+async def get_artifact_content(request: web.Request) -> web.StreamResponse:
+    store = store_of(request)
+    artifact = await store.get_artifact(request.match_info["artifact_id"])
+    return await downloads.send_content(request, store, artifact)
 
 
 @routes.delete("/storage/artifacts/{artifact_id}")

@@ -14,7 +14,7 @@ from handlers.common import (
     store_of,
 )
 from vault.errors import invalid
-from vault.inputs import MessageBatch, NewMessage, message_from_batch
+from vault.inputs import MessageBatch, NewMessage
 from vault.models import ROLES
 from vault.queries import HistoryQuery
 
@@ -36,8 +36,7 @@ async def add_batch(request: web.Request) -> web.Response:
     for index, item in enumerate(batch.messages):
         if item.session_id is not None and item.session_id != batch.session_id:
             raise invalid(["body", "messages", index, "session_id"], "must match the batch's session_id")
-    messages = [message_from_batch(batch.session_id, item) for item in batch.messages]
-    added = await store_of(request).add_messages(batch.session_id, messages, idempotency_claim(request, raw))
+    added = await store_of(request).add_messages(batch.session_id, batch.messages, idempotency_claim(request, raw))
     return created(added, f"/storage/history?session_id={batch.session_id}&after={added[0].seq - 1}")
 
 

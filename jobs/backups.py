@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+import shutil
 import time
 from pathlib import Path
 
+from store.blobs import artifacts_folder
 from store.interface import Store
 from vault.models import BackupInfo
 
@@ -29,4 +32,5 @@ async def take_backup(store: Store, backup_dir: str, keep: int) -> BackupInfo:
     info = await store.backup(str(Path(backup_dir) / _new_name()))
     for old in backup_files(backup_dir)[keep:]:
         old.unlink(missing_ok=True)
+        await asyncio.to_thread(shutil.rmtree, artifacts_folder(old), ignore_errors=True)
     return info

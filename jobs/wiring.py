@@ -7,6 +7,7 @@ from functools import partial
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
+from jobs.artifacts import sweep_orphan_blobs
 from jobs.backups import take_backup
 from jobs.housekeeping import expire_idempotency_keys, sweep_cache
 from jobs.rollups import roll_up_metrics
@@ -15,10 +16,12 @@ from store.interface import Store
 from vault.config import Config
 
 IDEMPOTENCY_SWEEP_SECONDS = 3600
+ORPHAN_SWEEP_SECONDS = 900
 
 
 def build_jobs(config: Config, store: Store) -> JobRunner:
-    runner = JobRunner(grace_seconds=config.job_grace_seconds)
+    # The store's lock keeps instances sharing a database from running a job twice.
+    runner = JobRunner(grace_seconds=config.job_grace_seconds, lock=store.job_lock)
     runner.add(
         "cache-expiry",
         partial(sweep_cache, store),
@@ -36,6 +39,12 @@ def build_jobs(config: Config, store: Store) -> JobRunner:
         partial(expire_idempotency_keys, store, config.idempotency_key_hours),
         IntervalTrigger(seconds=IDEMPOTENCY_SWEEP_SECONDS),
         "forget idempotency keys past their age",
+    )
+    runner.add(
+        "artifact-orphans",
+        partial(sweep_orphan_blobs, store),
+        IntervalTrigger(seconds=ORPHAN_SWEEP_SECONDS),
+        "remove artifact bytes that no record claims, once they are an hour old",
     )
     if config.backups_scheduled:
         trigger = (

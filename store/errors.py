@@ -60,3 +60,19 @@ class StoreUnavailable(StoreError):
 
 class SchemaTooNew(StoreError):
     """The database was written by a newer version of The Vault."""
+
+
+class ContentTooLarge(StoreError):
+    """Artifact content went past the configured cap; nothing was kept."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"the artifact content is larger than the limit of {limit} bytes")
+        self.limit = limit
+
+
+class BlobMissing(StoreError):
+    """An artifact's bytes are not in the blob store (removed since they were placed, or lost)."""
+
+    def __init__(self, sha256: str) -> None:
+        super().__init__(f"the stored content {sha256} is missing")
+        self.sha256 = sha256

@@ -7,12 +7,14 @@ Unknown ids raise store.errors.NotFound; a full write queue raises StoreBusy.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from contextlib import AbstractAsyncContextManager
 from typing import Any, Protocol
 
 from attrs import frozen
 
 from store.blobs import BlobStore, BlobUpload
-from vault.inputs import CacheWrite, NewArtifact, NewMessage, NewMetric, NewSession, SessionChanges
+from vault.inputs import CacheWrite, MessageFields, NewArtifact, NewMetric, NewSession, SessionChanges
 from vault.models import Artifact, BackupInfo, CacheEntry, Message, Metric, Page, Session, State
 from vault.queries import ArtifactQuery, HistoryQuery, MetricQuery, RollupQuery, SessionQuery
 
@@ -48,6 +50,14 @@ class Store(Protocol):
     def observe(self, telemetry: Any) -> None:
         """Report commits, queue depth and database size to the app's vault.telemetry.Telemetry."""
 
+    def job_lock(self, job_id: str, min_gap: float | None = None) -> AbstractAsyncContextManager[bool]:
+        """`async with store.job_lock(id, gap) as acquired:` whether this instance runs the job now.
+
+        Not acquired while another instance sharing the database runs the job,
+        or when one started it less than `min_gap` seconds ago: a scheduled
+        job then runs once per interval across instances, not once per instance.
+        """
+
     # -- sessions
 
     async def create_session(self, new: NewSession, claim: IdempotencyClaim | None = None) -> Session:
@@ -71,7 +81,7 @@ class Store(Protocol):
     # -- history
 
     async def add_messages(
-        self, session_id: str, messages: list[NewMessage], claim: IdempotencyClaim | None = None
+        self, session_id: str, messages: Sequence[MessageFields], claim: IdempotencyClaim | None = None
     ) -> list[Message]:
         """Append all messages or none; each gets the next seq of its session."""
 

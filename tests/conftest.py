@@ -8,8 +8,15 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 from store.sqlite import SQLiteStore
+from tests.openapi_check import SpecCheckedClient
 from vault.app import create_app
 from vault.config import Config
+
+
+@pytest.fixture
+def aiohttp_client_cls() -> type[TestClient]:
+    # Every test client checks each response it receives against /openapi.json.
+    return SpecCheckedClient
 
 
 @pytest.fixture

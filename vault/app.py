@@ -8,7 +8,9 @@ from aiohttp import web
 
 import handlers
 from jobs.wiring import build_jobs
+from store.blobfs import FilesystemBlobStore
 from store.interface import Store
+from store.postgres import PostgresStore
 from store.sqlite import SQLiteStore
 from vault.appkeys import CONFIG, JOBS, STORE, TELEMETRY
 from vault.config import Config
@@ -18,12 +20,22 @@ from vault.telemetry import JobCollector, Telemetry
 
 
 def build_store(config: Config) -> Store:
+    if config.database_url is not None:
+        return PostgresStore(
+            config.database_url,
+            blobs=FilesystemBlobStore(config.artifact_dir),
+            pool_size=config.database_pool_size,
+            pool_timeout=config.database_pool_timeout,
+            queue_max=config.queue_max,
+        )
     return SQLiteStore(
         config.db_path,
         synchronous=config.sqlite_synchronous,
         queue_max=config.queue_max,
         batch_max=config.write_batch_max,
         read_connections=config.read_connections,
+        blobs=FilesystemBlobStore(config.artifact_dir),
+        ack_before_commit=config.unsafe_ack_before_commit,
     )
 
 
@@ -42,7 +54,7 @@ async def _jobs_context(app: web.Application) -> AsyncIterator[None]:
     app[TELEMETRY].watch(JobCollector(runner.statuses))
     runner.start()
     yield
-    await runner.stop()
+    await runner.stop(timeout=app[CONFIG].shutdown_timeout)
 
 
 def _middlewares(config: Config, telemetry: Telemetry) -> list:
@@ -57,9 +69,19 @@ def _middlewares(config: Config, telemetry: Telemetry) -> list:
     return chain
 
 
+# Room for the longest request line the API's own limits allow: a 1024-character
+# cache key, or four 256-character filters, at up to 12 bytes a character once
+# percent-encoded. aiohttp's default (8190) answered those with a bare 400.
+MAX_REQUEST_LINE = 16 * 1024
+
+
 def create_app(config: Config) -> web.Application:
     telemetry = Telemetry()
-    app = web.Application(middlewares=_middlewares(config, telemetry), client_max_size=config.max_body_bytes)
+    app = web.Application(
+        middlewares=_middlewares(config, telemetry),
+        client_max_size=config.max_body_bytes,
+        handler_args={"max_line_size": MAX_REQUEST_LINE},
+    )
     app[CONFIG] = config
     app[TELEMETRY] = telemetry
     # Order matters: the store starts first and closes last, so jobs stop

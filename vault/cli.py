@@ -8,17 +8,25 @@ import logging
 import os
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
+from typing import TypeVar
 
 from aiohttp import web
 
+from store.blobfs import FilesystemBlobStore
+from store.blobs import artifacts_folder
 from store.errors import StoreError
+from store.postgres import PostgresStore
+from store.postgres import migrations as postgres_migrations
 from store.sqlite import backup, diagnose
 from store.sqlite.migrations import LATEST_VERSION
 from vault import __version__, logs
-from vault.app import create_app
+from vault.app import build_store, create_app
 from vault.config import Config, ConfigError
+from vault.copying import row_progress, run_copy
+
+T = TypeVar("T")
 
 EXIT_BAD_SETTING = 2
 
@@ -41,6 +49,9 @@ def _parser() -> argparse.ArgumentParser:
     restore = commands.add_parser("restore", help="replace the database with a backup (stop the service first)")
     restore.add_argument("path", metavar="PATH", help="the backup file to restore")
     restore.add_argument("--db-path", help="overrides DB_PATH")
+    copy = commands.add_parser("copy", help="copy a whole database to an empty one, e.g. SQLite to PostgreSQL")
+    copy.add_argument("--from", dest="source", required=True, metavar="URL", help="sqlite:///path or postgresql://...")
+    copy.add_argument("--to", dest="target", required=True, metavar="URL", help="sqlite:///path or postgresql://...")
     return parser
 
 
@@ -75,8 +86,33 @@ def _progress_bar(label: str):
     return show
 
 
+def _on_postgres(config: Config, use: Callable[[PostgresStore], Awaitable[T]]) -> T:
+    """Start the configured PostgreSQL store (which migrates it), use it, close it."""
+
+    async def run_it() -> T:
+        store = build_store(config)
+        await store.start()
+        try:
+            return await use(store)
+        finally:
+            await store.close()
+
+    return asyncio.run(run_it())
+
+
+async def _applied_migrations(store: PostgresStore) -> list:
+    return store.applied_migrations
+
+
 def backup_command(args: argparse.Namespace) -> int:
     config = _config(args)
+    if config.database_url is not None:
+        info = _on_postgres(config, lambda store: store.backup(args.to, row_progress("copying", sys.stderr)))
+        print(
+            f"backup written: {info.file} ({_mib(info.size)}, a SQLite snapshot of {config.database},"
+            f" integrity_check {info.integrity_check}, {info.artifacts} artifact files) in {info.duration_seconds:.1f}s"
+        )
+        return 0
     if not Path(config.db_path).exists():
         return _fail(f"no database at {config.db_path}")
     started = time.monotonic()
@@ -85,20 +121,34 @@ def backup_command(args: argparse.Namespace) -> int:
     if progress is not None:
         print(file=sys.stderr)
     size = Path(args.to).stat().st_size
+    exported = backup.copy_artifacts(args.to, FilesystemBlobStore(config.artifact_dir))
     print(
         f"backup written: {args.to} ({_mib(size)}, schema version {checked.schema_version},"
         f" integrity_check {checked.result}) in {time.monotonic() - started:.1f}s"
     )
+    if exported.copied:
+        print(f"artifact content: {exported.copied} files ({_mib(exported.size)}) in {artifacts_folder(args.to)}")
+    if exported.missing:
+        # Only the service can hold removals while it copies; from outside, a delete can race the copy.
+        return _fail(
+            f"{len(exported.missing)} artifact files were removed while the copy was taken; take the backup"
+            " through the running service (POST /storage/admin/backup) or retry"
+        )
     return 0
 
 
 def restore_command(args: argparse.Namespace) -> int:
     config = _config(args)
+    if config.database_url is not None:
+        return _fail(
+            f"restore replaces a SQLite file; to load {args.path} into PostgreSQL, run"
+            f" vault copy --from {args.path} --to <an empty database's postgresql:// URL>"
+        )
     checked = backup.check(args.path)
     if not checked.ok:
         return _fail(f"refusing {args.path}: integrity_check says {checked.result}")
     started = time.monotonic()
-    aside = backup.restore(args.path, config.db_path)
+    aside = backup.restore(args.path, config.db_path, FilesystemBlobStore(config.artifact_dir))
     print(f"restored {args.path} (schema version {checked.schema_version}) to {config.db_path}")
     if aside is not None:
         print(f"the previous database was kept at {aside}")
@@ -113,7 +163,9 @@ def serve(args: argparse.Namespace) -> int:
 
     async def announce(_: web.Application) -> None:
         log = logging.getLogger("vault")
-        log.info("The Vault %s listening on %s:%d, database %s", __version__, config.host, config.port, config.db_path)
+        log.info("The Vault %s listening on %s:%d, database %s", __version__, config.host, config.port, config.database)
+        if config.unsafe_ack_before_commit:
+            log.warning("VAULT_UNSAFE_ACK_BEFORE_COMMIT is set: writes are answered before they are durable")
         if not config.api_keys and config.listens_beyond_loopback:
             log.warning(
                 "VAULT_API_KEYS is not set and the service listens on %s: anyone who can reach this port"
@@ -125,7 +177,14 @@ def serve(args: argparse.Namespace) -> int:
     try:
         # SIGTERM and SIGINT stop taking connections, let requests finish, then
         # run the cleanup contexts: the store drains its queue and commits.
-        web.run_app(app, host=config.host, port=config.port, print=None, access_log=None)
+        web.run_app(
+            app,
+            host=config.host,
+            port=config.port,
+            print=None,
+            access_log=None,
+            shutdown_timeout=config.shutdown_timeout,
+        )
     except StoreError as exc:
         return _fail(f"cannot start: {exc}")
     except OSError as exc:
@@ -135,6 +194,10 @@ def serve(args: argparse.Namespace) -> int:
 
 def check_command(args: argparse.Namespace) -> int:
     config = _config(args)
+    if config.database_url is not None:
+        _on_postgres(config, lambda store: store.ping())
+        print(f"settings: ok (port {config.port}, database {config.database}); the database answers")
+        return 0
     print(f"settings: ok (port {config.port}, database {config.db_path}, synchronous={config.sqlite_synchronous})")
     print(f"api keys: {len(config.api_keys) or 'none'}; backups: {config.backup_dir}")
     report = diagnose.inspect_database(config.db_path)
@@ -145,11 +208,20 @@ def check_command(args: argparse.Namespace) -> int:
 
 def migrate_command(args: argparse.Namespace) -> int:
     config = _config(args)
-    applied = asyncio.run(diagnose.migrate(config.db_path))
+    if config.database_url is not None:
+        applied = _on_postgres(config, _applied_migrations)
+        latest = postgres_migrations.LATEST_VERSION
+    else:
+        applied = asyncio.run(diagnose.migrate(config.db_path))
+        latest = LATEST_VERSION
     for migration in applied:
         print(f"applied {migration.version}: {migration.name}")
-    print(f"schema is at version {LATEST_VERSION}" + ("" if applied else " (nothing to apply)"))
+    print(f"schema is at version {latest}" + ("" if applied else " (nothing to apply)"))
     return 0
+
+
+def copy_command(args: argparse.Namespace) -> int:
+    return run_copy(args.source, args.target)
 
 
 COMMANDS = {
@@ -158,6 +230,7 @@ COMMANDS = {
     "migrate": migrate_command,
     "backup": backup_command,
     "restore": restore_command,
+    "copy": copy_command,
 }
 
 
@@ -167,7 +240,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return COMMANDS[args.command or "serve"](args)
     except ConfigError as exc:
         return _fail(str(exc))
-    except StoreError as exc:
+    except (StoreError, ValueError) as exc:
         return _fail(str(exc))
 
 

@@ -11,6 +11,7 @@ import os
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from attrs import Factory, field, frozen
 
@@ -68,11 +69,29 @@ def _cron(name: str, raw: str) -> str:
     return raw.strip()
 
 
+def _flag(name: str, raw: str) -> bool:
+    value = raw.strip().lower()
+    if value not in ("0", "1", "true", "false"):
+        raise ConfigError(f"{name}={raw!r}: must be 0 or 1")
+    return value in ("1", "true")
+
+
 def _list(name: str, raw: str) -> tuple[str, ...]:
     items = tuple(item.strip() for item in raw.split(",") if item.strip())
     if not items:
         raise ConfigError(f"{name} is set but lists nothing")
     return items
+
+
+# Heroku writes postgres://; asyncpg takes both.
+POSTGRES_SCHEMES = ("postgresql://", "postgres://")
+
+
+def _postgres_url(name: str, raw: str) -> str:
+    url = raw.strip()
+    if not url.startswith(POSTGRES_SCHEMES):
+        raise ConfigError(f"{name} must be a postgresql:// URL (for SQLite, set DB_PATH instead)")
+    return url
 
 
 def _text(name: str, raw: str) -> str:
@@ -92,6 +111,28 @@ SETTINGS: tuple[Setting, ...] = (
         "$XDG_DATA_HOME/vault/storage.db (~/.local/share/vault/storage.db)",
         _text,
         "SQLite database file; its folder is created if missing.",
+    ),
+    Setting(
+        "VAULT_DATABASE_URL",
+        "database_url",
+        "off (SQLite at DB_PATH)",
+        _postgres_url,
+        "A postgresql:// URL: PostgreSQL instead of SQLite, so several instances can share one database."
+        " Unset, a postgres URL in DATABASE_URL (as Heroku sets it) is used.",
+    ),
+    Setting(
+        "VAULT_DATABASE_POOL_SIZE",
+        "database_pool_size",
+        "10",
+        _int_between(1, 1000),
+        "PostgreSQL connections each instance keeps open at most.",
+    ),
+    Setting(
+        "VAULT_DATABASE_POOL_TIMEOUT",
+        "database_pool_timeout",
+        "5",
+        _int_between(1, 3600),
+        "Seconds a request waits for a free PostgreSQL connection before it is answered 503.",
     ),
     Setting("LOG_LEVEL", "log_level", "INFO", _one_of(*LOG_LEVELS), "debug, info, warning, error or critical."),
     Setting(
@@ -150,6 +191,36 @@ SETTINGS: tuple[Setting, ...] = (
         "16777216",
         _int_between(1024, 2**31),
         "Largest request body accepted (413 above it).",
+    ),
+    Setting(
+        "VAULT_ARTIFACT_DIR",
+        "artifact_dir",
+        "artifacts/ beside DB_PATH",
+        _text,
+        "Where artifact content is stored (one file per distinct content, named by its sha256).",
+    ),
+    Setting(
+        "VAULT_MAX_ARTIFACT_BYTES",
+        "max_artifact_bytes",
+        "104857600",
+        _int_between(1, 2**50),
+        "Largest artifact content accepted (413 above it); uploads stream to disk whatever the size.",
+    ),
+    Setting(
+        "VAULT_SHUTDOWN_TIMEOUT",
+        "shutdown_timeout",
+        "30",
+        _int_between(1, 3600),
+        "Seconds that SIGTERM waits for requests in flight and a running job before the queue is drained and the"
+        " process exits.",
+    ),
+    Setting(
+        "VAULT_UNSAFE_ACK_BEFORE_COMMIT",
+        "unsafe_ack_before_commit",
+        "0",
+        _flag,
+        "Tests only: answers writes before they commit, breaking durability on purpose, so the crash test can show"
+        " that it notices. Never set it anywhere else.",
     ),
     Setting(
         "VAULT_CACHE_SWEEP_SECONDS",
@@ -222,6 +293,9 @@ class Config:
     host: str = "0.0.0.0"
     port: int = 8084
     db_path: str
+    database_url: str | None = None
+    database_pool_size: int = 10
+    database_pool_timeout: int = 5
     log_level: str = "info"
     log_format: str = "text"
     api_keys: tuple[str, ...] = ()
@@ -231,6 +305,12 @@ class Config:
     write_batch_max: int = 256
     read_connections: int = 4
     max_body_bytes: int = 16 * 1024 * 1024
+    artifact_dir: str = field(
+        default=Factory(lambda self: str(Path(self.db_path).parent / "artifacts"), takes_self=True)
+    )
+    max_artifact_bytes: int = 100 * 1024 * 1024
+    shutdown_timeout: int = 30
+    unsafe_ack_before_commit: bool = False
     cache_sweep_seconds: int = 60
     rollup_seconds: int = 60
     metrics_retention_days: int = 30
@@ -251,9 +331,21 @@ class Config:
             if raw is not None:
                 values[setting.field] = setting.parse(setting.name, raw)
         values.setdefault("db_path", default_db_path(environ))
+        # Platforms name their database DATABASE_URL; one that is not PostgreSQL is not for us.
+        fallback = environ.get("DATABASE_URL", "").strip()
+        if "database_url" not in values and fallback.startswith(POSTGRES_SCHEMES):
+            values["database_url"] = fallback
         if values.get("backup_interval") and values.get("backup_cron"):
             raise ConfigError("set VAULT_BACKUP_INTERVAL or VAULT_BACKUP_CRON, not both")
         return cls(**values)
+
+    @property
+    def database(self) -> str:
+        """The database in use, for messages: DB_PATH, or the PostgreSQL URL without user and password."""
+        if self.database_url is None:
+            return self.db_path
+        parts = urlsplit(self.database_url)
+        return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2], query=""))
 
     @property
     def listens_beyond_loopback(self) -> bool:

@@ -77,12 +77,24 @@ def _structure_str(value: Any, _: type) -> str:
     return value
 
 
+def _whole_number(value: Any) -> int | None:
+    """An integer, or a float with nothing after the point: JSON Schema counts 3600.0 as an integer too."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return None
+
+
 def _structure_int(value: Any, _: type) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
+    number = _whole_number(value)
+    if number is None:
         raise _expect("an integer", value)
-    if not -MAX_INT - 1 <= value <= MAX_INT:
+    if not -MAX_INT - 1 <= number <= MAX_INT:
         raise FieldRule("is out of the 64-bit integer range")
-    return value
+    return number
 
 
 def _structure_float(value: Any, _: type) -> float:
@@ -161,19 +173,21 @@ def _structure_timestamp(value: Any, _: type) -> str:
 
 
 def _structure_ttl(value: Any, _: type) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
+    seconds = _whole_number(value)
+    if seconds is None:
         raise _expect("a whole number of seconds", value)
-    if not 1 <= value <= MAX_TTL:
+    if not 1 <= seconds <= MAX_TTL:
         raise FieldRule(f"must be from 1 to {MAX_TTL} seconds")
-    return value
+    return seconds
 
 
 def _structure_byte_count(value: Any, _: type) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
+    count = _whole_number(value)
+    if count is None:
         raise _expect("an integer", value)
-    if not 0 <= value <= MAX_INT:
+    if not 0 <= count <= MAX_INT:
         raise FieldRule("must be from 0 to 2^63-1")
-    return value
+    return count
 
 
 converter.register_structure_hook(Name, structure_name)

@@ -109,6 +109,34 @@ class NewArtifact:
 
 
 @frozen
+class ArtifactBody:
+    """POST /storage/artifacts as JSON: the fields of NewArtifact, and the bytes
+    themselves in `content` (text, stored as UTF-8) or `content_base64`, or
+    neither for a reference to content stored elsewhere."""
+
+    name: Name
+    session_id: Name | None = None
+    type: Name = "file"
+    path: str | None = None
+    size: ByteCount | None = None
+    content_type: Name | None = None
+    metadata: JsonObject = Factory(dict)
+    content: str | None = None
+    content_base64: str | None = None
+
+    def artifact(self) -> NewArtifact:
+        return NewArtifact(
+            name=self.name,
+            session_id=self.session_id,
+            type=self.type,
+            path=self.path,
+            size=self.size,
+            content_type=self.content_type,
+            metadata=self.metadata,
+        )
+
+
+@frozen
 class NewMetric:
     entity_name: Name
     metric_name: Name
@@ -131,16 +159,8 @@ class CacheWrite:
     key: str | None = None
 
 
-def message_from_batch(session_id: str, item: BatchMessage) -> NewMessage:
-    return NewMessage(
-        session_id=session_id,
-        role=item.role,
-        content=item.content,
-        name=item.name,
-        tool_calls=item.tool_calls,
-        tool_call_id=item.tool_call_id,
-        metadata=item.metadata,
-    )
+# What appending a message needs; its session is given alongside.
+MessageFields = NewMessage | BatchMessage
 
 
 def is_set(value: Any) -> bool:

@@ -91,21 +91,18 @@ def dumps_text(value: Any) -> str:
 
 
 def _depth(value: Any) -> int:
-    """Nesting depth of containers, walked without recursion."""
+    """Nesting depth of containers, walked without recursion; only containers are visited."""
     deepest = 0
-    stack = [(value, 1)]
+    stack = [(value, 1)] if isinstance(value, (dict, list)) else []
     while stack:
         node, level = stack.pop()
-        if isinstance(node, dict):
-            children = node.values()
-        elif isinstance(node, list):
-            children = node
-        else:
-            continue
-        deepest = max(deepest, level)
-        if deepest > MAX_DEPTH:
-            return deepest
-        stack.extend((child, level + 1) for child in children)
+        if level > deepest:
+            deepest = level
+            if deepest > MAX_DEPTH:
+                return deepest
+        for child in node.values() if isinstance(node, dict) else node:
+            if isinstance(child, (dict, list)):
+                stack.append((child, level + 1))
     return deepest
 
 

@@ -45,10 +45,17 @@ class Telemetry:
             buckets=LATENCY_BUCKETS,
             registry=self.registry,
         )
+        self._request_series: dict[tuple[str, str, int], tuple] = {}
 
     def observe_request(self, method: str, route: str, status: int, seconds: float) -> None:
-        self.requests.labels(method, route, str(status)).inc()
-        self.latency.labels(method, route).observe(seconds)
+        # Label lookups are the costly part of an update; the series are few, so keep them.
+        key = (method, route, status)
+        series = self._request_series.get(key)
+        if series is None:
+            series = (self.requests.labels(method, route, str(status)), self.latency.labels(method, route))
+            self._request_series[key] = series
+        series[0].inc()
+        series[1].observe(seconds)
 
     def observe_commit(self, size: int, seconds: float) -> None:
         self.batch_size.observe(size)

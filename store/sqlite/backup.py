@@ -11,7 +11,9 @@ the target folder, is fsynced and checked, and only then renamed into place.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
+import shutil
 import sqlite3
 import threading
 import time
@@ -20,10 +22,34 @@ from pathlib import Path
 
 from attrs import frozen
 
+from store.blobs import BlobStore, ExportResult, artifacts_folder
 from store.errors import SchemaTooNew, StoreUnavailable
+from store.sqlite.blob_refs import referenced_in_file
 from store.sqlite.migrations import LATEST_VERSION, current_version
 
+log = logging.getLogger(__name__)
+
 Progress = Callable[[int, int], None]
+
+
+def copy_artifacts(copy: str | Path, blobs: BlobStore) -> ExportResult:
+    """Copy every blob the database copy references into its artifacts folder (hard links where possible)."""
+    folder = artifacts_folder(copy)
+    if folder.exists():
+        shutil.rmtree(folder)  # left by an earlier attempt at this name
+    sha256s = referenced_in_file(copy)
+    if not sha256s:
+        return ExportResult(0, 0)
+    result = blobs.export(sha256s, folder)
+    if result.missing:
+        log.error(
+            "backup %s: %d artifact blobs were missing from %s: %s",
+            copy,
+            len(result.missing),
+            blobs.location,
+            ", ".join(result.missing[:10]),
+        )
+    return result
 
 
 @frozen
@@ -109,11 +135,13 @@ def copy_database(source: str, target: str | Path, progress: Progress | None = N
     return checked
 
 
-def restore(backup: str | Path, db_path: str | Path) -> Path | None:
+def restore(backup: str | Path, db_path: str | Path, blobs: BlobStore | None = None) -> Path | None:
     """Replace the database at `db_path` with a checked copy of `backup`.
 
     The service must be stopped. The old database (with its -wal and -shm) is
     moved aside, not deleted; returns where it went, or None if there was none.
+    With `blobs`, the backup's artifact bytes are brought in first, so the
+    restored records never point at missing content.
     """
     backup, db_path = Path(backup), Path(db_path)
     checked = check(backup)
@@ -125,6 +153,9 @@ def restore(backup: str | Path, db_path: str | Path) -> Path | None:
         )
     if checked.schema_version == 0:
         raise StoreUnavailable(f"{backup} is not a Vault database (no schema_migrations table)")
+    if blobs is not None and artifacts_folder(backup).is_dir():
+        blobs.open()
+        blobs.import_from(artifacts_folder(backup))
     staged = db_path.with_name(f".{db_path.name}.restoring")
     copy_database(str(backup), staged)
     aside = None

@@ -22,11 +22,25 @@ T = TypeVar("T")
 
 BUSY_TIMEOUT_MS = 5000
 SYNCHRONOUS_MODES = ("full", "normal")
+# The writer checkpoints (PASSIVE, never waiting for readers) every 1000 pages
+# of WAL; after a checkpoint the WAL is reused from its start and trimmed to
+# this size, so it stays small once no reader holds an old snapshot.
+WAL_AUTOCHECKPOINT_PAGES = 1000
+JOURNAL_SIZE_LIMIT = 32 * 1024 * 1024
 
 
-async def open_writer(path: str, synchronous: str) -> aiosqlite.Connection:
+async def open_writer(
+    path: str,
+    synchronous: str,
+    wal_autocheckpoint_pages: int = WAL_AUTOCHECKPOINT_PAGES,
+    journal_size_limit: int = JOURNAL_SIZE_LIMIT,
+) -> aiosqlite.Connection:
     conn = await aiosqlite.connect(path, isolation_level=None)
-    await run_on_thread(conn, _configure_writer, synchronous)
+    try:
+        await run_on_thread(conn, _configure_writer, synchronous, wal_autocheckpoint_pages, journal_size_limit)
+    except BaseException:
+        await conn.close()
+        raise
     return conn
 
 
@@ -42,13 +56,17 @@ async def run_on_thread(conn: aiosqlite.Connection, fn: Callable[..., T], *args:
     return await conn._execute(fn, raw, *args)
 
 
-def _configure_writer(conn: sqlite3.Connection, synchronous: str) -> None:
+def _configure_writer(
+    conn: sqlite3.Connection, synchronous: str, wal_autocheckpoint_pages: int, journal_size_limit: int
+) -> None:
     mode = conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
     if mode.lower() != "wal":
         raise errors.StoreUnavailable(f"the database cannot use WAL mode (it is in {mode} mode)")
     conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
     conn.execute(f"PRAGMA synchronous={synchronous.upper()}")
     conn.execute("PRAGMA foreign_keys=ON")
+    conn.execute(f"PRAGMA wal_autocheckpoint={int(wal_autocheckpoint_pages)}")
+    conn.execute(f"PRAGMA journal_size_limit={int(journal_size_limit)}")
 
 
 def _configure_reader(conn: sqlite3.Connection) -> None:

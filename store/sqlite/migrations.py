@@ -156,6 +156,12 @@ def check_not_newer(version: int) -> None:
 
 def migrate(conn: sqlite3.Connection) -> list[Migration]:
     """Apply pending migrations in order; return those applied. Runs on the writer."""
+    # An up-to-date database is only read here, so a read-only one still starts
+    # (it then answers reads, and writes get 503).
+    version = current_version(conn)
+    check_not_newer(version)
+    if version == LATEST_VERSION:
+        return []
     conn.execute(
         "CREATE TABLE IF NOT EXISTS schema_migrations ("
         " version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import sqlite3
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -19,12 +20,19 @@ from store.blobs import BlobInfo, BlobStore, BlobUpload
 from store.content import ContentKeeper
 from store.interface import IdempotencyClaim
 from store.sqlite import backup, blob_refs, idempotency, migrations, reads, rollups, writes
-from store.sqlite.connection import SYNCHRONOUS_MODES, open_writer, run_on_thread, translate
+from store.sqlite.connection import (
+    JOURNAL_SIZE_LIMIT,
+    SYNCHRONOUS_MODES,
+    WAL_AUTOCHECKPOINT_PAGES,
+    open_writer,
+    run_on_thread,
+    translate,
+)
 from store.sqlite.idempotency import Replayed, revive
 from store.sqlite.readers import ReadPool
 from store.sqlite.writer import Writer
 from vault import clock
-from vault.inputs import CacheWrite, NewArtifact, NewMessage, NewMetric, NewSession, SessionChanges
+from vault.inputs import CacheWrite, MessageFields, NewArtifact, NewMetric, NewSession, SessionChanges
 from vault.models import Artifact, BackupInfo, CacheEntry, Message, Metric, Page, Session, State
 from vault.queries import ArtifactQuery, HistoryQuery, MetricQuery, RollupQuery, SessionQuery
 from vault.telemetry import StoreCollector, Telemetry
@@ -49,6 +57,9 @@ class SQLiteStore:
         batch_max: int = 256,
         read_connections: int = 4,
         blobs: BlobStore | None = None,
+        wal_autocheckpoint_pages: int = WAL_AUTOCHECKPOINT_PAGES,
+        journal_size_limit: int = JOURNAL_SIZE_LIMIT,
+        ack_before_commit: bool = False,
     ) -> None:
         if synchronous not in SYNCHRONOUS_MODES:
             raise ValueError(f"synchronous must be one of {SYNCHRONOUS_MODES}")
@@ -56,6 +67,8 @@ class SQLiteStore:
         self._synchronous = synchronous
         self._queue_max = queue_max
         self._batch_max = batch_max
+        self._wal_settings = (wal_autocheckpoint_pages, journal_size_limit)
+        self._ack_before_commit = ack_before_commit
         self._reads = ReadPool(path, read_connections)
         self._write_conn: aiosqlite.Connection | None = None
         self._writer: Writer | None = None
@@ -81,7 +94,7 @@ class SQLiteStore:
                 f"cannot use the artifact folder {self.blobs.location}: {exc.strerror or exc}"
             ) from exc
         try:
-            self._write_conn = await open_writer(self.path, self._synchronous)
+            self._write_conn = await self._open_writer()
             self.applied_migrations = await run_on_thread(self._write_conn, migrations.migrate)
             await self._reads.open()
         except sqlite3.Error as exc:
@@ -90,8 +103,17 @@ class SQLiteStore:
         except BaseException:
             await self._close_connections()
             raise
-        self._writer = Writer(self._write_conn, queue_max=self._queue_max, batch_max=self._batch_max)
+        self._writer = Writer(
+            self._write_conn,
+            queue_max=self._queue_max,
+            batch_max=self._batch_max,
+            reopen=self._open_writer,
+            ack_before_commit=self._ack_before_commit,
+        )
         self._writer.start()
+
+    async def _open_writer(self) -> aiosqlite.Connection:
+        return await open_writer(self.path, self._synchronous, *self._wal_settings)
 
     async def close(self) -> None:
         if self._writer is not None:
@@ -101,6 +123,9 @@ class SQLiteStore:
 
     async def _close_connections(self) -> None:
         await self._reads.close()
+        if self._writer is not None:
+            # After a recovery the writer holds a newer connection than the first one.
+            self._write_conn = self._writer.connection
         if self._write_conn is not None:
             conn, self._write_conn = self._write_conn, None
             await conn.close()
@@ -108,6 +133,8 @@ class SQLiteStore:
     async def ping(self) -> None:
         if self._writer is None or not self._writer.running:
             raise errors.StoreUnavailable("the writer is not running")
+        if self._writer.failure is not None:
+            raise errors.StoreUnavailable(self._writer.failure)
         await self._read(reads.ping)
 
     def observe(self, telemetry: Telemetry) -> None:
@@ -118,6 +145,11 @@ class SQLiteStore:
                 files=lambda: {"database": self.path, "wal": f"{self.path}-wal"},
             )
         )
+
+    @contextlib.asynccontextmanager
+    async def job_lock(self, job_id: str, min_gap: float | None = None) -> AsyncIterator[bool]:
+        # One process owns the database file, so its scheduler is the only one.
+        yield True
 
     @property
     def writer(self) -> Writer:
@@ -155,7 +187,7 @@ class SQLiteStore:
     # -- history
 
     async def add_messages(
-        self, session_id: str, messages: list[NewMessage], claim: IdempotencyClaim | None = None
+        self, session_id: str, messages: Sequence[MessageFields], claim: IdempotencyClaim | None = None
     ) -> list[Message]:
         return revive(await self._write(writes.add_messages, session_id, messages, claim=claim), Message)
 

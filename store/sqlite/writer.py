@@ -6,15 +6,21 @@ cap, and runs it on the connection's thread in one `BEGIN IMMEDIATE`
 transaction, each command inside its own SAVEPOINT: a failing command rolls
 back alone and its error reaches only its caller. One COMMIT, then every
 future is resolved: nothing is acknowledged before it is durable.
+
+When the database itself fails (an I/O error, say on fsync), the batch fails
+and the writer takes no more writes until it has reopened its connection and
+the database has passed `PRAGMA quick_check`: never a silent retry that
+could acknowledge lost data.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import sqlite3
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import aiosqlite
@@ -28,6 +34,7 @@ from store.sqlite.connection import run_on_thread, translate
 log = logging.getLogger(__name__)
 
 Operation = Callable[..., Any]
+Reopen = Callable[[], Awaitable[aiosqlite.Connection]]
 
 
 @define
@@ -45,6 +52,7 @@ class WriterStats:
     commands: int = 0
     commits: int = 0
     failed_batches: int = 0
+    recoveries: int = 0
     largest_batch: int = 0
     batch_sizes: list[int] = field(factory=list)
 
@@ -57,22 +65,43 @@ class WriterStats:
 
 
 _STOP = object()
+UNSAFE_COMMIT_DELAY = 0.05
 
 
 class Writer:
-    def __init__(self, conn: aiosqlite.Connection, *, queue_max: int, batch_max: int) -> None:
+    def __init__(
+        self,
+        conn: aiosqlite.Connection,
+        *,
+        queue_max: int,
+        batch_max: int,
+        reopen: Reopen | None = None,
+        ack_before_commit: bool = False,
+    ) -> None:
         self._conn = conn
         self._queue: asyncio.Queue[Any] = asyncio.Queue(maxsize=queue_max)
         self._batch_max = batch_max
+        self._reopen = reopen
+        # Breaks durability on purpose: only for the crash test's control run.
+        self._ack_before_commit = ack_before_commit
         self._task: asyncio.Task | None = None
         self._closing = False
+        self.failure: str | None = None
         self.stats = WriterStats()
         # Called with (batch size, seconds) after each commit, for /metrics.
         self.observer: Callable[[int, float], None] | None = None
 
     @property
+    def connection(self) -> aiosqlite.Connection:
+        return self._conn
+
+    @property
     def running(self) -> bool:
         return self._task is not None and not self._task.done()
+
+    @property
+    def healthy(self) -> bool:
+        return self.running and self.failure is None
 
     @property
     def queue_depth(self) -> int:
@@ -119,32 +148,72 @@ class Writer:
                 batch.append(item)
             live = [command for command in batch if not command.future.cancelled()]
             if live:
-                await self._commit(live)
+                if self.failure is not None:
+                    await self._recover()
+                if self.failure is not None:
+                    self._fail(live, errors.StoreUnavailable(self.failure))
+                else:
+                    await self._commit(live)
             if stop_after:
                 return
 
     async def _commit(self, batch: list[Command]) -> None:
         started = time.perf_counter()
         try:
-            outcomes = await run_on_thread(self._conn, _run_batch, batch)
+            if self._ack_before_commit:
+                outcomes = await self._run_then_ack_then_commit(batch)
+            else:
+                outcomes = await run_on_thread(self._conn, _run_batch, batch, True)
         except sqlite3.Error as exc:
             self.stats.failed_batches += 1
             failure = translate(exc)
+            if _is_database_failure(exc):
+                self.failure = f"the database failed ({failure}); writes resume once it has been reopened and checked"
             log.error("write batch of %d failed: %s", len(batch), failure)
-            for command in batch:
-                _resolve(command.future, False, failure)
+            self._fail(batch, failure)
             return
         except Exception as exc:  # a bug, not a database failure: fail the batch, keep the writer
             self.stats.failed_batches += 1
             log.exception("write batch of %d failed", len(batch))
-            for command in batch:
-                _resolve(command.future, False, errors.StoreUnavailable(f"write failed: {exc}"))
+            self._fail(batch, errors.StoreUnavailable(f"write failed: {exc}"))
             return
         self.stats.record(len(batch))
         if self.observer is not None:
             self.observer(len(batch), time.perf_counter() - started)
         for command, (ok, value) in zip(batch, outcomes, strict=True):
             _resolve(command.future, ok, value)
+
+    async def _run_then_ack_then_commit(self, batch: list[Command]) -> list[tuple[bool, Any]]:
+        outcomes = await run_on_thread(self._conn, _run_batch, batch, False)
+        for command, (ok, value) in zip(batch, outcomes, strict=True):
+            _resolve(command.future, ok, value)
+        # Answered, not yet durable: the window a crash test must catch.
+        await asyncio.sleep(UNSAFE_COMMIT_DELAY)
+        await run_on_thread(self._conn, _finish, "COMMIT")
+        return outcomes
+
+    def _fail(self, batch: list[Command], error: Exception) -> None:
+        for command in batch:
+            _resolve(command.future, False, error)
+
+    async def _recover(self) -> None:
+        """Reopen the connection and check the database before taking writes again."""
+        try:
+            if self._reopen is not None:
+                with contextlib.suppress(Exception):  # the old connection is thrown away either way
+                    await self._conn.close()
+                self._conn = await self._reopen()
+            result = await run_on_thread(self._conn, _quick_check)
+        except sqlite3.Error as exc:
+            log.error("writer could not reopen the database: %s", exc)
+            return
+        if result != "ok":
+            self.failure = f"the database failed quick_check ({result}); restore it from a backup"
+            log.error("writer recovery: %s", self.failure)
+            return
+        self.stats.recoveries += 1
+        self.failure = None
+        log.warning("writer reopened the database and it passed quick_check; taking writes again")
 
 
 def _resolve(future: asyncio.Future, ok: bool, value: Any) -> None:
@@ -156,7 +225,28 @@ def _resolve(future: asyncio.Future, ok: bool, value: Any) -> None:
         future.set_exception(value)
 
 
-def _run_batch(conn: sqlite3.Connection, batch: list[Command]) -> list[tuple[bool, Any]]:
+# Errors that say the database or its storage failed, not the command.
+DATABASE_FAILURES = ("SQLITE_IOERR", "SQLITE_CORRUPT", "SQLITE_NOTADB", "SQLITE_CANTOPEN", "SQLITE_PROTOCOL")
+
+
+def _is_database_failure(error: sqlite3.Error) -> bool:
+    return (getattr(error, "sqlite_errorname", "") or "").startswith(DATABASE_FAILURES)
+
+
+def _quick_check(conn: sqlite3.Connection) -> str:
+    return conn.execute("PRAGMA quick_check").fetchone()[0]
+
+
+def _finish(conn: sqlite3.Connection, statement: str) -> None:
+    try:
+        conn.execute(statement)
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+
+
+def _run_batch(conn: sqlite3.Connection, batch: list[Command], commit: bool) -> list[tuple[bool, Any]]:
     """Runs on the writer thread: one transaction, a savepoint per command."""
     outcomes: list[tuple[bool, Any]] = []
     conn.execute("BEGIN IMMEDIATE")
@@ -178,7 +268,8 @@ def _run_batch(conn: sqlite3.Connection, batch: list[Command]) -> list[tuple[boo
             else:
                 outcomes.append((True, value))
             conn.execute("RELEASE command")
-        conn.execute("COMMIT")
+        if commit:
+            conn.execute("COMMIT")
     except BaseException:
         if conn.in_transaction:
             conn.execute("ROLLBACK")

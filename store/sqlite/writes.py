@@ -7,7 +7,7 @@ so a raised error undoes exactly what the command did.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -15,8 +15,7 @@ from store.blobs import BlobInfo
 from store.errors import BlobMissing, NotFound, PreconditionFailed
 from store.sqlite import rows
 from vault import clock, ids
-from vault.converter import unstructure
-from vault.inputs import CacheWrite, NewArtifact, NewMessage, NewMetric, NewSession, SessionChanges, is_set
+from vault.inputs import CacheWrite, MessageFields, NewArtifact, NewMetric, NewSession, SessionChanges, is_set
 from vault.jsonutil import dumps_text
 from vault.merge_patch import apply_merge_patch, merge_keys
 from vault.models import Artifact, CacheEntry, Message, Metric, Session, State
@@ -70,38 +69,38 @@ def delete_session(conn: sqlite3.Connection, session_id: str) -> list[str]:
 # -- history
 
 
-def add_messages(conn: sqlite3.Connection, session_id: str, messages: list[NewMessage]) -> list[Message]:
+def add_messages(conn: sqlite3.Connection, session_id: str, messages: Sequence[MessageFields]) -> list[Message]:
     row = conn.execute("SELECT last_seq FROM sessions WHERE id = ?", (session_id,)).fetchone()
     if row is None:
         raise NotFound("session", session_id)
-    seq = row[0]
+    first_seq = row[0] + 1
     now = clock.now_text()
-    added = []
-    for new in messages:
-        seq += 1
-        added.append(
-            Message(
-                ids.message_id(),
-                session_id,
-                seq,
-                new.role,
-                new.content,
-                new.name,
-                new.tool_calls,
-                new.tool_call_id,
-                new.metadata,
-                now,
-            )
-        )
+    # Built as plain dicts in Message's field order: each is stored as the JSON
+    # it is served as (one encoding per message, no unstructuring pass).
+    records = [
+        {
+            "id": ids.message_id(),
+            "session_id": session_id,
+            "seq": seq,
+            "role": new.role,
+            "content": new.content,
+            "name": new.name,
+            "tool_calls": new.tool_calls,
+            "tool_call_id": new.tool_call_id,
+            "metadata": new.metadata,
+            "timestamp": now,
+        }
+        for seq, new in enumerate(messages, start=first_seq)
+    ]
     conn.executemany(
         "INSERT INTO messages (session_id, seq, id, role, body) VALUES (?, ?, ?, ?, ?)",
-        [(m.session_id, m.seq, m.id, m.role, dumps_text(unstructure(m))) for m in added],
+        [(session_id, r["seq"], r["id"], r["role"], dumps_text(r)) for r in records],
     )
     conn.execute(
         "UPDATE sessions SET last_seq = ?, message_count = message_count + ?, updated_at = ? WHERE id = ?",
-        (seq, len(added), now, session_id),
+        (first_seq + len(records) - 1, len(records), now, session_id),
     )
-    return added
+    return [Message(**record) for record in records]
 
 
 def clear_history(conn: sqlite3.Connection, session_id: str) -> int:

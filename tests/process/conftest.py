@@ -30,6 +30,8 @@ class VaultProcess:
         self.env = env
         self.port = free_port()
         self.process: subprocess.Popen | None = None
+        # Prepended to the command line, e.g. a fault injector's launcher.
+        self.command_prefix: list[str] = []
 
     @property
     def url(self) -> str:
@@ -39,7 +41,10 @@ class VaultProcess:
         env = {**os.environ, "HOST": "127.0.0.1", "PORT": str(self.port), "DB_PATH": self.db_path, **self.env}
         log = self.log_path.open("ab")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "vault", "serve"], env=env, stdout=log, stderr=subprocess.STDOUT
+            [*self.command_prefix, sys.executable, "-m", "vault", "serve"],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
         )
         log.close()
         await self.wait_healthy()

@@ -81,3 +81,18 @@ async def test_sigterm_drains_and_exits_cleanly(vault_process):
     stored = stored_message_ids(vault.db_path, session_id)
     assert set(acked) <= set(stored)
     assert len(stored) == len(set(stored))
+
+
+async def test_control_acknowledging_before_commit_is_caught(vault_process):
+    # Control: with the guarantee broken on purpose, the same check finds lost writes.
+    vault = vault_process(VAULT_UNSAFE_ACK_BEFORE_COMMIT="1")
+    lost = 0
+    for _cycle in range(5):
+        await vault.start()
+        session_id, acked = await load_then(vault, vault.kill)
+        await vault.start()
+        lost = len(set(acked) - set(stored_message_ids(vault.db_path, session_id)))
+        vault.kill()
+        if lost:
+            break
+    assert lost > 0, "acknowledging before COMMIT lost nothing: the durability test could not fail"

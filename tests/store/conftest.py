@@ -7,16 +7,20 @@ tests hold every backend to the same promises.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from store.blobfs import FilesystemBlobStore
 from store.errors import NotFound
 from store.interface import Store
+from store.postgres import PostgresStore
 from store.sqlite import SQLiteStore
+from tests.pgtemp import fresh_database
 from vault import clock
 from vault.inputs import NewMessage, NewMetric, NewSession
 from vault.models import Message, Metric, Session
@@ -25,24 +29,36 @@ WAIT_SECONDS = 10.0
 POLL_SECONDS = 0.02
 
 
-def _sqlite_store(tmp_path: Path) -> Store:
-    return SQLiteStore(str(tmp_path / "contract.db"))
+@asynccontextmanager
+async def _sqlite_store(tmp_path: Path) -> AsyncIterator[Store]:
+    yield SQLiteStore(str(tmp_path / "contract.db"))
 
 
-# Backends the contract suite runs against. A new backend joins here: add its
-# name to `params` and a builder that returns it, unstarted, on a fresh empty
-# database; every contract test then runs against it too.
-BACKENDS: dict[str, Callable[[Path], Store]] = {
+@asynccontextmanager
+async def _postgres_store(tmp_path: Path) -> AsyncIterator[Store]:
+    # A database of its own, created for the test and dropped after it.
+    async with fresh_database() as dsn:
+        yield PostgresStore(dsn, blobs=FilesystemBlobStore(tmp_path / "artifacts"), pool_size=4)
+
+
+# Backends the contract suite runs against. A new backend joins here: add a
+# builder that yields it, unstarted, on a fresh empty database; every contract
+# test then runs against it too. A test marked `sqlite_only` reaches past the
+# interface into the SQLite file and runs on SQLite alone.
+BACKENDS: dict[str, Callable[[Path], AbstractAsyncContextManager[Store]]] = {
     "sqlite": _sqlite_store,
+    "postgresql": _postgres_store,
 }
 
 
-@pytest.fixture(params=["sqlite"])
+@pytest.fixture(params=list(BACKENDS))
 async def backend_store(request, tmp_path):
-    store = BACKENDS[request.param](tmp_path)
-    await store.start()
-    yield store
-    await store.close()
+    if request.param != "sqlite" and request.node.get_closest_marker("sqlite_only"):
+        pytest.skip("reaches into the SQLite file")
+    async with BACKENDS[request.param](tmp_path) as store:
+        await store.start()
+        yield store
+        await store.close()
 
 
 # -- helpers

@@ -130,6 +130,7 @@ def insert_expired_rows(store, count: int) -> None:
         )
 
 
+@pytest.mark.sqlite_only
 async def test_cleanup_sweeps_more_than_one_chunk_and_nothing_live(backend_store):
     await put(backend_store, "live", "v", ttl=3600)
     await put(backend_store, "forever", "v")

@@ -1,0 +1,78 @@
+"""Starting the servers under test as real processes, each pinned to a core."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Server:
+    def __init__(self, name: str, command: list[str], core: int, env: dict[str, str], log: Path) -> None:
+        self.name = name
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        full_env = {**os.environ, **env, "HOST": "127.0.0.1", "PORT": str(self.port), "LOG_LEVEL": "warning"}
+        with log.open("ab") as out:
+            self.process = subprocess.Popen(
+                ["taskset", "-c", str(core), *[arg.replace("{port}", str(self.port)) for arg in command]],
+                env=full_env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                cwd=ROOT,
+            )
+        self._wait_up(log)
+
+    def _wait_up(self, log: Path) -> None:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"{self.name} exited: {log.read_text()[-2000:]}")
+            try:
+                with urllib.request.urlopen(f"{self.url}/health", timeout=2):
+                    return
+            except OSError:
+                time.sleep(0.1)
+        raise RuntimeError(f"{self.name} did not come up")
+
+    def peak_rss_mib(self) -> float:
+        for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+        raise RuntimeError("no VmHWM")
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+
+
+def vault(name: str, core: int, db_path: Path, log: Path, **env: str) -> Server:
+    return Server(name, [sys.executable, "-m", "vault", "serve"], core, {"DB_PATH": str(db_path), **env}, log)
+
+
+def ceiling(core: int, log: Path) -> Server:
+    return Server("ceiling", [sys.executable, str(ROOT / "bench" / "ceiling.py"), "{port}"], core, {}, log)
+
+
+def call(method: str, url: str, body: object | None = None) -> dict:
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(url, data=data, method=method, headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=120) as response:
+        return json.loads(response.read() or b"null")

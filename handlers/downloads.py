@@ -1,0 +1,182 @@
+"""Artifact downloads: the stored bytes, streamed, with ranges and validators.
+
+The ETag is the content's sha256, so it never changes for an artifact and is
+the same for every artifact with the same bytes. A client-chosen name and
+content type go out only in forms that cannot smuggle anything: the type is
+checked (else application/octet-stream), the name is a quoted fallback plus
+an RFC 8187 `filename*`, and the body is always an attachment, never sniffed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+from typing import BinaryIO
+from urllib.parse import quote
+
+from aiohttp import web
+from attrs import frozen
+
+from handlers.uploads import is_media_type
+from store.errors import BlobMissing
+from store.interface import Store
+from vault.errors import ApiError
+from vault.models import Artifact
+
+CHUNK_BYTES = 1024 * 1024
+OCTET_STREAM = "application/octet-stream"
+_SINGLE_RANGE = re.compile(r"bytes\s*=\s*([0-9]*)\s*-\s*([0-9]*)", re.IGNORECASE)
+# Characters that stay as they are in the quoted fallback filename.
+_PLAIN = re.compile(r"[A-Za-z0-9 !#$&'()+,.=@\[\]^_`{}~-]")
+
+
+class NoStoredContent(ApiError):
+    status = 404
+    code = "no_content"
+
+
+class Unsatisfiable(ApiError):
+    status = 416
+    code = "range_not_satisfiable"
+
+
+class RangeNotSatisfiable(ValueError):
+    """No byte of the requested range exists."""
+
+
+@frozen
+class ByteRange:
+    start: int
+    end: int  # inclusive, as in Content-Range
+
+    @property
+    def length(self) -> int:
+        return self.end - self.start + 1
+
+
+def parse_range(header: str, size: int) -> ByteRange | None:
+    """The one byte range a `Range` header asks for; None to send everything.
+
+    Other units, several ranges and malformed ranges are ignored (RFC 9110
+    14.2 lets a server do so), so the answer is the whole content.
+    RangeNotSatisfiable when the range starts past the end.
+    """
+    match = _SINGLE_RANGE.fullmatch(header.strip())
+    if match is None:
+        return None
+    first, last = match.groups()
+    if not first:
+        if not last:
+            return None
+        suffix = int(last)
+        if suffix == 0 or size == 0:
+            raise RangeNotSatisfiable
+        return ByteRange(max(size - suffix, 0), size - 1)
+    start = int(first)
+    if last and int(last) < start:
+        return None
+    if start >= size:
+        raise RangeNotSatisfiable
+    return ByteRange(start, min(int(last), size - 1) if last else size - 1)
+
+
+def _entity_tags(header: str) -> list[str]:
+    return [tag.strip().removeprefix("W/") for tag in header.split(",") if tag.strip()]
+
+
+def none_match(header: str | None, etag: str) -> bool:
+    """If-None-Match holds for `etag` (weak comparison, `*` matches anything)."""
+    if header is None:
+        return False
+    tags = _entity_tags(header)
+    return "*" in tags or etag in tags
+
+
+def content_disposition(name: str) -> str:
+    """`attachment` with an ASCII fallback and the exact name in UTF-8 (RFC 6266, RFC 8187)."""
+    fallback = "".join(char if _PLAIN.fullmatch(char) else "_" for char in name).strip() or "download"
+    exact = quote(name.encode("utf-8", "replace"), safe="")
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{exact}"
+
+
+def _headers(artifact: Artifact, etag: str) -> dict[str, str]:
+    content_type = artifact.content_type if artifact.content_type and is_media_type(artifact.content_type) else None
+    return {
+        "Content-Type": content_type or OCTET_STREAM,
+        "ETag": etag,
+        "Accept-Ranges": "bytes",
+        "Content-Disposition": content_disposition(artifact.name),
+        "X-Content-Type-Options": "nosniff",
+        # Even if opened in a browser tab, the bytes run nothing.
+        "Content-Security-Policy": "sandbox",
+        "Cache-Control": "private, no-cache",
+    }
+
+
+def _open_sized(store: Store, sha256: str) -> tuple[BinaryIO, int]:
+    handle = store.blobs.open_blob(sha256)
+    # The size of the open file: it is what will be read, whatever happens to the name.
+    return handle, os.fstat(handle.fileno()).st_size
+
+
+async def _open(store: Store, artifact: Artifact) -> tuple[BinaryIO, int]:
+    assert artifact.sha256 is not None
+    try:
+        return await asyncio.to_thread(_open_sized, store, artifact.sha256)
+    except FileNotFoundError:
+        # Deleted between the read of its record and now: then it is simply gone.
+        await store.get_artifact(artifact.id)
+        raise BlobMissing(artifact.sha256) from None
+
+
+async def send_content(request: web.Request, store: Store, artifact: Artifact) -> web.StreamResponse:
+    if artifact.sha256 is None:
+        raise NoStoredContent(f"artifact {artifact.id!r} is a reference to content stored elsewhere (see its path)")
+    etag = f'"{artifact.sha256}"'
+    headers = _headers(artifact, etag)
+    if none_match(request.headers.get("If-None-Match"), etag):
+        return web.Response(status=304, headers={name: headers[name] for name in ("ETag", "Cache-Control")})
+    handle, size = await _open(store, artifact)
+    try:
+        wanted = None
+        range_header = request.headers.get("Range")
+        if_range = request.headers.get("If-Range")
+        # A Range is honoured only for the representation the client holds (a date never matches).
+        if range_header is not None and (if_range is None or if_range.strip() == etag):
+            try:
+                wanted = parse_range(range_header, size)
+            except RangeNotSatisfiable:
+                raise Unsatisfiable(
+                    f"the range starts past the end of the content ({size} bytes)",
+                    headers={"Content-Range": f"bytes */{size}"},
+                ) from None
+        response = web.StreamResponse(status=200 if wanted is None else 206, headers=headers)
+        if wanted is None:
+            wanted = ByteRange(0, size - 1)
+        else:
+            response.headers["Content-Range"] = f"bytes {wanted.start}-{wanted.end}/{size}"
+        response.content_length = wanted.length
+        await response.prepare(request)
+        try:
+            if request.method != "HEAD":
+                await _stream(response, handle, wanted, artifact.sha256)
+            await response.write_eof()
+        except ConnectionResetError:
+            pass  # the client went away; there is no one left to answer
+        return response
+    finally:
+        # Closing a file opened for reading does not block; awaiting here could be cut short.
+        handle.close()
+
+
+async def _stream(response: web.StreamResponse, handle: BinaryIO, wanted: ByteRange, sha256: str) -> None:
+    await asyncio.to_thread(handle.seek, wanted.start)
+    left = wanted.length
+    while left > 0:
+        chunk = await asyncio.to_thread(handle.read, min(CHUNK_BYTES, left))
+        if not chunk:
+            raise BlobMissing(sha256)  # shorter than when it was opened: damaged on disk
+        left -= len(chunk)
+        # write() waits while the client is slower than the disk: memory stays at a chunk or two.
+        await response.write(chunk)

@@ -1,0 +1,150 @@
+"""PostgreSQL connections: the pool behind a bounded gate, and error translation.
+
+asyncpg's pool queues waiters without bound; the contract wants an overloaded
+service to answer 503 at once rather than queue forever, so a gate counts
+callers and refuses past `pool size + queue_max`, and a caller that cannot get
+a connection within the pool timeout is refused too.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+
+from store import errors
+
+log = logging.getLogger(__name__)
+
+# The one place The Vault names its connections in pg_stat_activity.
+APPLICATION_NAME = "the-vault"
+
+
+def redact(dsn: str) -> str:
+    """The URL without its password, for messages and logs."""
+    parts = urlsplit(dsn)
+    if parts.password is None:
+        return dsn
+    host = parts.hostname or ""
+    if parts.port is not None:
+        host = f"{host}:{parts.port}"
+    user = parts.username or ""
+    return urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
+
+
+def translate(error: BaseException) -> errors.StoreError:
+    """Turn a PostgreSQL or driver failure into the store error the HTTP layer knows."""
+    if isinstance(error, errors.StoreError):
+        return error
+    if isinstance(error, asyncpg.DiskFullError):
+        return errors.DiskFull("the database disk is full")
+    if isinstance(error, asyncpg.ReadOnlySQLTransactionError):
+        return errors.StoreReadOnly("the database is read-only (a standby, or default_transaction_read_only)")
+    if isinstance(error, asyncpg.InsufficientResourcesError):
+        # Out of memory, connections or configured limits: a retry may well succeed.
+        return errors.StoreBusy(f"the database is short of resources ({error.sqlstate})")
+    if isinstance(
+        error,
+        (
+            asyncpg.TooManyConnectionsError,
+            asyncpg.LockNotAvailableError,
+            asyncpg.QueryCanceledError,
+            asyncpg.SerializationError,
+            asyncpg.DeadlockDetectedError,
+            TimeoutError,
+        ),
+    ):
+        return errors.StoreBusy("the database is busy; retry shortly")
+    if isinstance(error, asyncpg.DataError):
+        # Class 22, or a value the driver could not encode: PostgreSQL text cannot
+        # hold a NUL character or an unpaired surrogate that SQLite would keep.
+        return errors.InvalidReference(["body"], f"a value cannot be stored: {_first_line(error)}")
+    if isinstance(error, asyncpg.PostgresError):
+        return errors.StoreUnavailable(f"database error {error.sqlstate}: {_first_line(error)}")
+    if isinstance(error, (OSError, asyncpg.InterfaceError)):
+        return errors.StoreUnavailable(f"the database cannot be reached: {_first_line(error)}")
+    return errors.StoreUnavailable(f"write failed: {type(error).__name__}")
+
+
+def _first_line(error: BaseException) -> str:
+    return (str(error).splitlines() or [type(error).__name__])[0]
+
+
+def storable(text: str) -> bool:
+    """Whether PostgreSQL text can hold `text`: no NUL and no unpaired surrogate.
+
+    A key that cannot be stored cannot have been stored, so reads answer
+    "not found" for it instead of sending it to the server.
+    """
+    if "\x00" in text:
+        return False
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+class Pool:
+    """asyncpg's pool with a bound on waiters and a timeout to get a connection."""
+
+    def __init__(self, dsn: str, *, size: int, timeout: float, queue_max: int) -> None:
+        self.dsn = dsn
+        self._size = size
+        self._timeout = timeout
+        self._limit = size + queue_max
+        self._pool: asyncpg.Pool | None = None
+        self._callers = 0
+        self.waiting = 0
+        self.closed = False
+
+    async def open(self) -> None:
+        self._pool = await asyncpg.create_pool(
+            self.dsn,
+            min_size=min(2, self._size),
+            max_size=self._size,
+            timeout=self._timeout,
+            server_settings={"application_name": APPLICATION_NAME},
+        )
+
+    @contextlib.asynccontextmanager
+    async def connection(self) -> AsyncIterator[asyncpg.Connection]:
+        pool = self._pool
+        if self.closed or pool is None:
+            raise errors.StoreClosed("the store is closed")
+        if self._callers >= self._limit:
+            raise errors.StoreBusy("too many requests are waiting for a database connection")
+        self._callers += 1
+        self.waiting += 1
+        try:
+            try:
+                conn = await pool.acquire(timeout=self._timeout)
+            except TimeoutError:
+                raise errors.StoreBusy("no database connection came free in time") from None
+            except asyncpg.InterfaceError as exc:
+                # The pool was closed while this caller waited.
+                raise errors.StoreClosed("the store is closed") from exc
+            finally:
+                self.waiting -= 1
+            try:
+                yield conn
+            finally:
+                await pool.release(conn)
+        finally:
+            self._callers -= 1
+
+    async def close(self, timeout: float = 30.0) -> None:
+        """Take no more callers, let those holding a connection finish, then close."""
+        self.closed = True
+        if self._pool is None:
+            return
+        pool, self._pool = self._pool, None
+        try:
+            await asyncio.wait_for(pool.close(), timeout)
+        except TimeoutError:
+            log.warning("database connections still busy after %.0fs at shutdown; closing them", timeout)
+            pool.terminate()

@@ -1,0 +1,194 @@
+"""Schema migrations in PostgreSQL's dialect: an ordered list, each applied with its record.
+
+Instances that start together take an advisory lock first, so exactly one
+applies a migration and the others find it done. DDL is transactional in
+PostgreSQL, so a migration and its record commit together or not at all.
+
+Migration N here does what migration N of the SQLite schema does
+(store/sqlite/migrations.py), and tables and columns match it name for name,
+so both backends read rows the same way and `vault copy` moves them column
+for column. Differences, each for PostgreSQL's sake:
+
+- Text is `COLLATE "C"`: ids, keys and canonical timestamps then compare byte
+  by byte, as in SQLite, whatever the database's locale.
+- JSON stays text in the service's own serialization (not jsonb, which
+  reorders keys and refuses \\u0000), so answers are the same on both backends.
+- metrics has a `folded` flag instead of a rowid watermark: with concurrent
+  writers a lower sequence value can commit after a higher one, so a watermark
+  could step over a point that was not yet visible.
+- job_runs (only here) records when any instance last started each
+  scheduled job, so a job runs once per interval across instances.
+"""
+
+from __future__ import annotations
+
+import asyncpg
+
+from store.errors import SchemaTooNew
+from store.postgres.locks import MIGRATION_LOCK, NAMESPACE
+from store.sqlite.migrations import Migration
+from vault import clock
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(
+        1,
+        "sessions, history, state, artifacts, metrics, cache, idempotency keys",
+        (
+            """CREATE TABLE sessions (
+                id text COLLATE "C" PRIMARY KEY,
+                agent_name text COLLATE "C" NOT NULL,
+                user_id text COLLATE "C",
+                status text COLLATE "C" NOT NULL,
+                metadata text NOT NULL,
+                created_at text COLLATE "C" NOT NULL,
+                updated_at text COLLATE "C" NOT NULL,
+                message_count bigint NOT NULL DEFAULT 0,
+                last_seq bigint NOT NULL DEFAULT 0
+            )""",
+            "CREATE INDEX sessions_by_agent ON sessions (agent_name, id)",
+            "CREATE INDEX sessions_by_user ON sessions (user_id, id)",
+            "CREATE INDEX sessions_by_status ON sessions (status, id)",
+            # A message never changes once written: kept as the JSON it is served as.
+            """CREATE TABLE messages (
+                session_id text COLLATE "C" NOT NULL REFERENCES sessions (id) ON DELETE CASCADE,
+                seq bigint NOT NULL,
+                id text COLLATE "C" NOT NULL UNIQUE,
+                role text COLLATE "C" NOT NULL,
+                body text NOT NULL,
+                PRIMARY KEY (session_id, seq)
+            )""",
+            """CREATE TABLE state (
+                session_id text COLLATE "C" PRIMARY KEY REFERENCES sessions (id) ON DELETE CASCADE,
+                data text NOT NULL,
+                version bigint NOT NULL,
+                updated_at text COLLATE "C" NOT NULL
+            )""",
+            """CREATE TABLE artifacts (
+                id text COLLATE "C" PRIMARY KEY,
+                session_id text COLLATE "C" REFERENCES sessions (id) ON DELETE CASCADE,
+                name text COLLATE "C" NOT NULL,
+                type text COLLATE "C" NOT NULL,
+                content_type text COLLATE "C",
+                path text COLLATE "C",
+                size bigint,
+                sha256 text COLLATE "C",
+                metadata text NOT NULL,
+                created_at text COLLATE "C" NOT NULL
+            )""",
+            "CREATE INDEX artifacts_by_session ON artifacts (session_id, id)",
+            "CREATE INDEX artifacts_by_type ON artifacts (type, id)",
+            """CREATE TABLE metrics (
+                id text COLLATE "C" PRIMARY KEY,
+                entity_type text COLLATE "C" NOT NULL,
+                entity_name text COLLATE "C" NOT NULL,
+                session_id text COLLATE "C" REFERENCES sessions (id) ON DELETE CASCADE,
+                metric_name text COLLATE "C" NOT NULL,
+                value double precision NOT NULL,
+                labels text NOT NULL,
+                timestamp text COLLATE "C" NOT NULL,
+                folded boolean NOT NULL DEFAULT false
+            )""",
+            "CREATE INDEX metrics_by_entity ON metrics (entity_name, metric_name, timestamp)",
+            "CREATE INDEX metrics_by_session ON metrics (session_id, timestamp)",
+            "CREATE INDEX metrics_by_time ON metrics (timestamp)",
+            # Only the points still to fold: the fold job finds them without a scan.
+            "CREATE INDEX metrics_unfolded ON metrics (id) WHERE NOT folded",
+            """CREATE TABLE cache (
+                key text COLLATE "C" PRIMARY KEY,
+                value text NOT NULL,
+                ttl bigint,
+                created_at text COLLATE "C" NOT NULL,
+                accessed_at text COLLATE "C" NOT NULL,
+                expires_at text COLLATE "C"
+            )""",
+            "CREATE INDEX cache_by_expiry ON cache (expires_at) WHERE expires_at IS NOT NULL",
+            # response is NULL only inside the transaction that claimed the key.
+            """CREATE TABLE idempotency_keys (
+                key text COLLATE "C" PRIMARY KEY,
+                fingerprint text COLLATE "C" NOT NULL,
+                response text,
+                created_at text COLLATE "C" NOT NULL
+            )""",
+            "CREATE INDEX idempotency_keys_by_age ON idempotency_keys (created_at)",
+            # PostgreSQL only: when any instance last started each scheduled job.
+            """CREATE TABLE job_runs (
+                job_id text COLLATE "C" PRIMARY KEY,
+                started_at timestamptz NOT NULL
+            )""",
+        ),
+    ),
+    Migration(
+        2,
+        "metric rollups",
+        (
+            """CREATE TABLE metric_rollups (
+                bucket text COLLATE "C" NOT NULL,
+                entity_name text COLLATE "C" NOT NULL,
+                metric_name text COLLATE "C" NOT NULL,
+                entity_type text COLLATE "C" NOT NULL,
+                labels text COLLATE "C" NOT NULL,
+                bucket_start text COLLATE "C" NOT NULL,
+                count bigint NOT NULL,
+                sum double precision NOT NULL,
+                min double precision NOT NULL,
+                max double precision NOT NULL,
+                PRIMARY KEY (bucket, entity_name, metric_name, entity_type, labels, bucket_start)
+            )""",
+            "CREATE INDEX metric_rollups_by_metric ON metric_rollups (bucket, metric_name, bucket_start)",
+        ),
+    ),
+    Migration(
+        3,
+        "artifacts by content hash",
+        (
+            # Blobs are shared by content: releasing one asks whether any record still points at it.
+            "CREATE INDEX artifacts_by_sha256 ON artifacts (sha256) WHERE sha256 IS NOT NULL",
+        ),
+    ),
+)
+
+LATEST_VERSION = MIGRATIONS[-1].version
+
+
+async def current_version(conn: asyncpg.Connection) -> int:
+    if await conn.fetchval("SELECT to_regclass('schema_migrations')") is None:
+        return 0
+    return await conn.fetchval("SELECT coalesce(max(version), 0) FROM schema_migrations")
+
+
+def check_not_newer(version: int) -> None:
+    if version > LATEST_VERSION:
+        raise SchemaTooNew(
+            f"the database has schema version {version}, newer than this Vault knows "
+            f"({LATEST_VERSION}); upgrade The Vault or point it at another database"
+        )
+
+
+async def migrate(conn: asyncpg.Connection) -> list[Migration]:
+    """Apply pending migrations in order; return those applied."""
+    # A session lock, held across the per-migration transactions: a second
+    # instance waits here, then finds every migration recorded.
+    await conn.execute("SELECT pg_advisory_lock($1, $2)", NAMESPACE, MIGRATION_LOCK)
+    try:
+        await conn.execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations ("
+            " version integer PRIMARY KEY, name text NOT NULL, applied_at text NOT NULL)"
+        )
+        check_not_newer(await current_version(conn))
+        applied = []
+        for migration in MIGRATIONS:
+            async with conn.transaction():
+                if await current_version(conn) >= migration.version:
+                    continue
+                for statement in migration.statements:
+                    await conn.execute(statement)
+                await conn.execute(
+                    "INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)",
+                    migration.version,
+                    migration.name,
+                    clock.now_text(),
+                )
+            applied.append(migration)
+        return applied
+    finally:
+        await conn.execute("SELECT pg_advisory_unlock($1, $2)", NAMESPACE, MIGRATION_LOCK)

@@ -1,0 +1,206 @@
+"""Read queries: async functions over a pooled connection, each one statement or one snapshot."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import asyncpg
+
+from store.errors import InvalidReference, NotFound
+from store.sqlite import rows
+from store.sqlite.reads import MAX_SEQ
+from vault import clock
+from vault.models import Artifact, CacheEntry, Message, Metric, Page, RenderedMessage, Session, State
+from vault.queries import ArtifactQuery, HistoryQuery, MetricQuery, SessionQuery
+
+
+class Params:
+    """Numbered placeholders ($1, $2, ...) for the values of a query being built."""
+
+    def __init__(self) -> None:
+        self.values: list[Any] = []
+
+    def add(self, value: Any) -> str:
+        self.values.append(value)
+        return f"${len(self.values)}"
+
+    def where(self, filters: list[tuple[str, Any]]) -> str:
+        """` WHERE a = $1 AND ...` for the filters that were given; each clause has one `{}`."""
+        given = [clause.format(self.add(value)) for clause, value in filters if value is not None]
+        return " WHERE " + " AND ".join(given) if given else ""
+
+
+def _page(items: list[Any], limit: int) -> Page:
+    return Page(items[:limit], has_more=len(items) > limit)
+
+
+# -- sessions
+
+
+async def get_session(conn: asyncpg.Connection, session_id: str) -> Session:
+    row = await conn.fetchrow(f"SELECT {rows.SESSION_COLUMNS} FROM sessions WHERE id = $1", session_id)
+    if row is None:
+        raise NotFound("session", session_id)
+    return rows.session(row)
+
+
+async def list_sessions(conn: asyncpg.Connection, query: SessionQuery) -> Page:
+    params = Params()
+    where = params.where(
+        [("agent_name = {}", query.agent_name), ("user_id = {}", query.user_id), ("status = {}", query.status)]
+    )
+    found = await conn.fetch(
+        f"SELECT {rows.SESSION_COLUMNS} FROM sessions{where} ORDER BY id DESC"
+        f" LIMIT {params.add(query.limit + 1)} OFFSET {params.add(query.offset)}",
+        *params.values,
+    )
+    return _page([rows.session(row) for row in found], query.limit)
+
+
+# -- history
+
+
+async def get_message(conn: asyncpg.Connection, message_id: str) -> Message:
+    body = await conn.fetchval("SELECT body FROM messages WHERE id = $1", message_id)
+    if body is None:
+        raise NotFound("message", message_id)
+    return rows.message(body)
+
+
+async def _seq_of(conn: asyncpg.Connection, session_id: str, ref: str, name: str) -> int:
+    """A cursor is a seq number or the id of a message in this session."""
+    # ASCII only: str.isdigit() also accepts digits like "²" that int() rejects.
+    if ref.isascii() and ref.isdigit():
+        seq = int(ref)
+        if seq > MAX_SEQ:
+            raise InvalidReference(["query", name], f"{ref!r} is larger than any seq number")
+        return seq
+    seq = await conn.fetchval("SELECT seq FROM messages WHERE id = $1 AND session_id = $2", ref, session_id)
+    if seq is None:
+        raise InvalidReference(["query", name], f"{ref!r} is neither a seq number nor a message of this session")
+    return seq
+
+
+async def list_messages(conn: asyncpg.Connection, query: HistoryQuery) -> Page:
+    page = await list_message_bodies(conn, query)
+    return Page([rows.message(item.body) for item in page.items], has_more=page.has_more)
+
+
+async def list_message_bodies(conn: asyncpg.Connection, query: HistoryQuery) -> Page:
+    """The window as stored JSON, ready to be sent as it is."""
+    # One snapshot for the session check, the cursor lookup and the window.
+    async with conn.transaction(isolation="repeatable_read", readonly=True):
+        return await _message_window(conn, query)
+
+
+async def _message_window(conn: asyncpg.Connection, query: HistoryQuery) -> Page:
+    if await conn.fetchval("SELECT 1 FROM sessions WHERE id = $1", query.session_id) is None:
+        raise NotFound("session", query.session_id)
+    params = Params()
+    clauses = [f"session_id = {params.add(query.session_id)}"]
+    if query.role is not None:
+        clauses.append(f"role = {params.add(query.role)}")
+    newest_first = True
+    offset = 0
+    if query.after is not None:
+        clauses.append(f"seq > {params.add(await _seq_of(conn, query.session_id, query.after, 'after'))}")
+        newest_first = False
+    elif query.before is not None:
+        clauses.append(f"seq < {params.add(await _seq_of(conn, query.session_id, query.before, 'before'))}")
+    elif query.offset is not None:
+        newest_first = False
+        offset = query.offset
+    order = "DESC" if newest_first else "ASC"
+    found = await conn.fetch(
+        f"SELECT seq, body FROM messages WHERE {' AND '.join(clauses)}"
+        f" ORDER BY seq {order} LIMIT {params.add(query.limit + 1)} OFFSET {params.add(offset)}",
+        *params.values,
+    )
+    has_more = len(found) > query.limit
+    found = found[: query.limit]
+    if newest_first:
+        found.reverse()
+    return Page([RenderedMessage(seq, body) for seq, body in found], has_more=has_more)
+
+
+# -- state
+
+
+async def get_state(conn: asyncpg.Connection, session_id: str) -> State:
+    row = await conn.fetchrow(
+        "SELECT st.data, st.version, st.updated_at FROM sessions s"
+        " LEFT JOIN state st ON st.session_id = s.id WHERE s.id = $1",
+        session_id,
+    )
+    if row is None:
+        raise NotFound("session", session_id)
+    return rows.state(session_id, row)
+
+
+# -- artifacts
+
+
+async def get_artifact(conn: asyncpg.Connection, artifact_id: str) -> Artifact:
+    row = await conn.fetchrow(f"SELECT {rows.ARTIFACT_COLUMNS} FROM artifacts WHERE id = $1", artifact_id)
+    if row is None:
+        raise NotFound("artifact", artifact_id)
+    return rows.artifact(row)
+
+
+async def list_artifacts(conn: asyncpg.Connection, query: ArtifactQuery) -> Page:
+    params = Params()
+    where = params.where([("session_id = {}", query.session_id), ("type = {}", query.type)])
+    found = await conn.fetch(
+        f"SELECT {rows.ARTIFACT_COLUMNS} FROM artifacts{where} ORDER BY id DESC"
+        f" LIMIT {params.add(query.limit + 1)} OFFSET {params.add(query.offset)}",
+        *params.values,
+    )
+    return _page([rows.artifact(row) for row in found], query.limit)
+
+
+# -- metrics
+
+
+async def get_metric(conn: asyncpg.Connection, metric_id: str) -> Metric:
+    row = await conn.fetchrow(f"SELECT {rows.METRIC_COLUMNS} FROM metrics WHERE id = $1", metric_id)
+    if row is None:
+        raise NotFound("metric", metric_id)
+    return rows.metric(row)
+
+
+async def list_metrics(conn: asyncpg.Connection, query: MetricQuery) -> Page:
+    params = Params()
+    where = params.where(
+        [
+            ("entity_type = {}", query.entity_type),
+            ("entity_name = {}", query.entity_name),
+            ("session_id = {}", query.session_id),
+            ("metric_name = {}", query.metric_name),
+            ("timestamp >= {}", query.start_time),
+            ("timestamp <= {}", query.end_time),
+        ]
+    )
+    found = await conn.fetch(
+        f"SELECT {rows.METRIC_COLUMNS} FROM metrics{where} ORDER BY timestamp DESC, id DESC"
+        f" LIMIT {params.add(query.limit + 1)} OFFSET {params.add(query.offset)}",
+        *params.values,
+    )
+    return _page([rows.metric(row) for row in found], query.limit)
+
+
+# -- cache
+
+
+async def cache_get(conn: asyncpg.Connection, key: str) -> CacheEntry:
+    row = await conn.fetchrow(
+        f"SELECT {rows.CACHE_COLUMNS} FROM cache WHERE key = $1 AND (expires_at IS NULL OR expires_at > $2)",
+        key,
+        clock.now_text(),
+    )
+    if row is None:
+        raise NotFound("cache key", key)
+    return rows.cache_entry(row)
+
+
+async def ping(conn: asyncpg.Connection) -> None:
+    await conn.fetchval("SELECT count(*) FROM schema_migrations")

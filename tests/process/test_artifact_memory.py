@@ -1,0 +1,88 @@
+"""A 512 MiB artifact through the real server: memory stays flat both ways."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+pytestmark = pytest.mark.slow
+
+MIB = 1024 * 1024
+ARTIFACT_BYTES = 512 * MIB
+GROWTH_LIMIT = 64 * MIB
+
+
+def peak_rss(pid: int) -> int:
+    """The process's high-water resident set size (VmHWM), in bytes."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) * 1024
+    raise AssertionError("no VmHWM in /proc/<pid>/status")
+
+
+def block(n: int) -> bytes:
+    """A reproducible, incompressible MiB: the n-th one of the artifact."""
+    seed = hashlib.sha256(n.to_bytes(8, "big")).digest()
+    return seed * (MIB // len(seed))
+
+
+async def blocks(count: int, digest):
+    for n in range(count):
+        data = block(n)
+        digest.update(data)
+        yield data
+
+
+async def upload(http: aiohttp.ClientSession, url: str, count: int) -> tuple[dict, str]:
+    digest = hashlib.sha256()
+    writer = aiohttp.MultipartWriter("form-data")
+    part = writer.append(blocks(count, digest))
+    part.set_content_disposition("form-data", name="file", filename="big.bin")
+    async with http.post(f"{url}/storage/artifacts", data=writer) as response:
+        assert response.status == 201, await response.text()
+        return await response.json(), digest.hexdigest()
+
+
+async def download(http: aiohttp.ClientSession, url: str, artifact_id: str) -> tuple[int, str]:
+    digest = hashlib.sha256()
+    size = 0
+    async with http.get(f"{url}/storage/artifacts/{artifact_id}/content") as response:
+        assert response.status == 200
+        async for chunk in response.content.iter_chunked(MIB):
+            digest.update(chunk)
+            size += len(chunk)
+    return size, digest.hexdigest()
+
+
+async def test_a_512_mib_artifact_leaves_peak_rss_flat(vault_process, capsys):
+    # Rule: artifact bodies are streamed to and from disk, never held in memory.
+    vault = vault_process(VAULT_MAX_ARTIFACT_BYTES=str(ARTIFACT_BYTES + MIB))
+    await vault.start()
+    pid = vault.process.pid
+    timeout = aiohttp.ClientTimeout(total=600)
+    async with aiohttp.ClientSession(timeout=timeout) as http:
+        # Warm up: the first upload and download bring in whatever they import and allocate once.
+        warm, _ = await upload(http, vault.url, 2)
+        await download(http, vault.url, warm["id"])
+        before = peak_rss(pid)
+
+        artifact, sent_sha = await upload(http, vault.url, ARTIFACT_BYTES // MIB)
+        after_upload = peak_rss(pid)
+        size, received_sha = await download(http, vault.url, artifact["id"])
+        after_download = peak_rss(pid)
+
+    assert (artifact["size"], artifact["sha256"]) == (ARTIFACT_BYTES, sent_sha)
+    assert (size, received_sha) == (ARTIFACT_BYTES, sent_sha)
+    with capsys.disabled():
+        print(
+            f"\npeak RSS of the server: {before / MIB:.1f} MiB before, {after_upload / MIB:.1f} MiB after a"
+            f" {ARTIFACT_BYTES // MIB} MiB upload, {after_download / MIB:.1f} MiB after its download"
+            f" (+{(after_download - before) / MIB:.1f} MiB)"
+        )
+    assert after_download - before < GROWTH_LIMIT
+    blob = Path(vault.db_path).parent / "artifacts" / "blobs" / sent_sha[:2] / sent_sha
+    assert os.path.getsize(blob) == ARTIFACT_BYTES

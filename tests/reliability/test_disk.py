@@ -1,0 +1,69 @@
+"""A full disk, on a small tmpfs this test mounts.
+
+Needs root (or CAP_SYS_ADMIN) to mount; skips with the reason otherwise.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import add_message, create_session
+from vault.app import create_app
+from vault.config import Config
+
+TMPFS_SIZE = "4m"
+
+
+def run(*command: str) -> subprocess.CompletedProcess:
+    return subprocess.run(command, capture_output=True, text=True)
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    mount_point = tmp_path / "disk"
+    mount_point.mkdir()
+    mounted = run("mount", "-t", "tmpfs", "-o", f"size={TMPFS_SIZE}", "tmpfs", str(mount_point))
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.strip()}")
+    yield mount_point
+    run("umount", "-l", str(mount_point))
+
+
+def integrity(db_path: Path) -> str:
+    with sqlite3.connect(db_path) as conn:
+        return conn.execute("PRAGMA integrity_check").fetchone()[0]
+
+
+async def test_full_disk_answers_507_keeps_reads_and_recovers(aiohttp_client, small_disk):
+    db_path = small_disk / "vault.db"
+    client = await aiohttp_client(create_app(Config(db_path=str(db_path))))
+    session = await create_session(client)
+    kept = await add_message(client, session["id"], "written before the disk filled")
+    # Fill the disk from outside the service, then keep writing until it says so.
+    filler = small_disk / "filler"
+    with filler.open("wb") as handle, pytest.raises(OSError):
+        while True:
+            handle.write(b"\0" * 65536)
+            handle.flush()
+    statuses = []
+    for index in range(200):
+        response = await client.post(
+            "/storage/history", json={"session_id": session["id"], "role": "user", "content": "y" * 4000 + str(index)}
+        )
+        statuses.append(response.status)
+        if response.status == 507:
+            assert (await response.json())["error"] == "disk_full"
+            break
+    assert statuses[-1] == 507, statuses
+    assert set(statuses) <= {201, 507}
+    history = await client.get(f"/storage/history?session_id={session['id']}&limit=1000")
+    assert history.status == 200
+    assert kept["id"] in {message["id"] for message in await history.json()}
+    # Space comes back: writes resume, and nothing was corrupted.
+    filler.unlink()
+    await add_message(client, session["id"], "written after space came back")
+    assert integrity(db_path) == "ok"

@@ -1,0 +1,67 @@
+"""Python clients for The Vault: AsyncVaultClient (asyncio) and VaultClient (blocking).
+
+    async with AsyncVaultClient("http://localhost:8084") as vault:
+        session = await vault.create_session("research_orchestrator", user_id="user_123")
+
+Results are the records of vault.models; failures raise the typed errors of
+vault.client.errors, all subclasses of VaultError.
+"""
+
+from vault.client.async_client import UNSET, AsyncVaultClient
+from vault.client.errors import (
+    BadRequest,
+    Busy,
+    ConnectionFailed,
+    Forbidden,
+    IdempotencyKeyReused,
+    InsufficientStorage,
+    MethodNotAllowed,
+    NotFound,
+    PayloadTooLarge,
+    PreconditionFailed,
+    RangeNotSatisfiable,
+    ServerError,
+    Unauthorized,
+    UnexpectedResponse,
+    UnsupportedMediaType,
+    ValidationError,
+    VaultError,
+)
+from vault.client.records import BackupFile, Content, Health, JobStatus
+from vault.client.sync_client import VaultClient
+from vault.models import Artifact, BackupInfo, CacheEntry, Message, Metric, Rollup, Session, State
+
+__all__ = [
+    "UNSET",
+    "Artifact",
+    "AsyncVaultClient",
+    "BackupFile",
+    "BackupInfo",
+    "BadRequest",
+    "Busy",
+    "CacheEntry",
+    "ConnectionFailed",
+    "Content",
+    "Forbidden",
+    "Health",
+    "IdempotencyKeyReused",
+    "InsufficientStorage",
+    "JobStatus",
+    "Message",
+    "MethodNotAllowed",
+    "Metric",
+    "NotFound",
+    "PayloadTooLarge",
+    "PreconditionFailed",
+    "RangeNotSatisfiable",
+    "Rollup",
+    "ServerError",
+    "Session",
+    "State",
+    "Unauthorized",
+    "UnexpectedResponse",
+    "UnsupportedMediaType",
+    "ValidationError",
+    "VaultClient",
+    "VaultError",
+]

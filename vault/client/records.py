@@ -1,0 +1,56 @@
+"""Answers that have no record in vault.models: service and admin routes.
+
+Fields a newer service might leave out have defaults, so the client keeps
+working across versions.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from attrs import frozen
+
+
+@frozen
+class Health:
+    status: str
+    service: str = ""
+    version: str = ""
+    backend: str = ""
+
+
+@frozen
+class BackupFile:
+    """A backup on the service's disk, as `GET /storage/admin/backups` lists it."""
+
+    file: str
+    size: int
+    created_at: str
+
+
+@frozen
+class JobStatus:
+    """One scheduled job, as `GET /storage/admin/jobs` reports it."""
+
+    id: str
+    description: str = ""
+    next_run: str | None = None
+    last_started: str | None = None
+    last_finished: str | None = None
+    last_duration_seconds: float | None = None
+    last_outcome: str | None = None
+    last_result: Any = None
+    last_error: str | None = None
+    runs: int = 0
+    failures: int = 0
+    missed: int = 0
+
+
+@frozen
+class Content:
+    """An artifact's bytes with the headers that describe them."""
+
+    data: bytes
+    content_type: str | None
+    etag: str | None
+    filename: str | None = None

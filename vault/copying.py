@@ -1,0 +1,64 @@
+"""`vault copy`: run a whole-database copy with a progress display and print its verification."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import Callable
+from typing import TextIO
+
+from store.transfer import CopyReport, copy_database, parse_database_url
+from store.transfer.copy import CopyProgress
+
+EXIT_COUNTS_DIFFER = 1
+
+
+def progress_display(stream: TextIO) -> CopyProgress:
+    """One line per table: redrawn as rows arrive on a terminal, written once when done otherwise."""
+    live = stream.isatty()
+
+    def show(table: str, done: int, total: int) -> None:
+        finished = done >= total
+        if live:
+            share = done / total if total else 1.0
+            bar = "#" * int(share * 30)
+            end = "\n" if finished else ""
+            print(f"\r{table:<16} [{bar:<30}] {share:4.0%} {done:,} / {total:,} rows", end=end, file=stream, flush=True)
+        elif finished:
+            print(f"{table:<16} {total:,} rows", file=stream, flush=True)
+
+    return show
+
+
+def row_progress(label: str, stream: TextIO) -> Callable[[int, int], None] | None:
+    """(rows done, rows in all) as one redrawn line on a terminal; nothing otherwise."""
+    if not stream.isatty():
+        return None
+
+    def show(done: int, total: int) -> None:
+        share = done / total if total else 1.0
+        end = "\n" if done >= total else ""
+        print(f"\r{label} [{'#' * int(share * 30):<30}] {share:4.0%} {done:,} / {total:,} rows", end=end, file=stream)
+
+    return show
+
+
+def render(report: CopyReport) -> str:
+    lines = [f"{'table':<16} {'source':>12} {'target':>12}"]
+    for count in report.counts:
+        mark = "ok" if count.ok else "DIFFERS"
+        lines.append(f"{count.table:<16} {count.source:>12,} {count.target:>12,}  {mark}")
+    verdict = "every count matches" if report.ok else "COUNTS DIFFER"
+    lines.append(
+        f"copied {report.rows:,} rows from {report.source} to {report.target} in {report.seconds:.1f}s: {verdict}"
+    )
+    return "\n".join(lines)
+
+
+def run_copy(source: str, target: str) -> int:
+    """Copy, show progress on stderr and the verification on stdout; non-zero unless the counts match."""
+    report = asyncio.run(
+        copy_database(parse_database_url(source), parse_database_url(target), progress_display(sys.stderr))
+    )
+    print(render(report))
+    return 0 if report.ok else EXIT_COUNTS_DIFFER

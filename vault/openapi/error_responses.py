@@ -1,0 +1,110 @@
+"""The error body, described once, and the error responses that refer to it.
+
+The body is what vault.middleware.error_response writes: `detail` for people,
+`error` for programs, and on a 422 `errors` naming every bad field.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from vault.models import State
+from vault.openapi.schemas import Schema, SchemaBook, component_ref
+
+FIELD_ERROR: Schema = {
+    "type": "object",
+    "properties": {
+        "loc": {
+            "type": "array",
+            "items": {"type": ["string", "integer"]},
+            "description": 'Where the bad value is: `["body", "ttl"]`, `["query", "limit"]`, `["header", "If-Match"]`.',
+        },
+        "msg": {"type": "string"},
+    },
+    "required": ["loc", "msg"],
+}
+
+_ERROR_PROPERTIES: dict[str, Schema] = {
+    "detail": {"type": "string", "description": "A sentence for people."},
+    "error": {"type": "string", "description": "A code for programs, such as `not_found`."},
+}
+
+ERROR: Schema = {
+    "type": "object",
+    "properties": {
+        **_ERROR_PROPERTIES,
+        "errors": {
+            "type": "array",
+            "items": component_ref("FieldError"),
+            "description": "On a 422 (`validation_error`): every bad field.",
+        },
+    },
+    "required": ["detail", "error"],
+}
+
+# (description, response headers it may carry, body component)
+ERROR_STATUSES: dict[int, tuple[str, tuple[str, ...], str]] = {
+    400: ("The body is not valid JSON, or is empty (`invalid_json`).", (), "Error"),
+    401: (
+        "An API key is needed: the service runs with VAULT_API_KEYS and "
+        "`Authorization: Bearer <key>` was missing or wrong (`unauthorized`).",
+        ("WWW-Authenticate",),
+        "Error",
+    ),
+    404: ("No such thing (`not_found`).", (), "Error"),
+    412: (
+        "If-Match names another version (`precondition_failed`); `current` is the state as it is.",
+        ("ETag",),
+        "PreconditionFailed",
+    ),
+    413: ("The body is larger than the service accepts (`payload_too_large`).", (), "Error"),
+    415: ("The body is not sent as `application/json` (`unsupported_media_type`).", (), "Error"),
+    416: (
+        "The range starts past the end of the content (`range_not_satisfiable`); "
+        "`Content-Range: bytes */<size>` gives the size.",
+        ("Content-Range",),
+        "Error",
+    ),
+    422: (
+        "Valid JSON that breaks a rule: a wrong shape, an unknown field, a wrong type or an out-of-range value "
+        "(`validation_error`, with `errors`), or an Idempotency-Key reused with another body "
+        "(`idempotency_key_reused`).",
+        (),
+        "Error",
+    ),
+    503: (
+        "Try again later: the write queue is full (`busy`), the service is stopping (`shutting_down`) "
+        "or the database is not available (`unavailable`, `read_only`).",
+        ("Retry-After",),
+        "Error",
+    ),
+    507: ("The disk is full (`disk_full`); nothing was written.", (), "Error"),
+}
+
+
+def error_response_name(status: int) -> str:
+    return f"Error{status}"
+
+
+def add_error_components(book: SchemaBook) -> dict[str, Any]:
+    """Put the error schemas into `book`; return the components' `responses` section."""
+    book.add("FieldError", FIELD_ERROR)
+    book.add("Error", ERROR)
+    book.add(
+        "PreconditionFailed",
+        {
+            "type": "object",
+            "properties": {**_ERROR_PROPERTIES, "current": book.response(State)},
+            "required": ["detail", "error", "current"],
+        },
+    )
+    responses: dict[str, Any] = {}
+    for status, (description, headers, body) in ERROR_STATUSES.items():
+        response: dict[str, Any] = {
+            "description": description,
+            "content": {"application/json": {"schema": component_ref(body)}},
+        }
+        if headers:
+            response["headers"] = {name: {"$ref": f"#/components/headers/{name}"} for name in headers}
+        responses[error_response_name(status)] = response
+    return responses

@@ -1,0 +1,70 @@
+"""The OpenAPI 3.1 document, assembled once from the route table."""
+
+from __future__ import annotations
+
+import functools
+import json
+from typing import Any
+
+from vault import __version__
+from vault.openapi.error_responses import add_error_components
+from vault.openapi.operation import Operation
+from vault.openapi.parameters import RESPONSE_HEADERS
+from vault.openapi.routes import MEDIA_TYPE_PATTERN, OPERATIONS, TAGS
+from vault.openapi.schemas import SchemaBook
+
+DESCRIPTION = """\
+The persistence sidecar of an agent platform: sessions, their message history,
+per-session state, artifacts, metrics and a cache with TTL.
+
+JSON in and out. Every error is `{"detail": "...", "error": "code"}`; a 422 adds
+`errors: [{"loc": [...], "msg": "..."}]` naming every bad field. Lists are plain
+JSON arrays with a `Link: <...>; rel="next"` header when another page follows.
+Timestamps are ISO 8601 in UTC with an offset. Every response carries an
+`X-Request-ID` (the one sent, or a new one). With `VAULT_API_KEYS` set, every
+route but `/health` needs `Authorization: Bearer <key>`.
+"""
+
+
+def build_spec(operations: tuple[Operation, ...] = OPERATIONS) -> dict[str, Any]:
+    book = SchemaBook()
+    paths: dict[str, dict[str, Any]] = {}
+    for operation in operations:
+        methods = paths.setdefault(operation.path, {})
+        method = operation.method.lower()
+        if method in methods:
+            raise ValueError(f"{operation.method} {operation.path} is described twice")
+        methods[method] = operation.render(book)
+    error_responses = add_error_components(book)
+    # Rules the handlers add to the field types: no empty batch, a content_type is a media type.
+    for component, items in (("MessageBatch", "messages"), ("MetricBatch", "metrics")):
+        book.components[component]["properties"][items]["minItems"] = 1
+    book.components["ArtifactBody"]["properties"]["content_type"].update(
+        pattern=MEDIA_TYPE_PATTERN, description="A media type, such as text/csv."
+    )
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "The Vault", "version": __version__, "description": DESCRIPTION},
+        "tags": [{"name": name, "description": description} for name, description in TAGS],
+        "security": [{}, {"apiKey": []}],  # {}: no key needed unless VAULT_API_KEYS is set
+        "paths": paths,
+        "components": {
+            "schemas": dict(sorted(book.components.items())),
+            "responses": error_responses,
+            "headers": RESPONSE_HEADERS,
+            "securitySchemes": {
+                "apiKey": {"type": "http", "scheme": "bearer", "description": "One of the keys in VAULT_API_KEYS."}
+            },
+        },
+    }
+
+
+@functools.cache
+def spec_json() -> bytes:
+    """The document as served: built on first use, then the same bytes every time."""
+    return json.dumps(build_spec(), indent=1).encode()
+
+
+def openapi_spec() -> dict[str, Any]:
+    """A fresh copy of the document, safe to change."""
+    return json.loads(spec_json())
