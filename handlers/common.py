@@ -6,7 +6,6 @@ import hashlib
 import re
 from collections.abc import Iterable
 from typing import Any, TypeVar
-from urllib.parse import urlencode
 
 from aiohttp import web
 from cattrs.errors import BaseValidationError
@@ -182,16 +181,11 @@ def deleted(**identity: Any) -> web.Response:
 
 
 def _link_headers(request: web.Request, page: Page, next_params: dict[str, Any] | None) -> dict[str, str]:
-    """`Link: <...>; rel="next"` when another page follows."""
+    """`Link: <...>; rel="next"` when another page follows: this request's URL with the cursor moved on."""
     if not page.has_more or next_params is None:
         return {}
-    params = dict(request.query)
-    for key, value in next_params.items():
-        if value is None:
-            params.pop(key, None)
-        else:
-            params[key] = str(value)
-    return {"Link": f'<{request.path}?{urlencode(params)}>; rel="next"'}
+    following = request.rel_url.update_query({key: str(value) for key, value in next_params.items()})
+    return {"Link": f'<{following}>; rel="next"'}
 
 
 def page_response(request: web.Request, page: Page, next_params: dict[str, Any] | None) -> web.Response:

@@ -46,7 +46,7 @@ async def open_writer(
 
 async def open_reader(path: str) -> aiosqlite.Connection:
     conn = await aiosqlite.connect(path, isolation_level=None)
-    await run_on_thread(conn, _configure_reader)
+    await run_on_thread(conn, configure_reader)
     return conn
 
 
@@ -69,8 +69,8 @@ def _configure_writer(
     conn.execute(f"PRAGMA journal_size_limit={int(journal_size_limit)}")
 
 
-def _configure_reader(conn: sqlite3.Connection) -> None:
-    conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+def configure_reader(conn: sqlite3.Connection, busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> None:
+    conn.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
     conn.execute("PRAGMA query_only=ON")
 
 

@@ -78,18 +78,12 @@ def list_messages(conn: sqlite3.Connection, query: HistoryQuery) -> Page:
 
 
 def list_message_bodies(conn: sqlite3.Connection, query: HistoryQuery) -> Page:
-    """The window as stored JSON, ready to be sent as it is."""
-    # One snapshot for the session check, the cursor lookup and the window.
-    conn.execute("BEGIN")
-    try:
-        return _message_window(conn, query)
-    finally:
-        conn.execute("COMMIT")
+    """The window as stored JSON, ready to be sent as it is.
 
-
-def _message_window(conn: sqlite3.Connection, query: HistoryQuery) -> Page:
-    if conn.execute("SELECT 1 FROM sessions WHERE id = ?", (query.session_id,)).fetchone() is None:
-        raise NotFound("session", query.session_id)
+    No transaction around it: a message never changes, so a cursor's seq stays
+    true, and a window that found messages proves its session exists (foreign
+    key); only an empty one needs the session looked up.
+    """
     clauses = ["session_id = ?"]
     params: list[Any] = [query.session_id]
     if query.role is not None:
@@ -112,6 +106,8 @@ def _message_window(conn: sqlite3.Connection, query: HistoryQuery) -> Page:
         f"SELECT seq, body FROM messages WHERE {' AND '.join(clauses)} ORDER BY seq {order} LIMIT ? OFFSET ?",
         (*params, query.limit + 1, offset),
     ).fetchall()
+    if not found and conn.execute("SELECT 1 FROM sessions WHERE id = ?", (query.session_id,)).fetchone() is None:
+        raise NotFound("session", query.session_id)
     has_more = len(found) > query.limit
     found = found[: query.limit]
     if newest_first:

@@ -43,6 +43,7 @@ T = TypeVar("T")
 # Long sweeps run as many small commands, so other writes interleave with them.
 CLEANUP_CHUNK = 1000
 FOLD_CHUNK = 5000
+TOUCH_FLUSH_SECONDS = 1.0
 
 
 class SQLiteStore:
@@ -166,13 +167,20 @@ class SQLiteStore:
         except sqlite3.Error as exc:
             raise translate(exc) from exc
 
+    async def _read_bounded(self, query: Callable[..., T], *args: Any) -> T:
+        """A read bounded by an index and a limit: run on the loop's thread (see readers.py)."""
+        try:
+            return await self._reads.run_bounded(query, *args)
+        except sqlite3.Error as exc:
+            raise translate(exc) from exc
+
     # -- sessions
 
     async def create_session(self, new: NewSession, claim: IdempotencyClaim | None = None) -> Session:
         return revive(await self._write(writes.create_session, new, claim=claim), Session)
 
     async def get_session(self, session_id: str) -> Session:
-        return await self._read(reads.get_session, session_id)
+        return await self._read_bounded(reads.get_session, session_id)
 
     async def update_session(self, session_id: str, changes: SessionChanges) -> Session:
         return await self._write(writes.update_session, session_id, changes)
@@ -192,12 +200,14 @@ class SQLiteStore:
         return revive(await self._write(writes.add_messages, session_id, messages, claim=claim), Message)
 
     async def get_message(self, message_id: str) -> Message:
-        return await self._read(reads.get_message, message_id)
+        return await self._read_bounded(reads.get_message, message_id)
 
     async def list_messages(self, query: HistoryQuery) -> Page:
         return await self._read(reads.list_messages, query)
 
     async def list_message_bodies(self, query: HistoryQuery) -> Page:
+        if query.offset is None:  # a window by seq: one range scan of at most 1,001 rows
+            return await self._read_bounded(reads.list_message_bodies, query)
         return await self._read(reads.list_message_bodies, query)
 
     async def clear_history(self, session_id: str) -> int:
@@ -206,7 +216,7 @@ class SQLiteStore:
     # -- state
 
     async def get_state(self, session_id: str) -> State:
-        return await self._read(reads.get_state, session_id)
+        return await self._read_bounded(reads.get_state, session_id)
 
     async def put_state(self, session_id: str, data: dict[str, Any], if_match: int | None) -> State:
         return await self._write(writes.put_state, session_id, data, if_match)
@@ -235,7 +245,7 @@ class SQLiteStore:
         return revive(result, Artifact)
 
     async def get_artifact(self, artifact_id: str) -> Artifact:
-        return await self._read(reads.get_artifact, artifact_id)
+        return await self._read_bounded(reads.get_artifact, artifact_id)
 
     async def list_artifacts(self, query: ArtifactQuery) -> Page:
         return await self._read(reads.list_artifacts, query)
@@ -260,7 +270,7 @@ class SQLiteStore:
         return revive(await self._write(writes.record_metrics, metrics, claim=claim), Metric)
 
     async def get_metric(self, metric_id: str) -> Metric:
-        return await self._read(reads.get_metric, metric_id)
+        return await self._read_bounded(reads.get_metric, metric_id)
 
     async def list_metrics(self, query: MetricQuery) -> Page:
         return await self._read(reads.list_metrics, query)
@@ -268,7 +278,7 @@ class SQLiteStore:
     # -- cache
 
     async def cache_get(self, key: str) -> CacheEntry:
-        entry = await self._read(reads.cache_get, key)
+        entry = await self._read_bounded(reads.cache_get, key)
         now = clock.now_text()
         self._touch(key, now)
         return CacheEntry(entry.key, entry.value, entry.ttl, entry.created_at, now, entry.expires_at)
@@ -332,13 +342,19 @@ class SQLiteStore:
         )
 
     def _touch(self, key: str, when: str) -> None:
-        """Note a read time; touches are written best-effort, many per command."""
+        """Note a read time. Read times are written best-effort, all of a second's in one
+        command, so reading the cache does not cost a commit per read."""
         schedule = not self._touches
         self._touches[key] = when
         if schedule:
-            task = asyncio.get_running_loop().create_task(self._flush_touches())
-            self._background.add(task)
-            task.add_done_callback(self._background.discard)
+            asyncio.get_running_loop().call_later(TOUCH_FLUSH_SECONDS, self._start_flush)
+
+    def _start_flush(self) -> None:
+        if self._writer is None or not self._writer.running:
+            return
+        task = asyncio.get_running_loop().create_task(self._flush_touches())
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
 
     async def _flush_touches(self) -> None:
         if not self._touches:
