@@ -102,4 +102,6 @@ class JobCollector:
             runs.add_metric([status.id, "ok"], status.runs - status.failures)
             runs.add_metric([status.id, "error"], status.failures)
             runs.add_metric([status.id, "missed"], status.missed)
+            # Another instance ran it this interval (several instances on one database).
+            runs.add_metric([status.id, "skipped"], status.skipped)
         yield runs

@@ -70,11 +70,17 @@ def delete_session(conn: sqlite3.Connection, session_id: str) -> list[str]:
 
 
 def add_messages(conn: sqlite3.Connection, session_id: str, messages: Sequence[MessageFields]) -> list[Message]:
-    row = conn.execute("SELECT last_seq FROM sessions WHERE id = ?", (session_id,)).fetchone()
+    now = clock.now_text()
+    # Claim the seq numbers and count the messages in one statement; the
+    # command's savepoint undoes it if an insert below fails.
+    row = conn.execute(
+        "UPDATE sessions SET last_seq = last_seq + ?1, message_count = message_count + ?1, updated_at = ?2"
+        " WHERE id = ?3 RETURNING last_seq",
+        (len(messages), now, session_id),
+    ).fetchone()
     if row is None:
         raise NotFound("session", session_id)
-    first_seq = row[0] + 1
-    now = clock.now_text()
+    first_seq = row[0] - len(messages) + 1
     # Built as plain dicts in Message's field order: each is stored as the JSON
     # it is served as (one encoding per message, no unstructuring pass).
     records = [
@@ -95,10 +101,6 @@ def add_messages(conn: sqlite3.Connection, session_id: str, messages: Sequence[M
     conn.executemany(
         "INSERT INTO messages (session_id, seq, id, role, body) VALUES (?, ?, ?, ?, ?)",
         [(session_id, r["seq"], r["id"], r["role"], dumps_text(r)) for r in records],
-    )
-    conn.execute(
-        "UPDATE sessions SET last_seq = ?, message_count = message_count + ?, updated_at = ? WHERE id = ?",
-        (first_seq + len(records) - 1, len(records), now, session_id),
     )
     return [Message(**record) for record in records]
 
