@@ -55,6 +55,9 @@ class ReadPool:
         """Run a read bounded by an index and a limit right here, on the loop's thread."""
         if self._closed or self._inline is None:
             raise StoreClosed("the store is closed")
+        # Give the loop its turn first, as a hand-off to a thread would: a task
+        # reading in a tight loop must not starve the writer and everyone else.
+        await asyncio.sleep(0)
         try:
             return fn(self._inline, *args)
         except sqlite3.OperationalError as exc:

@@ -68,6 +68,8 @@ def _seq_of(conn: sqlite3.Connection, session_id: str, ref: str, name: str) -> i
         return seq
     row = conn.execute("SELECT seq FROM messages WHERE id = ? AND session_id = ?", (ref, session_id)).fetchone()
     if row is None:
+        if conn.execute("SELECT 1 FROM sessions WHERE id = ?", (session_id,)).fetchone() is None:
+            raise NotFound("session", session_id)
         raise InvalidReference(["query", name], f"{ref!r} is neither a seq number nor a message of this session")
     return row[0]
 

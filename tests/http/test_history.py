@@ -602,3 +602,10 @@ async def test_clear_requires_a_known_session(client):
     await expect_error(await client.delete("/storage/history?session_id=session_missing"), 404, "not_found")
     error = await expect_error(await client.delete("/storage/history"), 422, "validation_error")
     assert error["errors"] == [{"loc": ["query", "session_id"], "msg": "is required"}]
+
+
+async def test_cursor_id_on_an_unknown_session_is_404(client):
+    # Rule: an unknown session is 404 whatever else the query says.
+    response = await client.get("/storage/history?session_id=session_nope&after=not-a-message")
+    assert response.status == 404
+    assert (await response.json())["error"] == "not_found"
