@@ -75,8 +75,16 @@ def _blob_name(sha256: str) -> str:
     return sha256
 
 
+def _ensure_shard(folder: Path) -> None:
+    """Shard folders are made on first use, so an empty store is three folders, not 259."""
+    if not folder.is_dir():
+        folder.mkdir(exist_ok=True)
+        fsync_dir(folder.parent)
+
+
 def _link_durably(source: Path, target: Path) -> None:
     """Give `target` the bytes of `source` (a hard link, or a copy across filesystems), durably."""
+    _ensure_shard(target.parent)
     try:
         os.link(source, target)
     except FileExistsError:
@@ -123,7 +131,7 @@ class FilesystemBlobStore:
 
     def _create_folders(self) -> None:
         created = False
-        for folder in (self._root, self.blob_dir, self.tmp_dir, *(self.blob_dir / shard for shard in SHARDS)):
+        for folder in (self._root, self.blob_dir, self.tmp_dir):
             if not folder.is_dir():
                 folder.mkdir(parents=True, exist_ok=True)
                 created = True
