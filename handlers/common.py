@@ -73,6 +73,8 @@ def idempotency_claim(request: web.Request, raw_body: bytes) -> IdempotencyClaim
         return None
     if not 1 <= len(key) <= MAX_IDEMPOTENCY_KEY:
         raise invalid(["header", "Idempotency-Key"], f"must be 1 to {MAX_IDEMPOTENCY_KEY} characters")
+    if not (key.isascii() and key.isprintable()):
+        raise invalid(["header", "Idempotency-Key"], "must be printable ASCII")
     digest = hashlib.sha256()
     for part in (request.method.encode(), request.path.encode(), raw_body):
         digest.update(len(part).to_bytes(8, "big"))

@@ -55,8 +55,11 @@ async def errors_middleware(request: web.Request, handler: Any) -> web.StreamRes
         return error_response(422, "validation_error", str(exc), errors=[{"loc": exc.loc, "msg": str(exc)}])
     except store_errors.StoreError as exc:
         mapped = map_store_error(exc)
-        if mapped.status >= 500:
-            log.warning("%s %s: %s", request.method, request.path, exc)
+        if mapped.status >= 500 and mapped.status != 503:
+            # The route template, never the client's path: nothing a client sends reaches the log raw.
+            log.warning("%s %s: %s", request.method, route_of(request), exc)
+        elif mapped.status >= 500:
+            log.debug("%s %s: %s", request.method, route_of(request), exc)
         return error_response(mapped.status, mapped.code, str(exc), headers=mapped.headers)
     except web.HTTPException as exc:
         if exc.status < 400:
@@ -65,7 +68,7 @@ async def errors_middleware(request: web.Request, handler: Any) -> web.StreamRes
         headers = {name: value for name, value in exc.headers.items() if name.lower() == "allow"}
         return error_response(exc.status, code, exc.reason, headers=headers)
     except Exception:
-        log.exception("unhandled error in %s %s", request.method, request.path)
+        log.exception("unhandled error in %s %s", request.method, route_of(request))
         return error_response(500, "internal_error", "internal error; the request was logged")
 
 

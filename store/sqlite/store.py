@@ -180,7 +180,7 @@ class SQLiteStore:
         return revive(await self._write(writes.create_session, new, claim=claim), Session)
 
     async def get_session(self, session_id: str) -> Session:
-        return await self._read_bounded(reads.get_session, session_id)
+        return await self._read(reads.get_session, session_id)
 
     async def update_session(self, session_id: str, changes: SessionChanges) -> Session:
         return await self._write(writes.update_session, session_id, changes)
@@ -200,13 +200,15 @@ class SQLiteStore:
         return revive(await self._write(writes.add_messages, session_id, messages, claim=claim), Message)
 
     async def get_message(self, message_id: str) -> Message:
-        return await self._read_bounded(reads.get_message, message_id)
+        return await self._read(reads.get_message, message_id)
 
     async def list_messages(self, query: HistoryQuery) -> Page:
         return await self._read(reads.list_messages, query)
 
     async def list_message_bodies(self, query: HistoryQuery) -> Page:
-        if query.offset is None:  # a window by seq: one range scan of at most 1,001 rows
+        # A window by seq is one range scan of at most 1,001 stored bodies, never decoded;
+        # an offset or a role filter may scan the conversation, so those go to the pool.
+        if query.offset is None and query.role is None:
             return await self._read_bounded(reads.list_message_bodies, query)
         return await self._read(reads.list_message_bodies, query)
 
@@ -216,7 +218,7 @@ class SQLiteStore:
     # -- state
 
     async def get_state(self, session_id: str) -> State:
-        return await self._read_bounded(reads.get_state, session_id)
+        return await self._read(reads.get_state, session_id)
 
     async def put_state(self, session_id: str, data: dict[str, Any], if_match: int | None) -> State:
         return await self._write(writes.put_state, session_id, data, if_match)
@@ -245,7 +247,7 @@ class SQLiteStore:
         return revive(result, Artifact)
 
     async def get_artifact(self, artifact_id: str) -> Artifact:
-        return await self._read_bounded(reads.get_artifact, artifact_id)
+        return await self._read(reads.get_artifact, artifact_id)
 
     async def list_artifacts(self, query: ArtifactQuery) -> Page:
         return await self._read(reads.list_artifacts, query)
@@ -262,7 +264,8 @@ class SQLiteStore:
         return await self._content.release(sha256s)
 
     async def _remove_unclaimed(self, sha256s: list[str]) -> int:
-        return await self._write(blob_refs.release, sha256s, self.blobs.remove)
+        # Alone in its transaction: the files it unlinks must not depend on other commands' COMMIT.
+        return await self.writer.submit(blob_refs.release, sha256s, self.blobs.remove, alone=True)
 
     # -- metrics
 
@@ -270,7 +273,7 @@ class SQLiteStore:
         return revive(await self._write(writes.record_metrics, metrics, claim=claim), Metric)
 
     async def get_metric(self, metric_id: str) -> Metric:
-        return await self._read_bounded(reads.get_metric, metric_id)
+        return await self._read(reads.get_metric, metric_id)
 
     async def list_metrics(self, query: MetricQuery) -> Page:
         return await self._read(reads.list_metrics, query)
@@ -278,7 +281,7 @@ class SQLiteStore:
     # -- cache
 
     async def cache_get(self, key: str) -> CacheEntry:
-        entry = await self._read_bounded(reads.cache_get, key)
+        entry = await self._read(reads.cache_get, key)
         now = clock.now_text()
         self._touch(key, now)
         return CacheEntry(entry.key, entry.value, entry.ttl, entry.created_at, now, entry.expires_at)

@@ -43,6 +43,9 @@ class Command:
     args: tuple[Any, ...]
     claim: IdempotencyClaim | None
     future: asyncio.Future
+    # Runs in a transaction of its own: for commands with effects outside the
+    # database (unlinking files), which must never share a COMMIT that may fail.
+    alone: bool = False
 
 
 @define
@@ -85,6 +88,7 @@ class Writer:
         # Breaks durability on purpose: only for the crash test's control run.
         self._ack_before_commit = ack_before_commit
         self._task: asyncio.Task | None = None
+        self._carried: Command | None = None
         self._closing = False
         self.failure: str | None = None
         self.stats = WriterStats()
@@ -110,13 +114,15 @@ class Writer:
     def start(self) -> None:
         self._task = asyncio.get_running_loop().create_task(self._run(), name="vault-writer")
 
-    async def submit(self, operation: Operation, *args: Any, claim: IdempotencyClaim | None = None) -> Any:
+    async def submit(
+        self, operation: Operation, *args: Any, claim: IdempotencyClaim | None = None, alone: bool = False
+    ) -> Any:
         """Queue a command and wait for its committed result (or its error)."""
         if self._closing or not self.running:
             raise errors.StoreClosed("the store is shutting down")
         future = asyncio.get_running_loop().create_future()
         try:
-            self._queue.put_nowait(Command(operation, args, claim, future))
+            self._queue.put_nowait(Command(operation, args, claim, future, alone))
         except asyncio.QueueFull:
             raise errors.StoreBusy("the write queue is full") from None
         return await future
@@ -135,15 +141,18 @@ class Writer:
 
     async def _run(self) -> None:
         while True:
-            first = await self._queue.get()
+            first, self._carried = self._carried or await self._queue.get(), None
             if first is _STOP:
                 return
             batch = [first]
             stop_after = False
-            while len(batch) < self._batch_max and not self._queue.empty():
+            while not first.alone and len(batch) < self._batch_max and not self._queue.empty():
                 item = self._queue.get_nowait()
                 if item is _STOP:
                     stop_after = True
+                    break
+                if item.alone:
+                    self._carried = item
                     break
                 batch.append(item)
             live = [command for command in batch if not command.future.cancelled()]
@@ -155,6 +164,8 @@ class Writer:
                 else:
                     await self._commit(live)
             if stop_after:
+                if self._carried is not None:
+                    await self._commit([self._carried])
                 return
 
     async def _commit(self, batch: list[Command]) -> None:
@@ -204,7 +215,7 @@ class Writer:
                     await self._conn.close()
                 self._conn = await self._reopen()
             result = await run_on_thread(self._conn, _quick_check)
-        except sqlite3.Error as exc:
+        except Exception as exc:  # stay failed and try again at the next batch; never let the writer die
             log.error("writer could not reopen the database: %s", exc)
             return
         if result != "ok":

@@ -295,3 +295,21 @@ async def test_cache_cleanup_with_the_same_key_and_another_body_is_422_and_sweep
     expired_cache_entries(db_path, ["old"])
     await expect_key_reused(await cleanup(client, "sweep", {"reason": "manual"}))
     assert cache_keys(db_path) == ["old"]
+
+
+async def test_idempotency_key_that_is_not_ascii_is_422(client):
+    # Rule: a header a client sends never becomes a 5xx.
+    reader, writer = await asyncio.open_connection(client.server.host, client.server.port)
+    body = b'{"agent_name": "a"}'
+    writer.write(
+        b"POST /storage/sessions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        b"Idempotency-Key: \xff\xfe\r\nConnection: close\r\nContent-Length: "
+        + str(len(body)).encode()
+        + b"\r\n\r\n"
+        + body
+    )
+    await writer.drain()
+    answer = await reader.read(65536)
+    writer.close()
+    await writer.wait_closed()
+    assert answer.startswith(b"HTTP/1.1 422"), answer[:200]

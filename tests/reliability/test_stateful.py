@@ -72,7 +72,7 @@ contents = (
     | st.lists(st.dictionaries(st.text(max_size=4), json_values(3), max_size=2), max_size=2)
 )
 new_messages = st.fixed_dictionaries({"role": st.sampled_from(ROLES), "content": contents})
-# None: no If-Match; "*": any version; an int: added to the current version (0 matches, others do not).
+# None: no If-Match; "*": any version; an int: added to the current version (0, drawn twice as often, matches).
 if_match_choices = st.sampled_from([None, "*", 0, 0, 1, -1, 7])
 
 
@@ -126,7 +126,7 @@ class SessionModel:
             "data": self.state,
             "version": self.state_version,
         }
-        if self.state_updated_at is not UNKNOWN:
+        if self.state_updated_at != UNKNOWN:
             assert served["updated_at"] == self.state_updated_at
         self.state_updated_at = served["updated_at"]
 
@@ -242,17 +242,18 @@ class VaultMachine(RuleBasedStateMachine):
         session_id=sessions,
         method=st.sampled_from(["PUT", "PATCH"]),
         status=st.none() | st.sampled_from(STATUSES),
-        user_id=st.sampled_from(["keep", "clear"]) | names,
+        user_change=st.sampled_from(["keep", "clear", "set"]),
+        user_id=names,
         metadata=st.none() | st.dictionaries(st.sampled_from(["a", "b", "c", "d"]), st.none() | json_values(3)),
     )
-    def update_session(self, session_id, method, status, user_id, metadata) -> None:
+    def update_session(self, session_id, method, status, user_change, user_id, metadata) -> None:
         session = self.model[session_id]
         body: dict[str, Any] = {}
         if status is not None:
             body["status"] = status
             session.status = status
-        if user_id != "keep":
-            body["user_id"] = None if user_id == "clear" else user_id
+        if user_change != "keep":
+            body["user_id"] = None if user_change == "clear" else user_id
             session.user_id = body["user_id"]
         if metadata is not None:
             body["metadata"] = metadata

@@ -141,3 +141,16 @@ async def test_closed_writer_refuses_commands(writer_conn):
     await writer.close()  # a second close is harmless
     with pytest.raises(errors.StoreClosed):
         await writer.submit(insert, "late")
+
+
+async def test_a_command_marked_alone_never_shares_a_commit(writer_conn, db_path):
+    # Rule: a command with effects outside the database (unlinking files) commits by itself.
+    writer = make_writer(writer_conn)
+    await asyncio.gather(
+        writer.submit(insert, "before"),
+        writer.submit(insert, "alone", alone=True),
+        writer.submit(insert, "after"),
+    )
+    await writer.close()
+    assert writer.stats.batch_sizes == [1, 1, 1]
+    assert names_in(db_path) == {"before", "alone", "after"}
