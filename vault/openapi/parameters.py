@@ -77,7 +77,8 @@ OFFSET = Param(
 IDEMPOTENCY_KEY = Param(
     "Idempotency-Key",
     "header",
-    {"type": "string", "minLength": 1, "maxLength": MAX_IDEMPOTENCY_KEY},
+    {"type": "string", "minLength": 1, "maxLength": MAX_IDEMPOTENCY_KEY, "pattern": "^[!-~]([ -~]*[!-~])?$"},
+    "Printable ASCII, no spaces at either end (HTTP strips them). "
     "A retry with the same key and body returns the first answer and writes nothing twice; "
     "the same key with another body is a 422 (`idempotency_key_reused`).",
 )
