@@ -9,13 +9,10 @@ backend does, so rollups agree across backends and survive `vault copy`.
 
 from __future__ import annotations
 
-from typing import Any
-
 import asyncpg
 
 from store.postgres.reads import Params
-from store.sqlite.rollups import BUCKET_PREFIX, bucket_start
-from vault.jsonutil import canonical_text, loads
+from store.sqlite.rollups import bucket_start, bucket_totals
 from vault.models import Rollup
 from vault.queries import RollupQuery
 
@@ -29,19 +26,7 @@ async def fold_chunk(conn: asyncpg.Connection, chunk: int) -> int:
     )
     if not points:
         return 0
-    totals: dict[tuple[str, ...], list[Any]] = {}
-    for _, entity_type, entity_name, metric_name, labels, value, timestamp in points:
-        series = (entity_name, metric_name, entity_type, canonical_text(loads(labels)))
-        for bucket in BUCKET_PREFIX:
-            key = (bucket, *series, bucket_start(timestamp, bucket))
-            total = totals.get(key)
-            if total is None:
-                totals[key] = [1, value, value, value]
-            else:
-                total[0] += 1
-                total[1] += value
-                total[2] = min(total[2], value)
-                total[3] = max(total[3], value)
+    totals = bucket_totals(points)
     # Sorted, so concurrent folds lock bucket rows in one order and cannot deadlock.
     await conn.executemany(
         "INSERT INTO metric_rollups (bucket, entity_name, metric_name, entity_type, labels, bucket_start,"

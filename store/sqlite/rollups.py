@@ -24,6 +24,28 @@ def bucket_start(timestamp: str, bucket: str) -> str:
     return timestamp[: BUCKET_PREFIX[bucket]] + BUCKET_SUFFIX[bucket]
 
 
+def bucket_totals(points: list[Any]) -> dict[tuple[str, ...], list[Any]]:
+    """Add points up per (bucket, series, bucket start): [count, sum, min, max].
+
+    Each point is (id, entity_type, entity_name, metric_name, labels JSON, value,
+    timestamp); both backends fold with this.
+    """
+    totals: dict[tuple[str, ...], list[Any]] = {}
+    for _, entity_type, entity_name, metric_name, labels, value, timestamp in points:
+        series = (entity_name, metric_name, entity_type, canonical_text(loads(labels)))
+        for bucket in BUCKET_PREFIX:
+            key = (bucket, *series, bucket_start(timestamp, bucket))
+            total = totals.get(key)
+            if total is None:
+                totals[key] = [1, value, value, value]
+            else:
+                total[0] += 1
+                total[1] += value
+                total[2] = min(total[2], value)
+                total[3] = max(total[3], value)
+    return totals
+
+
 def _watermark(conn: sqlite3.Connection) -> int:
     row = conn.execute("SELECT last_rowid FROM rollup_watermark WHERE name = 'metrics'").fetchone()
     return 0 if row is None else row[0]
@@ -38,19 +60,7 @@ def fold_chunk(conn: sqlite3.Connection, chunk: int) -> int:
     ).fetchall()
     if not points:
         return 0
-    totals: dict[tuple[str, ...], list[Any]] = {}
-    for _, entity_type, entity_name, metric_name, labels, value, timestamp in points:
-        series = (entity_name, metric_name, entity_type, canonical_text(loads(labels)))
-        for bucket in BUCKET_PREFIX:
-            key = (bucket, *series, bucket_start(timestamp, bucket))
-            total = totals.get(key)
-            if total is None:
-                totals[key] = [1, value, value, value]
-            else:
-                total[0] += 1
-                total[1] += value
-                total[2] = min(total[2], value)
-                total[3] = max(total[3], value)
+    totals = bucket_totals(points)
     conn.executemany(
         "INSERT INTO metric_rollups (bucket, entity_name, metric_name, entity_type, labels, bucket_start,"
         " count, sum, min, max) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
