@@ -1,6 +1,6 @@
 """HTTP handlers, one module per resource: parse, one store call, shape the answer."""
 
-from handlers import admin, artifacts, cache, docs, history, metrics, service, sessions, state
+from vault.handlers import admin, artifacts, cache, docs, history, metrics, service, sessions, state
 
 ROUTE_TABLES = (
     service.routes,

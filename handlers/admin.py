@@ -5,9 +5,9 @@ from __future__ import annotations
 import os
 
 from aiohttp import web
+from vault.handlers.common import json_response, store_of
+from vault.jobs.backups import backup_files, take_backup
 
-from handlers.common import json_response, store_of
-from jobs.backups import backup_files, take_backup
 from vault import clock
 from vault.appkeys import CONFIG, JOBS
 

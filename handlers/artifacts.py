@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from aiohttp import web
-
-from handlers import downloads, uploads
-from handlers.common import (
+from vault.handlers import downloads, uploads
+from vault.handlers.common import (
     QueryReader,
     body_as,
     created,
@@ -16,6 +15,7 @@ from handlers.common import (
     page_response,
     store_of,
 )
+
 from vault.errors import invalid
 from vault.inputs import ArtifactBody
 from vault.queries import ArtifactQuery

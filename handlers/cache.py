@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from aiohttp import web
+from vault.handlers.common import body_as, deleted, idempotency_claim, json_response, read_json, store_of
 
-from handlers.common import body_as, deleted, idempotency_claim, json_response, read_json, store_of
 from vault.errors import invalid
 from vault.inputs import CacheWrite
 

@@ -9,8 +9,8 @@ from typing import Any, TypeVar
 
 from aiohttp import web
 from cattrs.errors import BaseValidationError
+from vault.store.interface import IdempotencyClaim, Store
 
-from store.interface import IdempotencyClaim, Store
 from vault import clock, jsonutil
 from vault.appkeys import STORE
 from vault.converter import FieldRule, converter, field_errors, structure_name, unstructure

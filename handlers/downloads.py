@@ -17,10 +17,10 @@ from urllib.parse import quote
 
 from aiohttp import web
 from attrs import frozen
+from vault.handlers.uploads import is_media_type
+from vault.store.errors import BlobMissing
+from vault.store.interface import Store
 
-from handlers.uploads import is_media_type
-from store.errors import BlobMissing
-from store.interface import Store
 from vault.errors import ApiError
 from vault.models import Artifact
 

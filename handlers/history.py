@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from aiohttp import web
-
-from handlers.common import (
+from vault.handlers.common import (
     QueryReader,
     body_as,
     created,
@@ -13,6 +12,7 @@ from handlers.common import (
     rendered_page_response,
     store_of,
 )
+
 from vault.errors import invalid
 from vault.inputs import MessageBatch, NewMessage
 from vault.models import ROLES

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from aiohttp import web
-
-from handlers.common import (
+from vault.handlers.common import (
     QueryReader,
     body_as,
     created,
@@ -14,6 +13,7 @@ from handlers.common import (
     page_response,
     store_of,
 )
+
 from vault.errors import invalid
 from vault.inputs import MetricBatch, NewMetric
 from vault.queries import ROLLUP_BUCKETS, MetricQuery, RollupQuery

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from aiohttp import web
+from vault.handlers.common import json_response, store_of
+from vault.store.errors import StoreError
 
-from handlers.common import json_response, store_of
-from store.errors import StoreError
 from vault import __version__
 from vault.appkeys import TELEMETRY
 from vault.middleware import error_response

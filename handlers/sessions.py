@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from aiohttp import web
-
-from handlers.common import (
+from vault.handlers.common import (
     QueryReader,
     body_as,
     created,
@@ -15,6 +14,7 @@ from handlers.common import (
     page_response,
     store_of,
 )
+
 from vault.inputs import NewSession, SessionChanges
 from vault.models import SESSION_STATUSES
 from vault.queries import SessionQuery

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from aiohttp import web
+from vault.handlers.common import body_as, if_match, json_response, store_of
 
-from handlers.common import body_as, if_match, json_response, store_of
 from vault.inputs import StateBody
 from vault.models import State
 

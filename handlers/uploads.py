@@ -19,10 +19,10 @@ from typing import Any
 import attrs
 from aiohttp import BodyPartReader, web
 from aiohttp.multipart import BadContentDispositionHeader, BadContentDispositionParam
+from vault.handlers.common import idempotency_claim, store_of, structure
+from vault.store.errors import ContentTooLarge
+from vault.store.interface import Store
 
-from handlers.common import idempotency_claim, store_of, structure
-from store.errors import ContentTooLarge
-from store.interface import Store
 from vault import jsonutil
 from vault.appkeys import CONFIG
 from vault.errors import ApiError, RequestValidationError

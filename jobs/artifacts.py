@@ -8,8 +8,7 @@ from collections.abc import Iterator
 from itertools import islice
 
 from attrs import frozen
-
-from store.interface import Store
+from vault.store.interface import Store
 
 # An upload places its blob just before the record that claims it commits;
 # an hour leaves any upload in flight far behind.

@@ -7,8 +7,9 @@ import shutil
 import time
 from pathlib import Path
 
-from store.blobs import artifacts_folder
-from store.interface import Store
+from vault.store.blobs import artifacts_folder
+from vault.store.interface import Store
+
 from vault.models import BackupInfo
 
 PREFIX = "vault-"

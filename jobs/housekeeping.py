@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from store.interface import Store
+from vault.store.interface import Store
+
 from vault import clock
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 from attrs import frozen
+from vault.store.interface import Store
 
-from store.interface import Store
 from vault import clock
 
 

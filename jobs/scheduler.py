@@ -27,7 +27,7 @@ from vault import clock
 log = logging.getLogger(__name__)
 
 JobFunction = Callable[[], Awaitable[Any]]
-# store.interface.Store.job_lock: (job id, least seconds between runs) -> acquired?
+# vault.store.interface.Store.job_lock: (job id, least seconds between runs) -> acquired?
 JobLock = Callable[[str, float | None], AbstractAsyncContextManager[bool]]
 
 # Scheduler ticks jitter, and instances' schedules are not aligned: a run due

@@ -6,13 +6,13 @@ from functools import partial
 
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
+from vault.jobs.artifacts import sweep_orphan_blobs
+from vault.jobs.backups import take_backup
+from vault.jobs.housekeeping import expire_idempotency_keys, sweep_cache
+from vault.jobs.rollups import roll_up_metrics
+from vault.jobs.scheduler import JobRunner
+from vault.store.interface import Store
 
-from jobs.artifacts import sweep_orphan_blobs
-from jobs.backups import take_backup
-from jobs.housekeeping import expire_idempotency_keys, sweep_cache
-from jobs.rollups import roll_up_metrics
-from jobs.scheduler import JobRunner
-from store.interface import Store
 from vault.config import Config
 
 IDEMPOTENCY_SWEEP_SECONDS = 3600

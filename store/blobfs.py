@@ -30,8 +30,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, BinaryIO, TypeVar
 
-from store.blobs import BlobInfo, ExportResult, is_sha256
-from store.errors import ContentTooLarge, DiskFull, StoreReadOnly, StoreUnavailable
+from vault.store.blobs import BlobInfo, ExportResult, is_sha256
+from vault.store.errors import ContentTooLarge, DiskFull, StoreReadOnly, StoreUnavailable
 
 # Chunks are gathered to about this size before one trip to a thread writes and hashes them.
 FLUSH_BYTES = 1024 * 1024

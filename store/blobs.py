@@ -3,7 +3,7 @@
 Blobs are addressed by the sha256 of their bytes, so identical content is
 stored once and a blob never changes. An upload streams into a temporary copy
 while it is hashed; `place` makes it a blob; only an artifact record that the
-store commits with the blob present claims it (store.interface). Blobs no
+store commits with the blob present claims it (vault.store.interface). Blobs no
 record claims are removed by the store (`release_blobs`), never directly.
 
 The methods that are not async are short file operations: the SQLite store

@@ -5,7 +5,7 @@ A backend supplies two commands ordered with each other by its database:
 "remove these blobs that no record references". This keeper places uploads,
 retries a commit whose blob was released meanwhile, releases what a failed
 or replayed commit left unclaimed, and holds releases while a backup copies
-blobs (store.blob_gate).
+blobs (vault.store.blob_gate).
 """
 
 from __future__ import annotations
@@ -15,9 +15,9 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
 from typing import TypeVar
 
-from store import errors
-from store.blob_gate import ReleaseGate
-from store.blobs import BlobInfo, BlobStore, BlobUpload
+from vault.store import errors
+from vault.store.blob_gate import ReleaseGate
+from vault.store.blobs import BlobInfo, BlobStore, BlobUpload
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

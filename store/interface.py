@@ -2,7 +2,7 @@
 
 Every backend implements this and passes the same contract tests
 (tests/store/). Writes return only after their transaction has committed.
-Unknown ids raise store.errors.NotFound; a full write queue raises StoreBusy.
+Unknown ids raise vault.store.errors.NotFound; a full write queue raises StoreBusy.
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from contextlib import AbstractAsyncContextManager
 from typing import Any, Protocol
 
 from attrs import frozen
+from vault.store.blobs import BlobStore, BlobUpload
 
-from store.blobs import BlobStore, BlobUpload
 from vault.inputs import CacheWrite, MessageFields, NewArtifact, NewMetric, NewSession, SessionChanges
 from vault.models import Artifact, BackupInfo, CacheEntry, Message, Metric, Page, Session, State
 from vault.queries import ArtifactQuery, HistoryQuery, MetricQuery, RollupQuery, SessionQuery

@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient
+from vault.store.sqlite import SQLiteStore
 
-from store.sqlite import SQLiteStore
 from tests.openapi_check import SpecCheckedClient
 from vault.app import create_app
 from vault.config import Config

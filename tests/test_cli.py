@@ -6,7 +6,7 @@ import sqlite3
 import subprocess
 import sys
 
-from store.sqlite.migrations import LATEST_VERSION, MIGRATIONS
+from vault.store.sqlite.migrations import LATEST_VERSION, MIGRATIONS
 
 
 def vault(*args: str) -> subprocess.CompletedProcess:

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from vault.store.postgres import PostgresStore
+from vault.store.sqlite import SQLiteStore
 
-from store.postgres import PostgresStore
-from store.sqlite import SQLiteStore
 from vault.app import build_store
 from vault.config import Config, ConfigError
 

@@ -6,16 +6,16 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-import handlers
-from jobs.wiring import build_jobs
-from store.blobfs import FilesystemBlobStore
-from store.interface import Store
-from store.postgres import PostgresStore
-from store.sqlite import SQLiteStore
+from vault import handlers
 from vault.appkeys import CONFIG, JOBS, STORE, TELEMETRY
 from vault.config import Config
+from vault.jobs.wiring import build_jobs
 from vault.middleware import errors_middleware, request_middleware
 from vault.security import auth_middleware, cors_middleware
+from vault.store.blobfs import FilesystemBlobStore
+from vault.store.interface import Store
+from vault.store.postgres import PostgresStore
+from vault.store.sqlite import SQLiteStore
 from vault.telemetry import JobCollector, Telemetry
 
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from jobs.scheduler import JobRunner
-from store.interface import Store
 from vault.config import Config
+from vault.jobs.scheduler import JobRunner
+from vault.store.interface import Store
 from vault.telemetry import Telemetry
 
 CONFIG = web.AppKey("config", Config)

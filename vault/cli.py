@@ -14,17 +14,17 @@ from typing import TypeVar
 
 from aiohttp import web
 
-from store.blobfs import FilesystemBlobStore
-from store.blobs import artifacts_folder
-from store.errors import StoreError
-from store.postgres import PostgresStore
-from store.postgres import migrations as postgres_migrations
-from store.sqlite import backup, diagnose
-from store.sqlite.migrations import LATEST_VERSION
 from vault import __version__, logs
 from vault.app import build_store, create_app
 from vault.config import Config, ConfigError
 from vault.copying import row_progress, run_copy
+from vault.store.blobfs import FilesystemBlobStore
+from vault.store.blobs import artifacts_folder
+from vault.store.errors import StoreError
+from vault.store.postgres import PostgresStore
+from vault.store.postgres import migrations as postgres_migrations
+from vault.store.sqlite import backup, diagnose
+from vault.store.sqlite.migrations import LATEST_VERSION
 
 T = TypeVar("T")
 

@@ -7,8 +7,8 @@ import sys
 from collections.abc import Callable
 from typing import TextIO
 
-from store.transfer import CopyReport, copy_database, parse_database_url
-from store.transfer.copy import CopyProgress
+from vault.store.transfer import CopyReport, copy_database, parse_database_url
+from vault.store.transfer.copy import CopyProgress
 
 EXIT_COUNTS_DIFFER = 1
 

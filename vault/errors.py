@@ -10,7 +10,7 @@ from typing import Any
 
 from attrs import frozen
 
-from store import errors as store_errors
+from vault.store import errors as store_errors
 
 
 class ApiError(Exception):

@@ -10,10 +10,10 @@ from typing import Any
 
 from aiohttp import web
 
-from store import errors as store_errors
 from vault import jsonutil, logs
 from vault.converter import unstructure
 from vault.errors import ApiError, RequestValidationError, map_store_error
+from vault.store import errors as store_errors
 
 log = logging.getLogger(__name__)
 

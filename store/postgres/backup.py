@@ -15,12 +15,13 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from store.errors import StoreUnavailable
-from store.sqlite.backup import check
-from store.transfer.copy import CopyProgress, CopyReport, copy_between
-from store.transfer.postgres_side import PostgresSide
-from store.transfer.sqlite_side import SQLiteSide
-from store.transfer.tables import TABLES
+from vault.store.errors import StoreUnavailable
+from vault.store.sqlite.backup import check
+from vault.store.transfer.copy import CopyProgress, CopyReport, copy_between
+from vault.store.transfer.postgres_side import PostgresSide
+from vault.store.transfer.sqlite_side import SQLiteSide
+from vault.store.transfer.tables import TABLES
+
 from vault import clock
 from vault.models import BackupInfo
 

@@ -19,9 +19,8 @@ import contextlib
 from collections.abc import AsyncIterator, Callable
 
 import asyncpg
-
-from store.postgres.connection import APPLICATION_NAME, translate
-from store.postgres.locks import NAMESPACE
+from vault.store.postgres.connection import APPLICATION_NAME, translate
+from vault.store.postgres.locks import NAMESPACE
 
 BLOB_NAMESPACE = NAMESPACE + 2
 BLOB_GATE = NAMESPACE + 3

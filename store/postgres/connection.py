@@ -15,8 +15,7 @@ from collections.abc import AsyncIterator
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
-
-from store import errors
+from vault.store import errors
 
 log = logging.getLogger(__name__)
 

@@ -16,8 +16,7 @@ import zlib
 from collections.abc import AsyncIterator
 
 import asyncpg
-
-from store.postgres.connection import APPLICATION_NAME, translate
+from vault.store.postgres.connection import APPLICATION_NAME, translate
 
 # Advisory lock keys are (namespace, key) pairs of 32-bit integers.
 NAMESPACE = 0x5641554C  # "VAUL"

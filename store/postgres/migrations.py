@@ -23,10 +23,10 @@ for column. Differences, each for PostgreSQL's sake:
 from __future__ import annotations
 
 import asyncpg
+from vault.store.errors import SchemaTooNew
+from vault.store.postgres.locks import MIGRATION_LOCK, NAMESPACE
+from vault.store.sqlite.migrations import Migration
 
-from store.errors import SchemaTooNew
-from store.postgres.locks import MIGRATION_LOCK, NAMESPACE
-from store.sqlite.migrations import Migration
 from vault import clock
 
 MIGRATIONS: tuple[Migration, ...] = (

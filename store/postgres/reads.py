@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import asyncpg
+from vault.store.errors import InvalidReference, NotFound
+from vault.store.sqlite import rows
+from vault.store.sqlite.reads import MAX_SEQ
 
-from store.errors import InvalidReference, NotFound
-from store.sqlite import rows
-from store.sqlite.reads import MAX_SEQ
 from vault import clock
 from vault.models import Artifact, CacheEntry, Message, Metric, Page, RenderedMessage, Session, State
 from vault.queries import ArtifactQuery, HistoryQuery, MetricQuery, SessionQuery

@@ -10,9 +10,9 @@ backend does, so rollups agree across backends and survive `vault copy`.
 from __future__ import annotations
 
 import asyncpg
+from vault.store.postgres.reads import Params
+from vault.store.sqlite.rollups import bucket_start, bucket_totals
 
-from store.postgres.reads import Params
-from store.sqlite.rollups import bucket_start, bucket_totals
 from vault.models import Rollup
 from vault.queries import RollupQuery
 

@@ -1,7 +1,7 @@
 """PostgresStore: the store interface over an asyncpg pool, for several instances on one database.
 
 There is no actor here: each write is one transaction on a pooled connection,
-and PostgreSQL serializes what must be serial (see store.postgres.writes).
+and PostgreSQL serializes what must be serial (see vault.store.postgres.writes).
 The observable contract is the SQLite backend's: a write returns only after
 its COMMIT, errors are the same store errors, and a closed store refuses
 work with StoreClosed.
@@ -18,15 +18,15 @@ from typing import Any, TypeVar
 
 import asyncpg
 from attrs import evolve
+from vault.store import errors
+from vault.store.blobs import BlobInfo, BlobStore, BlobUpload
+from vault.store.content import ContentKeeper
+from vault.store.interface import IdempotencyClaim
+from vault.store.postgres import blob_refs, idempotency, locks, migrations, reads, rollups, writes
+from vault.store.postgres.connection import Pool, redact, storable, translate
+from vault.store.sqlite.backup import copy_artifacts
+from vault.store.sqlite.idempotency import Replayed, revive
 
-from store import errors
-from store.blobs import BlobInfo, BlobStore, BlobUpload
-from store.content import ContentKeeper
-from store.interface import IdempotencyClaim
-from store.postgres import blob_refs, idempotency, locks, migrations, reads, rollups, writes
-from store.postgres.connection import Pool, redact, storable, translate
-from store.sqlite.backup import copy_artifacts
-from store.sqlite.idempotency import Replayed, revive
 from vault import clock
 from vault.inputs import CacheWrite, MessageFields, NewArtifact, NewMetric, NewSession, SessionChanges
 from vault.models import Artifact, BackupInfo, CacheEntry, Message, Metric, Page, Session, State
@@ -329,11 +329,11 @@ class PostgresStore:
         return await self._repeat(CLEANUP_CHUNK, writes.prune_idempotency_chunk, older_than)
 
     async def backup(self, target: str, progress: Any = None) -> BackupInfo:
-        """A SQLite file holding one consistent snapshot of this database (see store.postgres.backup)."""
+        """A SQLite file holding one consistent snapshot of this database (see vault.store.postgres.backup)."""
         if self._pool.closed:
             raise errors.StoreClosed("the store is closed")
-        # Imported here: backups go through store.transfer, which imports this package.
-        from store.postgres import backup
+        # Imported here: backups go through vault.store.transfer, which imports this package.
+        from vault.store.postgres import backup
 
         # Blobs the snapshot references must still exist when they are copied after it,
         # whichever instance would release them.

@@ -16,11 +16,11 @@ from datetime import timedelta
 from typing import Any
 
 import asyncpg
+from vault.store.blobs import BlobInfo
+from vault.store.errors import BlobMissing, NotFound, PreconditionFailed
+from vault.store.postgres.blob_refs import lock_blob
+from vault.store.sqlite import rows
 
-from store.blobs import BlobInfo
-from store.errors import BlobMissing, NotFound, PreconditionFailed
-from store.postgres.blob_refs import lock_blob
-from store.sqlite import rows
 from vault import clock, ids
 from vault.inputs import CacheWrite, MessageFields, NewArtifact, NewMetric, NewSession, SessionChanges, is_set
 from vault.jsonutil import dumps_text
@@ -205,7 +205,7 @@ async def create_artifact(
     """With `content`, the record claims that blob; BlobMissing if it is not present now.
 
     The check runs under the blob's advisory lock, which releases take too
-    (store.postgres.blob_refs): once this commits, no release removes the blob.
+    (vault.store.postgres.blob_refs): once this commits, no release removes the blob.
     """
     if new.session_id is not None:
         await require_sessions(conn, {new.session_id})

@@ -21,11 +21,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 from attrs import frozen
-
-from store.blobs import BlobStore, ExportResult, artifacts_folder
-from store.errors import SchemaTooNew, StoreUnavailable
-from store.sqlite.blob_refs import referenced_in_file
-from store.sqlite.migrations import LATEST_VERSION, current_version
+from vault.store.blobs import BlobStore, ExportResult, artifacts_folder
+from vault.store.errors import SchemaTooNew, StoreUnavailable
+from vault.store.sqlite.blob_refs import referenced_in_file
+from vault.store.sqlite.migrations import LATEST_VERSION, current_version
 
 log = logging.getLogger(__name__)
 

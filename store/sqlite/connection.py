@@ -15,8 +15,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 import aiosqlite
-
-from store import errors
+from vault.store import errors
 
 T = TypeVar("T")
 

@@ -7,9 +7,8 @@ import sqlite3
 from pathlib import Path
 
 from attrs import define, field
-
-from store.sqlite import migrations
-from store.sqlite.store import SQLiteStore
+from vault.store.sqlite import migrations
+from vault.store.sqlite.store import SQLiteStore
 
 
 @define

@@ -6,9 +6,9 @@ import sqlite3
 from typing import Any
 
 from attrs import frozen
+from vault.store.errors import IdempotencyMismatch
+from vault.store.interface import IdempotencyClaim
 
-from store.errors import IdempotencyMismatch
-from store.interface import IdempotencyClaim
 from vault import clock, jsonutil
 from vault.converter import unstructure
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import sqlite3
 
 from attrs import frozen
+from vault.store.errors import SchemaTooNew
 
-from store.errors import SchemaTooNew
 from vault import clock
 
 

@@ -16,9 +16,8 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 import aiosqlite
-
-from store.errors import StoreBusy, StoreClosed
-from store.sqlite.connection import configure_reader, open_reader, run_on_thread
+from vault.store.errors import StoreBusy, StoreClosed
+from vault.store.sqlite.connection import configure_reader, open_reader, run_on_thread
 
 T = TypeVar("T")
 

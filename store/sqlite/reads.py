@@ -5,8 +5,9 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
-from store.errors import InvalidReference, NotFound
-from store.sqlite import rows
+from vault.store.errors import InvalidReference, NotFound
+from vault.store.sqlite import rows
+
 from vault import clock
 from vault.models import Artifact, CacheEntry, Message, Metric, Page, RenderedMessage, Session, State
 from vault.queries import ArtifactQuery, HistoryQuery, MetricQuery, SessionQuery

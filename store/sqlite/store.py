@@ -13,14 +13,13 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import aiosqlite
-
-from store import errors
-from store.blobfs import FilesystemBlobStore
-from store.blobs import BlobInfo, BlobStore, BlobUpload
-from store.content import ContentKeeper
-from store.interface import IdempotencyClaim
-from store.sqlite import backup, blob_refs, idempotency, migrations, reads, rollups, writes
-from store.sqlite.connection import (
+from vault.store import errors
+from vault.store.blobfs import FilesystemBlobStore
+from vault.store.blobs import BlobInfo, BlobStore, BlobUpload
+from vault.store.content import ContentKeeper
+from vault.store.interface import IdempotencyClaim
+from vault.store.sqlite import backup, blob_refs, idempotency, migrations, reads, rollups, writes
+from vault.store.sqlite.connection import (
     JOURNAL_SIZE_LIMIT,
     SYNCHRONOUS_MODES,
     WAL_AUTOCHECKPOINT_PAGES,
@@ -28,9 +27,10 @@ from store.sqlite.connection import (
     run_on_thread,
     translate,
 )
-from store.sqlite.idempotency import Replayed, revive
-from store.sqlite.readers import ReadPool
-from store.sqlite.writer import Writer
+from vault.store.sqlite.idempotency import Replayed, revive
+from vault.store.sqlite.readers import ReadPool
+from vault.store.sqlite.writer import Writer
+
 from vault import clock
 from vault.inputs import CacheWrite, MessageFields, NewArtifact, NewMetric, NewSession, SessionChanges
 from vault.models import Artifact, BackupInfo, CacheEntry, Message, Metric, Page, Session, State

@@ -25,11 +25,10 @@ from typing import Any
 
 import aiosqlite
 from attrs import define, field
-
-from store import errors
-from store.interface import IdempotencyClaim
-from store.sqlite import idempotency
-from store.sqlite.connection import run_on_thread, translate
+from vault.store import errors
+from vault.store.interface import IdempotencyClaim
+from vault.store.sqlite import idempotency
+from vault.store.sqlite.connection import run_on_thread, translate
 
 log = logging.getLogger(__name__)
 

@@ -1,6 +1,6 @@
 """Write commands: plain functions over the writer's sqlite3 connection.
 
-Each runs on the writer thread inside its own savepoint (store.sqlite.writer),
+Each runs on the writer thread inside its own savepoint (vault.store.sqlite.writer),
 so a raised error undoes exactly what the command did.
 """
 
@@ -11,9 +11,10 @@ from collections.abc import Callable, Sequence
 from datetime import timedelta
 from typing import Any
 
-from store.blobs import BlobInfo
-from store.errors import BlobMissing, NotFound, PreconditionFailed
-from store.sqlite import rows
+from vault.store.blobs import BlobInfo
+from vault.store.errors import BlobMissing, NotFound, PreconditionFailed
+from vault.store.sqlite import rows
+
 from vault import clock, ids
 from vault.inputs import CacheWrite, MessageFields, NewArtifact, NewMetric, NewSession, SessionChanges, is_set
 from vault.jsonutil import dumps_text
@@ -175,7 +176,7 @@ def create_artifact(
     """With `content`, the record claims that blob; BlobMissing if it is not present now.
 
     The check runs here, ordered with blob releases on the writer thread: once
-    this commits, no release removes the blob (store.sqlite.blob_refs).
+    this commits, no release removes the blob (vault.store.sqlite.blob_refs).
     """
     _require_session(conn, new.session_id)
     if content is not None and (present is None or not present(content.sha256)):

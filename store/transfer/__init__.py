@@ -1,7 +1,7 @@
 """Moving a whole Vault database between backends (`vault copy`, PostgreSQL backups)."""
 
-from store.transfer.copy import CopyReport, TableCount, copy_between, copy_database
-from store.transfer.urls import DatabaseUrl, is_postgres_url, parse_database_url
+from vault.store.transfer.copy import CopyReport, TableCount, copy_between, copy_database
+from vault.store.transfer.urls import DatabaseUrl, is_postgres_url, parse_database_url
 
 __all__ = [
     "CopyReport",

@@ -15,12 +15,11 @@ from contextlib import aclosing
 from typing import Protocol
 
 from attrs import frozen
-
-from store.errors import StoreError
-from store.transfer.postgres_side import PostgresSide
-from store.transfer.sqlite_side import SQLiteSide
-from store.transfer.tables import TABLES, Table
-from store.transfer.urls import DatabaseUrl
+from vault.store.errors import StoreError
+from vault.store.transfer.postgres_side import PostgresSide
+from vault.store.transfer.sqlite_side import SQLiteSide
+from vault.store.transfer.tables import TABLES, Table
+from vault.store.transfer.urls import DatabaseUrl
 
 # (table, rows done, rows in the table)
 CopyProgress = Callable[[str, int, int], None]

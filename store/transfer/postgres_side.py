@@ -5,11 +5,10 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import asyncpg
-
-from store.errors import StoreError
-from store.postgres import migrations
-from store.postgres.connection import APPLICATION_NAME, redact
-from store.transfer.tables import Table, shared_columns
+from vault.store.errors import StoreError
+from vault.store.postgres import migrations
+from vault.store.postgres.connection import APPLICATION_NAME, redact
+from vault.store.transfer.tables import Table, shared_columns
 
 BATCH = 1000
 

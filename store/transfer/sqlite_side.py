@@ -14,9 +14,9 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-from store.errors import StoreError
-from store.sqlite import migrations
-from store.transfer.tables import Table, shared_columns
+from vault.store.errors import StoreError
+from vault.store.sqlite import migrations
+from vault.store.transfer.tables import Table, shared_columns
 
 BATCH = 1000
 

@@ -6,8 +6,7 @@ import base64
 import hashlib
 
 import pytest
-
-from handlers.downloads import ByteRange, RangeNotSatisfiable, parse_range
+from vault.handlers.downloads import ByteRange, RangeNotSatisfiable, parse_range
 
 DATA = bytes(range(256)) * 40  # 10240 bytes, every offset tells its value
 SIZE = len(DATA)

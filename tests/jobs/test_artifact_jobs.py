@@ -9,12 +9,13 @@ import sys
 import time
 from pathlib import Path
 
-from jobs.artifacts import ORPHAN_AGE_SECONDS, OrphanSweep, sweep_orphan_blobs
-from jobs.backups import backup_files, take_backup
-from jobs.wiring import build_jobs
-from store.blobfs import FilesystemBlobStore
-from store.blobs import artifacts_folder
-from store.sqlite import SQLiteStore, backup
+from vault.jobs.artifacts import ORPHAN_AGE_SECONDS, OrphanSweep, sweep_orphan_blobs
+from vault.jobs.backups import backup_files, take_backup
+from vault.jobs.wiring import build_jobs
+from vault.store.blobfs import FilesystemBlobStore
+from vault.store.blobs import artifacts_folder
+from vault.store.sqlite import SQLiteStore, backup
+
 from vault.inputs import NewArtifact
 
 

@@ -9,11 +9,11 @@ import sys
 from pathlib import Path
 
 import pytest
+from vault.jobs.backups import backup_files, take_backup
+from vault.store.errors import SchemaTooNew, StoreUnavailable
+from vault.store.sqlite import SQLiteStore, backup
+from vault.store.sqlite.migrations import LATEST_VERSION
 
-from jobs.backups import backup_files, take_backup
-from store.errors import SchemaTooNew, StoreUnavailable
-from store.sqlite import SQLiteStore, backup
-from store.sqlite.migrations import LATEST_VERSION
 from tests.conftest import create_session
 from vault.inputs import NewMessage, NewSession
 from vault.queries import HistoryQuery

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import sqlite3
 
-from jobs.housekeeping import expire_idempotency_keys, sweep_cache
-from store.interface import IdempotencyClaim
+from vault.jobs.housekeeping import expire_idempotency_keys, sweep_cache
+from vault.store.interface import IdempotencyClaim
+
 from vault.inputs import CacheWrite, NewSession
 
 LONG_AGO = "2000-01-01T00:00:00.000000+00:00"

@@ -7,9 +7,8 @@ from contextlib import asynccontextmanager
 import pytest
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
-
-from jobs.scheduler import JobRunner, least_gap
-from store.errors import StoreUnavailable
+from vault.jobs.scheduler import JobRunner, least_gap
+from vault.store.errors import StoreUnavailable
 
 
 def lock_answering(acquired: bool, asked: list):

@@ -8,10 +8,10 @@ from collections import defaultdict
 from datetime import timedelta
 
 import pytest
+from vault.jobs.rollups import roll_up_metrics
+from vault.store.sqlite import rollups
+from vault.store.sqlite.store import SQLiteStore
 
-from jobs.rollups import roll_up_metrics
-from store.sqlite import rollups
-from store.sqlite.store import SQLiteStore
 from vault import clock
 from vault.inputs import NewMetric
 from vault.queries import RollupQuery

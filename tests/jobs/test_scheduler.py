@@ -6,8 +6,8 @@ import asyncio
 
 import pytest
 from apscheduler.triggers.interval import IntervalTrigger
+from vault.jobs.scheduler import JobRunner
 
-from jobs.scheduler import JobRunner
 from vault.app import create_app
 from vault.appkeys import JOBS
 from vault.config import Config

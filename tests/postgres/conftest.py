@@ -11,9 +11,9 @@ import asyncio
 
 import pytest
 from aiohttp.test_utils import TestClient
+from vault.store.blobfs import FilesystemBlobStore
+from vault.store.postgres import PostgresStore
 
-from store.blobfs import FilesystemBlobStore
-from store.postgres import PostgresStore
 from tests.pgtemp import fresh_database
 from vault.app import create_app
 from vault.config import Config

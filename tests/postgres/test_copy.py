@@ -9,12 +9,12 @@ from typing import Any
 
 import asyncpg
 import pytest
+from vault.store.blobfs import FilesystemBlobStore
+from vault.store.errors import StoreError
+from vault.store.interface import IdempotencyClaim, Store
+from vault.store.sqlite import SQLiteStore
+from vault.store.transfer import copy_database, parse_database_url
 
-from store.blobfs import FilesystemBlobStore
-from store.errors import StoreError
-from store.interface import IdempotencyClaim, Store
-from store.sqlite import SQLiteStore
-from store.transfer import copy_database, parse_database_url
 from tests.postgres.conftest import new_store
 from tests.store.conftest import message, point
 from vault import clock

@@ -6,8 +6,7 @@ import asyncio
 
 import asyncpg
 from apscheduler.triggers.interval import IntervalTrigger
-
-from jobs.scheduler import JobRunner
+from vault.jobs.scheduler import JobRunner
 
 
 def runner_for(store, job_id: str, function) -> JobRunner:

@@ -6,12 +6,12 @@ import asyncio
 
 import asyncpg
 import pytest
+from vault.store import errors
+from vault.store.postgres import PostgresStore
+from vault.store.postgres.connection import translate
+from vault.store.sqlite import SQLiteStore
 from yarl import URL
 
-from store import errors
-from store.postgres import PostgresStore
-from store.postgres.connection import translate
-from store.sqlite import SQLiteStore
 from tests.postgres.conftest import new_store
 from tests.store.conftest import add_texts, at, new_session, point
 from vault.app import create_app

@@ -11,8 +11,8 @@ from itertools import cycle
 from typing import Any
 
 import asyncpg
+from vault.store.postgres import PostgresStore, migrations
 
-from store.postgres import PostgresStore, migrations
 from tests.conftest import create_session
 from tests.postgres.conftest import new_store
 from vault.appkeys import JOBS

@@ -9,10 +9,9 @@ from pathlib import Path
 
 import aiohttp
 import pytest
-
-from jobs.artifacts import sweep_orphan_blobs
-from store.blobfs import FilesystemBlobStore
-from store.sqlite import SQLiteStore
+from vault.jobs.artifacts import sweep_orphan_blobs
+from vault.store.blobfs import FilesystemBlobStore
+from vault.store.sqlite import SQLiteStore
 
 pytestmark = pytest.mark.slow
 

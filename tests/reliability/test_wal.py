@@ -6,7 +6,8 @@ import asyncio
 import os
 import sqlite3
 
-from store.sqlite import SQLiteStore
+from vault.store.sqlite import SQLiteStore
+
 from vault.inputs import NewMessage, NewSession
 from vault.queries import HistoryQuery
 

@@ -1,6 +1,6 @@
 """The store contract suite's fixture and the small helpers its tests share.
 
-Contract tests talk to a store only through store.interface.Store, so the same
+Contract tests talk to a store only through vault.store.interface.Store, so the same
 tests hold every backend to the same promises.
 """
 
@@ -14,12 +14,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from vault.store.blobfs import FilesystemBlobStore
+from vault.store.errors import NotFound
+from vault.store.interface import Store
+from vault.store.postgres import PostgresStore
+from vault.store.sqlite import SQLiteStore
 
-from store.blobfs import FilesystemBlobStore
-from store.errors import NotFound
-from store.interface import Store
-from store.postgres import PostgresStore
-from store.sqlite import SQLiteStore
 from tests.pgtemp import fresh_database
 from vault import clock
 from vault.inputs import NewMessage, NewMetric, NewSession

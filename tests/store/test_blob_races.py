@@ -6,11 +6,11 @@ import asyncio
 import hashlib
 
 import pytest
+from vault.store.blob_gate import ReleaseGate
+from vault.store.content import ContentKeeper
+from vault.store.errors import BlobMissing
+from vault.store.sqlite import writes
 
-from store.blob_gate import ReleaseGate
-from store.content import ContentKeeper
-from store.errors import BlobMissing
-from store.sqlite import writes
 from vault.inputs import NewArtifact
 
 

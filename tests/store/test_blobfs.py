@@ -9,10 +9,9 @@ import time
 from pathlib import Path
 
 import pytest
-
-from store.blobfs import FilesystemBlobStore
-from store.errors import ContentTooLarge, StoreUnavailable
-from store.sqlite import SQLiteStore
+from vault.store.blobfs import FilesystemBlobStore
+from vault.store.errors import ContentTooLarge, StoreUnavailable
+from vault.store.sqlite import SQLiteStore
 
 
 @pytest.fixture

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from vault.store.errors import NotFound
 
-from store.errors import NotFound
 from tests.store.conftest import at, ids_of, new_session, point, record
 from vault.inputs import NewArtifact
 from vault.queries import ArtifactQuery, MetricQuery

@@ -6,9 +6,9 @@ import asyncio
 import hashlib
 
 import pytest
+from vault.store.errors import NotFound
+from vault.store.interface import Store
 
-from store.errors import NotFound
-from store.interface import Store
 from tests.store.conftest import new_session
 from vault.inputs import NewArtifact
 from vault.models import Artifact

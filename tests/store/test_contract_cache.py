@@ -6,8 +6,8 @@ import sqlite3
 from contextlib import closing
 
 import pytest
+from vault.store.errors import NotFound
 
-from store.errors import NotFound
 from tests.store.conftest import at, is_missing, wait_for
 from vault.inputs import CacheWrite
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from vault.store.errors import InvalidReference, NotFound, StoreError
 
-from store.errors import InvalidReference, NotFound, StoreError
 from tests.store.conftest import add_texts, ids_of, message, new_session
 from vault.queries import HistoryQuery
 

@@ -6,10 +6,10 @@ import os
 from datetime import UTC, datetime
 
 import pytest
+from vault.store.errors import IdempotencyMismatch
+from vault.store.interface import IdempotencyClaim
+from vault.store.sqlite import SQLiteStore
 
-from store.errors import IdempotencyMismatch
-from store.interface import IdempotencyClaim
-from store.sqlite import SQLiteStore
 from tests.store.conftest import at, ids_of, new_session, point, record
 from vault import clock
 from vault.inputs import NewSession

@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 from attrs import frozen
+from vault.store.errors import IdempotencyMismatch, NotFound
+from vault.store.interface import IdempotencyClaim, Store
 
-from store.errors import IdempotencyMismatch, NotFound
-from store.interface import IdempotencyClaim, Store
 from tests.store.conftest import is_missing, message, new_session, point, wait_for
 from vault.inputs import CacheWrite, NewArtifact, NewSession
 from vault.queries import ArtifactQuery, HistoryQuery, MetricQuery, SessionQuery

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from vault.store.errors import NotFound, StoreClosed, StoreError
 
-from store.errors import NotFound, StoreClosed, StoreError
 from tests.store.conftest import add_texts, ids_of, new_session, point, record
 from vault.inputs import UNSET, NewArtifact, SessionChanges
 from vault.queries import ArtifactQuery, HistoryQuery, MetricQuery, SessionQuery

@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from vault.store.errors import NotFound, PreconditionFailed
 
-from store.errors import NotFound, PreconditionFailed
 from tests.store.conftest import new_session
 
 

@@ -5,10 +5,9 @@ from __future__ import annotations
 import sqlite3
 
 import pytest
-
-from store.errors import SchemaTooNew
-from store.sqlite import SQLiteStore
-from store.sqlite.migrations import LATEST_VERSION, MIGRATIONS
+from vault.store.errors import SchemaTooNew
+from vault.store.sqlite import SQLiteStore
+from vault.store.sqlite.migrations import LATEST_VERSION, MIGRATIONS
 
 
 async def test_fresh_database_gets_every_migration(db_path):

@@ -7,10 +7,9 @@ import sqlite3
 import threading
 
 import pytest
-
-from store import errors
-from store.sqlite.connection import open_writer, run_on_thread
-from store.sqlite.writer import Writer
+from vault.store import errors
+from vault.store.sqlite.connection import open_writer, run_on_thread
+from vault.store.sqlite.writer import Writer
 
 
 def _create_table(conn: sqlite3.Connection) -> None:

@@ -1,6 +1,6 @@
 """Path, query and header parameters, and the response headers routes send.
 
-The rules follow handlers.common.QueryReader: a text filter follows the Name
+The rules follow vault.handlers.common.QueryReader: a text filter follows the Name
 rule, `limit` is 1..MAX_LIMIT, an empty value counts as absent.
 """
 
@@ -11,7 +11,7 @@ from typing import Any
 
 from attrs import frozen
 
-from handlers.common import MAX_IDEMPOTENCY_KEY
+from vault.handlers.common import MAX_IDEMPOTENCY_KEY
 from vault.inputs import Name
 from vault.openapi.schemas import FIELD_RULES, Schema
 from vault.queries import DEFAULT_LIMIT, MAX_LIMIT
@@ -34,7 +34,7 @@ class Param:
         if self.required or self.location == "path":
             rendered["required"] = True
         elif self.location == "query":
-            # An empty value counts as absent (handlers.common.QueryReader).
+            # An empty value counts as absent (vault.handlers.common.QueryReader).
             rendered["allowEmptyValue"] = True
         return rendered
 
@@ -85,7 +85,7 @@ IDEMPOTENCY_KEY = Param(
 IF_MATCH = Param(
     "If-Match",
     "header",
-    # What handlers.common.if_match takes: `*`, or a version, quoted or not, weak or not.
+    # What vault.handlers.common.if_match takes: `*`, or a version, quoted or not, weak or not.
     {"type": "string", "pattern": r'^\s*(\*|(W/)?"*[0-9]{1,18}"*)\s*$', "examples": ['"3"', "*"]},
     'The version this change expects, as the ETag sent it (`"3"`), or `*`. Another version: 412.',
 )

@@ -9,9 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from handlers.cache import MAX_KEY_LENGTH
-from handlers.uploads import _MEDIA_TYPE as MEDIA_TYPE
-from jobs.scheduler import JobStatus
+from vault.handlers.cache import MAX_KEY_LENGTH
+from vault.handlers.uploads import _MEDIA_TYPE as MEDIA_TYPE
 from vault.inputs import (
     ArtifactBody,
     CacheWrite,
@@ -24,6 +23,7 @@ from vault.inputs import (
     SessionChanges,
     StateBody,
 )
+from vault.jobs.scheduler import JobStatus
 from vault.models import (
     ROLES,
     SESSION_STATUSES,
@@ -368,9 +368,9 @@ STATE = (
 
 ARTIFACT_ID = path_id("artifact_id", "An artifact id (`artifact_...`).")
 _FORM_TEXT = {"type": "string"}
-# The form's text fields take the JSON body's rules (handlers.uploads structures them alike).
+# The form's text fields take the JSON body's rules (vault.handlers.uploads structures them alike).
 _FORM_NAME = {key: value for key, value in FIELD_RULES[Name].items() if key != "description"}
-# What handlers.uploads takes as an artifact's content_type.
+# What vault.handlers.uploads takes as an artifact's content_type.
 MEDIA_TYPE_PATTERN = f"^{MEDIA_TYPE.pattern}$"
 ARTIFACT_FORM = {
     "type": "object",
