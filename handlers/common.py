@@ -15,12 +15,12 @@ from vault import clock, jsonutil
 from vault.appkeys import STORE
 from vault.converter import FieldRule, converter, field_errors, structure_name, unstructure
 from vault.errors import ApiError, InvalidBody, RequestValidationError, UnsupportedMediaType, invalid
+from vault.inputs import MAX_IDEMPOTENCY_KEY
 from vault.models import Page
 from vault.queries import DEFAULT_LIMIT, MAX_LIMIT
 
 T = TypeVar("T")
 
-MAX_IDEMPOTENCY_KEY = 255
 _WHOLE_NUMBER = re.compile(r"-?[0-9]+")
 
 

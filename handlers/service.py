@@ -8,7 +8,7 @@ from vault.store.errors import StoreError
 
 from vault import __version__
 from vault.appkeys import TELEMETRY
-from vault.middleware import error_response
+from vault.errors import error_response
 
 routes = web.RouteTableDef()
 

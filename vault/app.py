@@ -7,10 +7,11 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 from vault import handlers
-from vault.appkeys import CONFIG, JOBS, STORE, TELEMETRY
+from vault.appkeys import CONFIG, JOBS, OPENAPI_JSON, STORE, TELEMETRY
 from vault.config import Config
 from vault.jobs.wiring import build_jobs
 from vault.middleware import errors_middleware, request_middleware
+from vault.openapi.spec import spec_json
 from vault.security import auth_middleware, cors_middleware
 from vault.store.blobfs import FilesystemBlobStore
 from vault.store.interface import Store
@@ -84,6 +85,7 @@ def create_app(config: Config) -> web.Application:
     )
     app[CONFIG] = config
     app[TELEMETRY] = telemetry
+    app[OPENAPI_JSON] = spec_json()
     # Order matters: the store starts first and closes last, so jobs stop
     # (and finish a running job) before the store drains and closes.
     app.cleanup_ctx.append(_store_context)

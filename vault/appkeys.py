@@ -13,3 +13,4 @@ CONFIG = web.AppKey("config", Config)
 STORE = web.AppKey("store", Store)
 JOBS = web.AppKey("jobs", JobRunner)
 TELEMETRY = web.AppKey("telemetry", Telemetry)
+OPENAPI_JSON = web.AppKey("openapi_json", bytes)  # the served /openapi.json, as vault.openapi.spec builds it

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+from apscheduler.triggers.cron import CronTrigger
 from attrs import Factory, field, frozen
 
 
@@ -60,8 +61,6 @@ def _one_of(*choices: str) -> Callable[[str, str], str]:
 
 
 def _cron(name: str, raw: str) -> str:
-    from apscheduler.triggers.cron import CronTrigger
-
     try:
         CronTrigger.from_crontab(raw.strip(), timezone="UTC")
     except ValueError as exc:

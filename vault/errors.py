@@ -8,9 +8,18 @@ from __future__ import annotations
 
 from typing import Any
 
+from aiohttp import web
 from attrs import frozen
 
+from vault import jsonutil
 from vault.store import errors as store_errors
+
+
+def error_response(
+    status: int, code: str, detail: str, *, headers: dict[str, str] | None = None, **extra: Any
+) -> web.Response:
+    body = {"detail": detail, "error": code, **extra}
+    return web.Response(status=status, body=jsonutil.dumps(body), content_type="application/json", headers=headers)
 
 
 class ApiError(Exception):

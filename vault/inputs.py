@@ -35,6 +35,7 @@ JsonValue = NewType("JsonValue", object)
 
 MAX_TTL = 10 * 365 * 24 * 3600
 MAX_BATCH = 1000
+MAX_IDEMPOTENCY_KEY = 255  # characters of an Idempotency-Key header
 
 
 class Unset(enum.Enum):

@@ -10,9 +10,9 @@ from typing import Any
 
 from aiohttp import web
 
-from vault import jsonutil, logs
+from vault import logs
 from vault.converter import unstructure
-from vault.errors import ApiError, RequestValidationError, map_store_error
+from vault.errors import ApiError, RequestValidationError, error_response, map_store_error
 from vault.store import errors as store_errors
 
 log = logging.getLogger(__name__)
@@ -25,13 +25,6 @@ HTTP_CODES = {
     413: "payload_too_large",
     415: "unsupported_media_type",
 }
-
-
-def error_response(
-    status: int, code: str, detail: str, *, headers: dict[str, str] | None = None, **extra: Any
-) -> web.Response:
-    body = {"detail": detail, "error": code, **extra}
-    return web.Response(status=status, body=jsonutil.dumps(body), content_type="application/json", headers=headers)
 
 
 @web.middleware

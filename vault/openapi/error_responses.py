@@ -1,6 +1,6 @@
 """The error body, described once, and the error responses that refer to it.
 
-The body is what vault.middleware.error_response writes: `detail` for people,
+The body is what vault.errors.error_response writes: `detail` for people,
 `error` for programs, and on a 422 `errors` naming every bad field.
 """
 

@@ -11,8 +11,7 @@ from typing import Any
 
 from attrs import frozen
 
-from vault.handlers.common import MAX_IDEMPOTENCY_KEY
-from vault.inputs import Name
+from vault.inputs import MAX_IDEMPOTENCY_KEY, Name
 from vault.openapi.schemas import FIELD_RULES, Schema
 from vault.queries import DEFAULT_LIMIT, MAX_LIMIT
 

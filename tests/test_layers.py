@@ -1,0 +1,140 @@
+"""Layers: every import points down, as DESIGN.md draws them.
+
+    app        vault/: app factory, CLI, middleware, OpenAPI assembly
+    handlers   handlers/, plus what they share from vault/ (HTTP errors, app keys, OpenAPI building blocks)
+    jobs       jobs/
+    store      store/
+    domain     vault/: models, inputs, queries, ids, clock, json, converter, configuration, telemetry
+
+A module may import its own layer and the layers below it, never one above.
+Imports inside functions count too: they are how a cycle hides.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+FOLDERS = {"vault": "vault", "store": "vault.store", "handlers": "vault.handlers", "jobs": "vault.jobs"}
+LAYERS = ("domain", "store", "jobs", "handlers", "app")
+
+# The layer of each module of vault/ itself; a new one must be placed here.
+VAULT_MODULES = {
+    "vault": "domain",  # the package: its version only
+    "vault.clock": "domain",
+    "vault.ids": "domain",
+    "vault.jsonutil": "domain",
+    "vault.merge_patch": "domain",
+    "vault.models": "domain",
+    "vault.inputs": "domain",
+    "vault.queries": "domain",
+    "vault.converter": "domain",
+    # Read by the store and the jobs, so they sit with the domain.
+    "vault.config": "domain",
+    "vault.telemetry": "domain",
+    # What the handlers share: HTTP errors, the app's typed keys, how a route is described.
+    "vault.errors": "handlers",
+    "vault.appkeys": "handlers",
+    "vault.openapi.error_responses": "handlers",
+    "vault.openapi.operation": "handlers",
+    "vault.openapi.parameters": "handlers",
+    "vault.openapi.schemas": "handlers",
+    "vault.__main__": "app",
+    "vault.app": "app",
+    "vault.cli": "app",
+    "vault.copying": "app",
+    "vault.logs": "app",
+    "vault.middleware": "app",
+    "vault.security": "app",
+    "vault.openapi": "app",
+    "vault.openapi.spec": "app",
+    "vault.openapi.routes": "app",
+}
+# The Python client is its own thing: of the server side it shares the models only.
+CLIENT_MAY_IMPORT = ("vault.client", "vault.models")
+
+
+def _module_files() -> dict[str, Path]:
+    modules = {}
+    for folder, package in FOLDERS.items():
+        for path in (ROOT / folder).rglob("*.py"):
+            parts = list(path.relative_to(ROOT / folder).with_suffix("").parts)
+            if parts[-1] == "__init__":
+                parts.pop()
+            modules[".".join([package, *parts])] = path
+    return modules
+
+
+MODULES = _module_files()
+
+
+def layer_of(module: str) -> str | None:
+    for package in ("vault.store", "vault.jobs", "vault.handlers"):
+        if module == package or module.startswith(package + "."):
+            return package.removeprefix("vault.")
+    return VAULT_MODULES.get(module)
+
+
+def rank_of(module: str) -> int:
+    layer = layer_of(module)
+    assert layer is not None, f"{module} has no layer"
+    return LAYERS.index(layer)
+
+
+def imported_modules(path: Path) -> list[tuple[int, str]]:
+    """(line, module) for every import of the project in the file, at any depth."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            found += [(node.lineno, alias.name) for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            # `from vault import clock` imports the module vault.clock; `from vault import __version__` the package.
+            for alias in node.names:
+                submodule = f"{node.module}.{alias.name}"
+                found.append((node.lineno, submodule if submodule in MODULES else node.module))
+    return [(line, name) for line, name in found if name == "vault" or name.startswith("vault.")]
+
+
+def test_every_module_of_vault_has_a_layer():
+    # Rule: a new module of vault/ states its layer, so the check below covers it.
+    unplaced = [name for name in MODULES if not name.startswith("vault.client") and layer_of(name) is None]
+    assert unplaced == [], f"add these to VAULT_MODULES in {Path(__file__).name}: {unplaced}"
+
+
+@pytest.mark.parametrize("module", sorted(name for name in MODULES if not name.startswith("vault.client")))
+def test_imports_point_down(module):
+    # Rule: a layer imports only its own layer and the ones below it.
+    rank = rank_of(module)
+    upward = [
+        f"{module} ({layer_of(module)}) imports {name} ({layer_of(name)}) at line {line}"
+        for line, name in imported_modules(MODULES[module])
+        if not name.startswith("vault.client") and rank_of(name) > rank
+    ]
+    assert upward == []
+
+
+def test_the_client_shares_only_the_models():
+    # Rule: the Python client imports nothing from the server side but the models.
+    reaches = [
+        f"{module} imports {name} at line {line}"
+        for module, path in MODULES.items()
+        if module.startswith("vault.client")
+        for line, name in imported_modules(path)
+        if not any(name == allowed or name.startswith(allowed + ".") for allowed in CLIENT_MAY_IMPORT)
+    ]
+    assert reaches == []
+
+
+def test_no_server_module_imports_the_client():
+    # Rule: the service runs without its client; the dependency goes one way.
+    reaches = [
+        f"{module} imports {name} at line {line}"
+        for module, path in MODULES.items()
+        if not module.startswith("vault.client")
+        for line, name in imported_modules(path)
+        if name.startswith("vault.client")
+    ]
+    assert reaches == []
