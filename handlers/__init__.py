@@ -2,8 +2,10 @@
 
 from vault.handlers import admin, artifacts, cache, docs, history, metrics, service, sessions, state
 
+# The order the OpenAPI description lists the routes in.
 ROUTE_TABLES = (
     service.routes,
+    docs.routes,
     sessions.routes,
     history.routes,
     state.routes,
@@ -11,5 +13,4 @@ ROUTE_TABLES = (
     metrics.routes,
     cache.routes,
     admin.routes,
-    docs.routes,
 )

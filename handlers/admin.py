@@ -7,14 +7,45 @@ import os
 from aiohttp import web
 from vault.handlers.common import json_response, store_of
 from vault.jobs.backups import backup_files, take_backup
+from vault.jobs.scheduler import JobStatus
 
 from vault import clock
 from vault.appkeys import CONFIG, JOBS
+from vault.models import BackupInfo, UtcTime
+from vault.openapi.operation import WRITE_ERRORS, Named, Operation, Reply, described, ok_reply
+from vault.openapi.schemas import FIELD_RULES
 
 routes = web.RouteTableDef()
 
+BACKUP_FILES = Named(
+    "BackupFiles",
+    {
+        "type": "array",
+        "items": {
+            "type": "object",
+            "properties": {
+                "file": {"type": "string"},
+                "size": {"type": "integer"},
+                "created_at": FIELD_RULES[UtcTime],
+            },
+            "required": ["file", "size", "created_at"],
+        },
+    },
+)
+
 
 @routes.post("/storage/admin/backup")
+@described(
+    Operation(
+        "POST",
+        "/storage/admin/backup",
+        "backup_now",
+        "Take a backup now",
+        "admin",
+        Reply(201, "The backup, checked.", BackupInfo, ("Location",)),
+        errors=WRITE_ERRORS,
+    ),
+)
 async def backup_now(request: web.Request) -> web.Response:
     config = request.app[CONFIG]
     info = await take_backup(store_of(request), config.backup_dir, config.backup_keep)
@@ -22,6 +53,16 @@ async def backup_now(request: web.Request) -> web.Response:
 
 
 @routes.get("/storage/admin/backups")
+@described(
+    Operation(
+        "GET",
+        "/storage/admin/backups",
+        "list_backups",
+        "List backups, newest first",
+        "admin",
+        ok_reply(BACKUP_FILES, "Backup files in the backup folder."),
+    ),
+)
 async def list_backups(request: web.Request) -> web.Response:
     found = []
     for path in backup_files(request.app[CONFIG].backup_dir):
@@ -33,5 +74,15 @@ async def list_backups(request: web.Request) -> web.Response:
 
 
 @routes.get("/storage/admin/jobs")
+@described(
+    Operation(
+        "GET",
+        "/storage/admin/jobs",
+        "list_jobs",
+        "Scheduled jobs",
+        "admin",
+        ok_reply(list[JobStatus], "Each job with its next run, last run, duration, outcome and error."),
+    ),
+)
 async def list_jobs(request: web.Request) -> web.Response:
     return json_response(request.app[JOBS].statuses())

@@ -14,6 +14,7 @@ from importlib import resources
 from aiohttp import web
 
 from vault.appkeys import OPENAPI_JSON
+from vault.openapi.operation import Operation, Reply, described
 
 routes = web.RouteTableDef()
 
@@ -24,10 +25,30 @@ def _docs_page() -> bytes:
 
 
 @routes.get("/openapi.json")
+@described(
+    Operation(
+        "GET",
+        "/openapi.json",
+        "openapi",
+        "This description",
+        "service",
+        Reply(200, "OpenAPI 3.1.", schema={"type": "object"}),
+    ),
+)
 async def openapi(request: web.Request) -> web.Response:
     return web.Response(body=request.app[OPENAPI_JSON], content_type="application/json")
 
 
 @routes.get("/docs")
+@described(
+    Operation(
+        "GET",
+        "/docs",
+        "docs",
+        "This page",
+        "service",
+        Reply(200, "An HTML page that renders /openapi.json.", media_type="text/html", schema={"type": "string"}),
+    ),
+)
 async def docs(request: web.Request) -> web.Response:
     return web.Response(body=_docs_page(), content_type="text/html", charset="utf-8")

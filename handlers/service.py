@@ -9,11 +9,39 @@ from vault.store.errors import StoreError
 from vault import __version__
 from vault.appkeys import TELEMETRY
 from vault.errors import error_response
+from vault.openapi.operation import Named, Operation, Reply, described, ok_reply
 
 routes = web.RouteTableDef()
 
 
 @routes.get("/health")
+@described(
+    Operation(
+        "GET",
+        "/health",
+        "health",
+        "Liveness",
+        "service",
+        ok_reply(
+            Named(
+                "Health",
+                {
+                    "type": "object",
+                    "properties": {
+                        "status": {"const": "healthy"},
+                        "service": {"const": "storage_service"},
+                        "version": {"type": "string"},
+                        "backend": {"type": "string", "examples": ["sqlite"]},
+                    },
+                    "required": ["status", "service", "version", "backend"],
+                },
+            ),
+            "The process is up.",
+        ),
+        description="Cheap, and open even when API keys are set.",
+        needs_key=False,
+    ),
+)
 async def health(request: web.Request) -> web.Response:
     return json_response(
         {
@@ -26,6 +54,28 @@ async def health(request: web.Request) -> web.Response:
 
 
 @routes.get("/ready")
+@described(
+    Operation(
+        "GET",
+        "/ready",
+        "ready",
+        "Readiness",
+        "service",
+        ok_reply(
+            Named(
+                "Ready",
+                {
+                    "type": "object",
+                    "properties": {"status": {"const": "ready"}, "backend": {"type": "string"}},
+                    "required": ["status", "backend"],
+                },
+            ),
+            "The database answers a read and the writer runs.",
+        ),
+        description="503 (`not_ready`) with the reason while the database does not answer or the writer is stopped.",
+        errors=(503,),
+    ),
+)
 async def ready(request: web.Request) -> web.Response:
     """200 only when the database answers a read and the writer runs."""
     try:
@@ -36,6 +86,22 @@ async def ready(request: web.Request) -> web.Response:
 
 
 @routes.get("/metrics")
+@described(
+    Operation(
+        "GET",
+        "/metrics",
+        "metrics",
+        "Prometheus metrics",
+        "service",
+        Reply(
+            200,
+            "Prometheus text format: requests by route and status, latencies, write queue depth, "
+            "batch sizes and commit time, database size, job runs.",
+            media_type="text/plain",
+            schema={"type": "string"},
+        ),
+    ),
+)
 async def metrics(request: web.Request) -> web.Response:
     body = request.app[TELEMETRY].render()
     return web.Response(body=body, headers={"Content-Type": "text/plain; version=0.0.4; charset=utf-8"})

@@ -38,7 +38,7 @@ TEXT_PLAIN = "text/plain; charset=utf-8"
 
 _TOKEN = r"[A-Za-z0-9!#$%&'*+.^_`|~-]+"
 # Only spaces and tabs around ";" (OWS, RFC 9110): the value goes out as a Content-Type header.
-_MEDIA_TYPE = re.compile(rf"{_TOKEN}/{_TOKEN}(?:[ \t]*;[ \t]*{_TOKEN}=(?:{_TOKEN}|\"[^\"\\\x00-\x1f\x7f]*\"))*")
+MEDIA_TYPE = re.compile(rf"{_TOKEN}/{_TOKEN}(?:[ \t]*;[ \t]*{_TOKEN}=(?:{_TOKEN}|\"[^\"\\\x00-\x1f\x7f]*\"))*")
 _WHOLE_NUMBER = re.compile(r"[0-9]{1,19}")
 
 # aiohttp warns about a malformed Content-Disposition and reads the part as nameless; that
@@ -56,7 +56,7 @@ class FieldsTooLarge(ApiError):
 
 def is_media_type(text: str) -> bool:
     """Whether `text` can go out as a Content-Type header as it is."""
-    return _MEDIA_TYPE.fullmatch(text) is not None
+    return MEDIA_TYPE.fullmatch(text) is not None
 
 
 def _field_error(name: str, msg: str) -> dict[str, Any]:

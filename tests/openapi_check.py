@@ -95,7 +95,9 @@ class SpecChecker:
             return
         path, method = operation
         described = self.spec["paths"].get(path, {}).get(method)
-        assert described is not None, f"{what}: {method.upper()} {path} is not in vault/openapi/routes.py"
+        assert described is not None, (
+            f"{what}: {method.upper()} {path} is not described (@described beside its handler)"
+        )
         responses = described["responses"]
         documented = responses.get(str(response.status))
         assert documented is not None, (

@@ -1,5 +1,8 @@
 """One route as the spec describes it, and how it renders as an OpenAPI operation.
 
+A handler carries its own description: `@described(Operation(...))` right under
+its `@routes` line; vault.openapi.spec collects them from the route tables.
+
 Error responses that follow from what a route takes are added here, so no
 entry can forget them: a JSON body brings 400, 413, 415 and 422; a query or
 header parameter brings 422; every route but the open ones may answer 401.
@@ -7,7 +10,8 @@ header parameter brings 422; every route but the open ones may answer 401.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from attrs import field, frozen
 
@@ -17,6 +21,10 @@ from vault.openapi.schemas import Schema, SchemaBook
 
 JSON = "application/json"
 BODY_ERRORS = (400, 413, 415, 422)
+READ_ERRORS = (503,)  # a read can meet a store that is stopping
+WRITE_ERRORS = (503, 507)
+
+Handler = TypeVar("Handler", bound=Callable[..., Any])
 
 
 @frozen
@@ -106,3 +114,38 @@ class Operation:
         if not self.needs_key:
             rendered["security"] = []
         return rendered
+
+
+def ok_reply(body: Any, description: str, *headers: str) -> Reply:
+    return Reply(200, description, body, headers)
+
+
+def created_reply(body: Any, description: str) -> Reply:
+    return Reply(201, description, body, ("Location",))
+
+
+def page_reply(item: type, description: str) -> Reply:
+    return Reply(200, f"{description} A plain JSON array; `Link` names the next page.", list[item], ("Link",))
+
+
+def deleted_reply(name: str, id_field: str, **more: Any) -> Reply:
+    schema = {
+        "type": "object",
+        "properties": {"status": {"const": "deleted"}, id_field: {"type": "string"}, **more},
+        "required": ["status", id_field, *more],
+    }
+    return ok_reply(Named(name, schema), "Deleted.")
+
+
+def described(*operations: Operation) -> Callable[[Handler], Handler]:
+    """Attach to a handler the description of each route it serves (one per method)."""
+
+    def attach(handler: Handler) -> Handler:
+        handler.openapi_operations = operations  # type: ignore[attr-defined]
+        return handler
+
+    return attach
+
+
+def operations_of(handler: Callable[..., Any]) -> tuple[Operation, ...]:
+    return getattr(handler, "openapi_operations", ())

@@ -88,6 +88,7 @@ IF_MATCH = Param(
     {"type": "string", "pattern": r'^\s*(\*|(W/)?"*[0-9]{1,18}"*)\s*$', "examples": ['"3"', "*"]},
     'The version this change expects, as the ETag sent it (`"3"`), or `*`. Another version: 412.',
 )
+SESSION_ID = path_id("session_id", "A session id (`session_...`).")
 
 # Response headers, by name; a reply lists the ones it sends.
 RESPONSE_HEADERS: dict[str, dict[str, Any]] = {

@@ -1,4 +1,10 @@
-"""The OpenAPI 3.1 document, assembled once from the route table."""
+"""The OpenAPI 3.1 document, assembled once from the descriptions beside the handlers.
+
+Each handler carries the description of the routes it serves (`@described` in
+vault.openapi.operation). A new route needs one: tests/http/test_openapi.py
+fails while a registered route is undescribed or a description names no route,
+and every JSON response the handler tests receive is checked against it.
+"""
 
 from __future__ import annotations
 
@@ -6,11 +12,14 @@ import functools
 import json
 from typing import Any
 
+from aiohttp import web
+
 from vault import __version__
+from vault.handlers import ROUTE_TABLES
+from vault.handlers.artifacts import MEDIA_TYPE_PATTERN
 from vault.openapi.error_responses import add_error_components
-from vault.openapi.operation import Operation
+from vault.openapi.operation import Operation, operations_of
 from vault.openapi.parameters import RESPONSE_HEADERS
-from vault.openapi.routes import MEDIA_TYPE_PATTERN, OPERATIONS, TAGS
 from vault.openapi.schemas import SchemaBook
 
 DESCRIPTION = """\
@@ -24,6 +33,33 @@ Timestamps are ISO 8601 in UTC with an offset. Every response carries an
 `X-Request-ID` (the one sent, or a new one). With `VAULT_API_KEYS` set, every
 route but `/health` needs `Authorization: Bearer <key>`.
 """
+
+TAGS = (
+    ("sessions", "An agent's conversation: who, which agent, its status."),
+    ("history", "The messages of a session, numbered by `seq`."),
+    ("state", "A JSON object per session, versioned: ETag and If-Match."),
+    ("artifacts", "Files a session produced."),
+    ("metrics", "Points and their rollups."),
+    ("cache", "JSON values by key, with a TTL."),
+    ("admin", "Backups and scheduled jobs."),
+    ("service", "Liveness, readiness, metrics and this description."),
+)
+
+
+def described_operations(route_tables: tuple[web.RouteTableDef, ...]) -> tuple[Operation, ...]:
+    """Every handler's descriptions, in route table order; a handler serving several methods counts once."""
+    seen: set[int] = set()
+    found: list[Operation] = []
+    for table in route_tables:
+        for route in table:
+            handler = getattr(route, "handler", None)
+            if handler is not None and id(handler) not in seen:
+                seen.add(id(handler))
+                found.extend(operations_of(handler))
+    return tuple(found)
+
+
+OPERATIONS = described_operations(ROUTE_TABLES)
 
 
 def build_spec(operations: tuple[Operation, ...] = OPERATIONS) -> dict[str, Any]:
