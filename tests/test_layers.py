@@ -83,17 +83,27 @@ def rank_of(module: str) -> int:
     return LAYERS.index(layer)
 
 
-def imported_modules(path: Path) -> list[tuple[int, str]]:
-    """(line, module) for every import of the project in the file, at any depth."""
+def _absolute(node: ast.ImportFrom, module: str, path: Path) -> str:
+    if node.level == 0:
+        return node.module or ""
+    package = module.split(".")
+    drop = node.level - 1 if path.name == "__init__.py" else node.level
+    base = package[: len(package) - drop]
+    return ".".join([*base, node.module] if node.module else base)
+
+
+def imported_modules(module: str, path: Path) -> list[tuple[int, str]]:
+    """(line, module) for every import of the project in the file, at any depth, relative ones resolved."""
     found = []
     for node in ast.walk(ast.parse(path.read_text(), str(path))):
         if isinstance(node, ast.Import):
             found += [(node.lineno, alias.name) for alias in node.names]
-        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+        elif isinstance(node, ast.ImportFrom):
+            source = _absolute(node, module, path)
             # `from vault import clock` imports the module vault.clock; `from vault import __version__` the package.
             for alias in node.names:
-                submodule = f"{node.module}.{alias.name}"
-                found.append((node.lineno, submodule if submodule in MODULES else node.module))
+                submodule = f"{source}.{alias.name}"
+                found.append((node.lineno, submodule if submodule in MODULES else source))
     return [(line, name) for line, name in found if name == "vault" or name.startswith("vault.")]
 
 
@@ -109,7 +119,7 @@ def test_imports_point_down(module):
     rank = rank_of(module)
     upward = [
         f"{module} ({layer_of(module)}) imports {name} ({layer_of(name)}) at line {line}"
-        for line, name in imported_modules(MODULES[module])
+        for line, name in imported_modules(module, MODULES[module])
         if not name.startswith("vault.client") and rank_of(name) > rank
     ]
     assert upward == []
@@ -121,7 +131,7 @@ def test_the_client_shares_only_the_models():
         f"{module} imports {name} at line {line}"
         for module, path in MODULES.items()
         if module.startswith("vault.client")
-        for line, name in imported_modules(path)
+        for line, name in imported_modules(module, path)
         if not any(name == allowed or name.startswith(allowed + ".") for allowed in CLIENT_MAY_IMPORT)
     ]
     assert reaches == []
@@ -133,7 +143,7 @@ def test_no_server_module_imports_the_client():
         f"{module} imports {name} at line {line}"
         for module, path in MODULES.items()
         if not module.startswith("vault.client")
-        for line, name in imported_modules(path)
+        for line, name in imported_modules(module, path)
         if name.startswith("vault.client")
     ]
     assert reaches == []
