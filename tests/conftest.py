@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -9,6 +10,7 @@ from aiohttp.test_utils import TestClient
 from vault.store.sqlite import SQLiteStore
 
 from tests.openapi_check import SpecCheckedClient
+from tests.services import pytest_runtest_makereport  # noqa: F401 (a hook: a skip for a missing service fails in CI)
 from vault.app import create_app
 from vault.config import Config
 
@@ -17,6 +19,19 @@ from vault.config import Config
 def aiohttp_client_cls() -> type[TestClient]:
     # Every test client checks each response it receives against /openapi.json.
     return SpecCheckedClient
+
+
+@pytest.fixture
+def still_clock(time_machine):
+    """The wall clock, stopped where it is: a test moves it with `still_clock.shift(seconds)`
+    instead of waiting for a TTL or an age to pass.
+
+    It is the clock the service reads its time from (vault.clock, time.time), in
+    this process and its threads. Asyncio's timers run on the monotonic clock,
+    which stays real; so does PostgreSQL's now(), which only the job lock reads.
+    """
+    time_machine.move_to(datetime.now(UTC), tick=False)
+    return time_machine
 
 
 @pytest.fixture

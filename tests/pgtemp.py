@@ -3,7 +3,8 @@
 VAULT_TEST_POSTGRES_DSN names a server and a database to connect to for
 CREATE DATABASE and DROP DATABASE, e.g.
 postgresql://postgres@127.0.0.1:5432/postgres (what .ci/run sets). Tests that
-need PostgreSQL are skipped, saying so, when it is not set.
+need PostgreSQL are skipped, saying so, when it is not set (and fail instead
+where VAULT_TEST_REQUIRE_SERVICES=1: see tests/services.py).
 """
 
 from __future__ import annotations
@@ -17,13 +18,15 @@ from urllib.parse import urlsplit, urlunsplit
 import asyncpg
 import pytest
 
+from tests.services import missing
+
 DSN_VARIABLE = "VAULT_TEST_POSTGRES_DSN"
 
 
 def admin_dsn() -> str:
     dsn = os.environ.get(DSN_VARIABLE, "").strip()
     if not dsn:
-        pytest.skip(f"{DSN_VARIABLE} is not set, so no PostgreSQL to test against (.ci/run sets it)")
+        pytest.skip(missing(f"{DSN_VARIABLE} is not set, so no PostgreSQL to test against (.ci/run sets it)"))
     return dsn
 
 

@@ -60,6 +60,34 @@ def test_every_setting_is_in_the_readme():
     assert not missing
 
 
+def readme_defaults() -> dict[str, str]:
+    """The configuration table's default column by variable, without the code marks."""
+    rows = (line.split(" | ") for line in README.read_text().splitlines() if line.startswith("| `"))
+    return {cells[0].strip("| `"): cells[1].replace("`", "") for cells in rows if len(cells) == 3}
+
+
+def test_the_readme_states_each_default_as_config_has_it():
+    # Rule: a default is written once, in Config; the README's table follows it.
+    documented = readme_defaults()
+    wrong = {
+        setting.name: documented.get(setting.name)
+        for setting in SETTINGS
+        if not documented.get(setting.name, "").startswith(setting.default)
+    }
+    assert not wrong
+
+
+def test_config_defaults_are_the_documented_ones():
+    # Rule: the table's shown default is Config's own default, not a second copy of it.
+    config = Config(db_path="/srv/vault/storage.db")
+    shown = {setting.field: setting.default for setting in SETTINGS}
+    assert (shown["port"], config.port) == ("8084", 8084)
+    assert (shown["max_body_bytes"], config.max_body_bytes) == (str(16 * 1024 * 1024), 16 * 1024 * 1024)
+    assert (shown["unsafe_ack_before_commit"], config.unsafe_ack_before_commit) == ("0", False)
+    assert config.artifact_dir == "/srv/vault/artifacts"
+    assert config.backup_dir == "/srv/vault/backups"
+
+
 def run_cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "vault", *args],

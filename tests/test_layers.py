@@ -34,6 +34,7 @@ VAULT_MODULES = {
     "vault.converter": "domain",
     # Read by the store and the jobs, so they sit with the domain.
     "vault.config": "domain",
+    "vault.settings": "domain",
     "vault.telemetry": "domain",
     # What the handlers share: HTTP errors, the app's typed keys, how a route is described.
     "vault.errors": "handlers",

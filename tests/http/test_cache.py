@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import quote
@@ -11,7 +10,8 @@ import pytest
 
 from vault.config import Config
 
-EXPIRY_DEADLINE_SECONDS = 15.0
+# Moved by this much after a write with ttl=1, the clock is past the entry's expiry.
+PAST_A_ONE_SECOND_TTL = 2
 
 
 @pytest.fixture
@@ -40,19 +40,6 @@ async def assert_missing(client, key: str) -> None:
     response = await client.get(cache_url(key))
     assert response.status == 404, await response.text()
     assert (await response.json())["error"] == "not_found"
-
-
-async def wait_until_expired(client, key: str) -> None:
-    """Poll until the entry reads as missing; fail after a generous deadline."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + EXPIRY_DEADLINE_SECONDS
-    while True:
-        response = await client.get(cache_url(key))
-        if response.status == 404:
-            return
-        assert response.status == 200, await response.text()
-        assert loop.time() < deadline, f"{key!r} still readable after {EXPIRY_DEADLINE_SECONDS}s"
-        await asyncio.sleep(0.05)
 
 
 async def cleanup(client) -> int:
@@ -180,22 +167,25 @@ async def test_keys_differing_only_after_a_slash_are_distinct(client):
 # -- expiry
 
 
-async def test_expired_entry_is_404_before_any_cleanup(client):
+async def test_expired_entry_is_404_before_any_cleanup(client, still_clock):
     await put_entry(client, "short", "lived", ttl=1)
-    await wait_until_expired(client, "short")
+    assert (await get_entry(client, "short"))["value"] == "lived"
+    still_clock.shift(PAST_A_ONE_SECOND_TTL)
+    await assert_missing(client, "short")
     # The row was still there: the read itself hid it.
     assert await cleanup(client) == 1
     await assert_missing(client, "short")
 
 
-async def test_setting_again_restarts_the_ttl(client):
+async def test_setting_again_restarts_the_ttl(client, still_clock):
     first = await put_entry(client, "renewed", 1, ttl=1)
     await put_entry(client, "witness", 1, ttl=1)
     second = await put_entry(client, "renewed", 2, ttl=3600)
     assert parse(second["created_at"]) >= parse(first["created_at"])
     assert parse(second["expires_at"]) - parse(second["created_at"]) == timedelta(seconds=3600)
 
-    await wait_until_expired(client, "witness")
+    still_clock.shift(PAST_A_ONE_SECOND_TTL)
+    await assert_missing(client, "witness")
     assert (await get_entry(client, "renewed"))["value"] == 2
 
 
@@ -206,19 +196,21 @@ async def test_setting_again_with_the_same_ttl_moves_the_expiry_forward(client):
     assert parse(second["expires_at"]) - parse(second["created_at"]) == timedelta(seconds=60)
 
 
-async def test_setting_again_without_ttl_removes_the_expiry(client):
+async def test_setting_again_without_ttl_removes_the_expiry(client, still_clock):
     await put_entry(client, "kept", 1, ttl=1)
     await put_entry(client, "witness", 1, ttl=1)
     entry = await put_entry(client, "kept", 1)
     assert entry["expires_at"] is None
 
-    await wait_until_expired(client, "witness")
+    still_clock.shift(PAST_A_ONE_SECOND_TTL)
+    await assert_missing(client, "witness")
     assert (await get_entry(client, "kept"))["value"] == 1
 
 
-async def test_an_expired_key_can_be_set_again(client):
+async def test_an_expired_key_can_be_set_again(client, still_clock):
     await put_entry(client, "k", "old", ttl=1)
-    await wait_until_expired(client, "k")
+    still_clock.shift(PAST_A_ONE_SECOND_TTL)
+    await assert_missing(client, "k")
     await put_entry(client, "k", "new")
     assert (await get_entry(client, "k"))["value"] == "new"
 
@@ -238,13 +230,14 @@ async def test_delete_then_404(client):
     assert (await again.json())["error"] == "not_found"
 
 
-async def test_cleanup_counts_only_expired_entries(client):
+async def test_cleanup_counts_only_expired_entries(client, still_clock):
     await put_entry(client, "expiring-1", 1, ttl=1)
     await put_entry(client, "expiring-2", 2, ttl=1)
     await put_entry(client, "long-lived", 3, ttl=3600)
     await put_entry(client, "forever", 4)
-    await wait_until_expired(client, "expiring-1")
-    await wait_until_expired(client, "expiring-2")
+    still_clock.shift(PAST_A_ONE_SECOND_TTL)
+    await assert_missing(client, "expiring-1")
+    await assert_missing(client, "expiring-2")
 
     assert await cleanup(client) == 2
     assert await cleanup(client) == 0

@@ -66,10 +66,11 @@ async def test_the_sweep_removes_old_unclaimed_blobs_and_partials_only(store):
     assert await sweep_orphan_blobs(store) == OrphanSweep(blobs=0, partials=0)
 
 
-async def test_the_sweep_pages_through_many_blobs(store):
+async def test_the_sweep_pages_through_many_blobs(store, still_clock):
     shas = [await unclaimed(store, f"orphan {n}".encode()) for n in range(25)]
     keep = await stored(store, b"orphan 3")
-    result = await sweep_orphan_blobs(store, max_age_seconds=-60)
+    still_clock.shift(ORPHAN_AGE_SECONDS + 60)
+    result = await sweep_orphan_blobs(store)
     assert result.blobs == 24
     assert [sha for sha in shas if store.blobs.contains(sha)] == [keep.sha256]
 

@@ -14,9 +14,13 @@ import subprocess
 import aiohttp
 import pytest
 
+from tests.services import missing
+
 pytestmark = [
     pytest.mark.slow,
-    pytest.mark.skipif(shutil.which("fiu-run") is None, reason="libfiu's fiu-run is not installed (fiu-utils)"),
+    pytest.mark.skipif(
+        shutil.which("fiu-run") is None, reason=missing("libfiu's fiu-run is not installed (fiu-utils)")
+    ),
 ]
 
 

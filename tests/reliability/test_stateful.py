@@ -33,7 +33,8 @@ from hypothesis.stateful import (
 from tests.reliability.live_app import Answer, LiveVault
 from vault.config import Config
 
-pytestmark = pytest.mark.slow
+# The model run takes about a minute on a loaded 2-core machine, above the suite's default limit.
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 
 ROLES = ("user", "assistant", "system", "tool")
 STATUSES = ("active", "paused", "ended")

@@ -6,7 +6,6 @@ tests hold every backend to the same promises.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import UTC, datetime, timedelta
@@ -24,9 +23,6 @@ from tests.pgtemp import fresh_database
 from vault import clock
 from vault.inputs import NewMessage, NewMetric, NewSession
 from vault.models import Message, Metric, Session
-
-WAIT_SECONDS = 10.0
-POLL_SECONDS = 0.02
 
 
 @asynccontextmanager
@@ -94,15 +90,6 @@ async def record(store: Store, *points: NewMetric) -> list[Metric]:
 
 def ids_of(items: list[Any]) -> list[str]:
     return [item.id for item in items]
-
-
-async def wait_for(condition: Callable[[], Awaitable[bool]], what: str) -> None:
-    """Poll `condition` until it holds; fail after WAIT_SECONDS."""
-    deadline = asyncio.get_running_loop().time() + WAIT_SECONDS
-    while not await condition():
-        if asyncio.get_running_loop().time() > deadline:
-            pytest.fail(f"timed out waiting for {what}")
-        await asyncio.sleep(POLL_SECONDS)
 
 
 async def is_missing(lookup: Awaitable[Any]) -> bool:

@@ -8,7 +8,7 @@ from contextlib import closing
 import pytest
 from vault.store.errors import NotFound
 
-from tests.store.conftest import at, is_missing, wait_for
+from tests.store.conftest import at, is_missing
 from vault.inputs import CacheWrite
 
 
@@ -16,9 +16,13 @@ async def put(store, key: str, value=None, ttl: int | None = None):
     return await store.cache_set(key, CacheWrite(value=value, ttl=ttl))
 
 
-async def wait_until_expired(store, *keys: str) -> None:
+# Moved by this much after a write with ttl=1, the clock is past the entry's expiry.
+PAST_A_ONE_SECOND_TTL = 2
+
+
+async def assert_expired(store, *keys: str) -> None:
     for key in keys:
-        await wait_for(lambda key=key: is_missing(store.cache_get(key)), f"cache key {key!r} to expire")
+        assert await is_missing(store.cache_get(key)), f"cache key {key!r} is still readable"
 
 
 @pytest.mark.parametrize("value", [None, 0, 1.5, "text", True, [], [1, "a"], {"nested": {"list": [None]}}])
@@ -87,11 +91,12 @@ async def test_keys_are_independent(backend_store):
 
 
 # Regression: an entry past its expiry is gone at once, before any cleanup runs.
-async def test_expired_entry_is_not_found_without_cleanup(backend_store):
+async def test_expired_entry_is_not_found_without_cleanup(backend_store, still_clock):
     await put(backend_store, "short", "v", ttl=1)
     assert (await backend_store.cache_get("short")).value == "v"
 
-    await wait_until_expired(backend_store, "short")
+    still_clock.shift(PAST_A_ONE_SECOND_TTL)
+    await assert_expired(backend_store, "short")
 
     with pytest.raises(NotFound):
         await backend_store.cache_delete("short")
@@ -99,12 +104,13 @@ async def test_expired_entry_is_not_found_without_cleanup(backend_store):
     assert (await backend_store.cache_get("short")).value == "again"
 
 
-async def test_cleanup_removes_exactly_the_expired_entries(backend_store):
+async def test_cleanup_removes_exactly_the_expired_entries(backend_store, still_clock):
     for key in ("short1", "short2"):
         await put(backend_store, key, key, ttl=1)
     await put(backend_store, "long", "long", ttl=3600)
     await put(backend_store, "forever", "forever")
-    await wait_until_expired(backend_store, "short1", "short2")
+    still_clock.shift(PAST_A_ONE_SECOND_TTL)
+    await assert_expired(backend_store, "short1", "short2")
 
     assert await backend_store.cache_cleanup() == 2
     assert await backend_store.cache_cleanup() == 0
