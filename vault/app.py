@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 
 from aiohttp import web
 
 from vault import handlers
-from vault.appkeys import CONFIG, JOBS, STORE, TELEMETRY
+from vault.appkeys import CONFIG, JOBS, STOPPING, STORE, TELEMETRY
 from vault.config import Config
 from vault.jobs.wiring import build_jobs
-from vault.middleware import errors_middleware, request_middleware
+from vault.middleware import content_encoding_middleware, errors_middleware, request_middleware
 from vault.security import auth_middleware, cors_middleware
 from vault.store.blobfs import FilesystemBlobStore
 from vault.store.interface import Store
@@ -57,6 +58,10 @@ async def _jobs_context(app: web.Application) -> AsyncIterator[None]:
     await runner.stop(timeout=app[CONFIG].shutdown_timeout)
 
 
+async def _mark_stopping(app: web.Application) -> None:
+    app[STOPPING].set()
+
+
 def _middlewares(config: Config, telemetry: Telemetry) -> list:
     # Outermost first: every request is counted and logged, CORS headers go on
     # errors too, and an auth failure is an ordinary JSON error.
@@ -66,6 +71,7 @@ def _middlewares(config: Config, telemetry: Telemetry) -> list:
     chain.append(errors_middleware)
     if config.api_keys:
         chain.append(auth_middleware(config.api_keys))
+    chain.append(content_encoding_middleware)
     return chain
 
 
@@ -84,6 +90,8 @@ def create_app(config: Config) -> web.Application:
     )
     app[CONFIG] = config
     app[TELEMETRY] = telemetry
+    app[STOPPING] = asyncio.Event()
+    app.on_shutdown.append(_mark_stopping)
     # Order matters: the store starts first and closes last, so jobs stop
     # (and finish a running job) before the store drains and closes.
     app.cleanup_ctx.append(_store_context)
