@@ -5,6 +5,11 @@ connection class is chosen: a request that aiohttp's parser refuses (a request
 line over the limit, a Content-Encoding it cannot decode) is answered by the
 connection before any middleware runs, as plain text that quotes the request.
 VaultRunner's connections answer those as the contract's JSON error instead.
+
+aiohttp has no setting for the connection class, so this leans on two of its
+private names: the runner's `_make_server` step (the one its own runners
+override) and the `_loop` and `_kwargs` a web.Server keeps to build each
+connection. tests/http/test_protocol_errors.py fails if either changes.
 """
 
 from __future__ import annotations
@@ -24,8 +29,6 @@ from aiohttp.http_exceptions import (
     InvalidURLError,
     LineTooLong,
 )
-from aiohttp.web_protocol import RequestHandler
-from aiohttp.web_runner import GracefulExit
 
 from vault import jsonutil
 
@@ -57,7 +60,7 @@ def describe_protocol_error(status: int, error: BaseException | None) -> tuple[i
     return status, "bad_request", "the request cannot be read"
 
 
-class JsonErrorRequestHandler(RequestHandler):
+class JsonErrorRequestHandler(web.RequestHandler):
     """A connection whose own error answers are JSON, and whose log lines quote nothing the client sent."""
 
     def handle_error(
@@ -82,9 +85,8 @@ class JsonErrorRequestHandler(RequestHandler):
 
 
 class JsonErrorServer(web.Server):
-    def __call__(self) -> RequestHandler:
-        # web.Server builds a RequestHandler from the loop and the handler arguments it
-        # was given; the subclass is built from the very same ones.
+    def __call__(self) -> web.RequestHandler:
+        # As web.Server builds a RequestHandler: from the loop and handler arguments it was given.
         return JsonErrorRequestHandler(self, loop=self._loop, **self._kwargs)
 
 
@@ -126,7 +128,7 @@ def run(app: web.Application, host: str, port: int, shutdown_timeout: float, on_
                 loop.run_until_complete(main)
             except asyncio.CancelledError:
                 break  # the stop below finished
-            except (GracefulExit, KeyboardInterrupt):
+            except (web.GracefulExit, KeyboardInterrupt):
                 if stopping is not None:
                     # A second signal must not cut the stop short: the store still has to drain and close.
                     log.info("already stopping")

@@ -5,25 +5,10 @@ from __future__ import annotations
 import logging
 
 import pytest
-from aiohttp import web
 
-from tests.process.conftest import free_port
 from tests.raw_http import raw_request, send_raw
-from vault.app import create_app
-from vault.server import VaultRunner
 
 HOST = "127.0.0.1"
-
-
-@pytest.fixture
-async def served(config):
-    """The app behind VaultRunner on a free port, as `vault serve` runs it."""
-    runner = VaultRunner(create_app(config), access_log=None)
-    await runner.setup()
-    port = free_port()
-    await web.TCPSite(runner, HOST, port).start()
-    yield port
-    await runner.cleanup()
 
 
 def _assert_json_error(answer, status: int, code: str) -> dict:
