@@ -127,7 +127,7 @@ def run(app: web.Application, host: str, port: int, shutdown_timeout: float, on_
             try:
                 loop.run_until_complete(main)
             except asyncio.CancelledError:
-                break  # the stop below finished
+                break  # the stop is done: _serve let the cancel through once the runner was cleaned up
             except (web.GracefulExit, KeyboardInterrupt):
                 if stopping is not None:
                     # A second signal must not cut the stop short: the store still has to drain and close.
