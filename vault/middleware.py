@@ -79,13 +79,20 @@ async def errors_middleware(request: web.Request, handler: Any) -> web.StreamRes
         headers = {name: value for name, value in exc.headers.items() if name.lower() == "allow"}
         return error_response(exc.status, code, exc.reason, headers=headers)
     except ConnectionResetError:
+        if not _client_gone(request):
+            # A reset of some other connection (a database's, say) is the service's failure.
+            return _internal_error(request)
         # Reading the body failed because the client went away: nothing to fix here, no one to answer.
         response = web.Response(status=CLIENT_CLOSED_REQUEST)
         response[ERROR_REASON] = CLIENT_GONE
         return response
     except Exception:
-        log.exception("unhandled error in %s %s", request.method, route_of(request))
-        return error_response(500, "internal_error", "internal error; the request was logged")
+        return _internal_error(request)
+
+
+def _internal_error(request: web.Request) -> web.Response:
+    log.exception("unhandled error in %s %s", request.method, route_of(request))
+    return error_response(500, "internal_error", "internal error; the request was logged")
 
 
 # What aiohttp's parser decodes itself (it takes br and zstd too, but only with
@@ -100,6 +107,11 @@ async def content_encoding_middleware(request: web.Request, handler: Any) -> web
     if encoding.lower() not in DECODED_ENCODINGS:
         raise UnsupportedMediaType("Content-Encoding must be gzip, deflate or identity (or none)")
     return await handler(request)
+
+
+def _client_gone(request: web.Request) -> bool:
+    transport = request.transport
+    return transport is None or transport.is_closing()
 
 
 MAX_REQUEST_ID = 128
