@@ -98,17 +98,33 @@ def if_match(request: web.Request) -> int | None:
 
 
 class QueryReader:
-    """Reads query parameters, collecting every problem for one 422."""
+    """Reads query parameters, collecting every problem for one 422.
+
+    As with body fields, a parameter the route does not read, or one given twice,
+    is a problem too (no route takes a parameter more than once).
+    """
 
     def __init__(self, request: web.Request) -> None:
         self._query = request.query
+        self._read: set[str] = set()
         self.errors: list[dict[str, Any]] = []
 
     def _fail(self, name: str, msg: str) -> None:
         self.errors.append({"loc": ["query", name], "msg": msg})
 
+    def _get(self, name: str) -> str | None:
+        self._read.add(name)
+        return self._query.get(name)
+
+    def _check_names(self) -> None:
+        for name in dict.fromkeys(self._query):
+            if name not in self._read:
+                self._fail(name, "is not a parameter here")
+            elif len(self._query.getall(name)) > 1:
+                self._fail(name, "is given more than once")
+
     def text(self, name: str, *, required: bool = False) -> str | None:
-        value = self._query.get(name)
+        value = self._get(name)
         if value is None or value == "":
             if required:
                 self._fail(name, "is required")
@@ -120,7 +136,7 @@ class QueryReader:
             return None
 
     def integer(self, name: str, default: int | None, low: int, high: int) -> int | None:
-        raw = self._query.get(name)
+        raw = self._get(name)
         if raw is None or raw == "":
             return default
         text = raw.strip()
@@ -141,7 +157,7 @@ class QueryReader:
         return self.integer("offset", 0, 0, 2**62) or 0
 
     def choice(self, name: str, options: Iterable[str]) -> str | None:
-        value = self._query.get(name)
+        value = self._get(name)
         if value is None or value == "":
             return None
         allowed = tuple(options)
@@ -151,7 +167,7 @@ class QueryReader:
         return value
 
     def timestamp(self, name: str) -> str | None:
-        value = self._query.get(name)
+        value = self._get(name)
         if value is None or value == "":
             return None
         try:
@@ -161,6 +177,7 @@ class QueryReader:
             return None
 
     def done(self) -> None:
+        self._check_names()
         if self.errors:
             raise RequestValidationError(self.errors)
 

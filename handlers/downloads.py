@@ -45,6 +45,18 @@ class RangeNotSatisfiable(ValueError):
     """No byte of the requested range exists."""
 
 
+# Past any size a file can have; a longer number is only compared, never converted
+# (int() refuses over 4,300 digits, and a header can carry thousands).
+_POSITION_DIGITS = 18
+_BEYOND_ANY_SIZE = 10**_POSITION_DIGITS
+
+
+def _position(digits: str) -> int:
+    """A byte position as sent; any number too long to be a real offset counts as past every end."""
+    digits = digits.lstrip("0") or "0"
+    return int(digits) if len(digits) <= _POSITION_DIGITS else _BEYOND_ANY_SIZE
+
+
 @frozen
 class ByteRange:
     start: int
@@ -69,16 +81,16 @@ def parse_range(header: str, size: int) -> ByteRange | None:
     if not first:
         if not last:
             return None
-        suffix = int(last)
+        suffix = _position(last)
         if suffix == 0 or size == 0:
             raise RangeNotSatisfiable
         return ByteRange(max(size - suffix, 0), size - 1)
-    start = int(first)
-    if last and int(last) < start:
+    start = _position(first)
+    if last and _position(last) < start:
         return None
     if start >= size:
         raise RangeNotSatisfiable
-    return ByteRange(start, min(int(last), size - 1) if last else size - 1)
+    return ByteRange(start, min(_position(last), size - 1) if last else size - 1)
 
 
 def _entity_tags(header: str) -> list[str]:

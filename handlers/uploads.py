@@ -18,7 +18,9 @@ from typing import Any
 
 import attrs
 from aiohttp import BodyPartReader, web
+from aiohttp.http_exceptions import HttpProcessingError
 from aiohttp.multipart import BadContentDispositionHeader, BadContentDispositionParam
+from vault.handlers import part_headers
 from vault.handlers.common import idempotency_claim, store_of, structure
 from vault.store.errors import ContentTooLarge
 from vault.store.interface import Store
@@ -223,6 +225,8 @@ async def create_from_multipart(request: web.Request) -> Artifact:
         except (web.RequestPayloadError, ValueError, AssertionError, *DISPOSITION_WARNINGS) as exc:
             # aiohttp's multipart reader reports malformed bodies as ValueError (or an assert).
             raise ApiError(f"the multipart body could not be read: {exc}") from None
+        except HttpProcessingError as exc:
+            raise ApiError(part_headers.describe(exc)) from None
         if not file_seen:
             errors.append(_field_error(FILE_PART, "is required: a part with the artifact's bytes"))
         if "name" not in form and filename is not None:

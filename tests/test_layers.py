@@ -50,6 +50,7 @@ VAULT_MODULES = {
     "vault.logs": "app",
     "vault.middleware": "app",
     "vault.security": "app",
+    "vault.server": "app",
     "vault.openapi": "app",
     "vault.openapi.spec": "app",
 }

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 
 from aiohttp import web
 
 from vault import handlers
-from vault.appkeys import CONFIG, JOBS, OPENAPI_JSON, STORE, TELEMETRY
+from vault.appkeys import CONFIG, JOBS, OPENAPI_JSON, STOPPING, STORE, TELEMETRY
 from vault.config import Config
 from vault.jobs.wiring import build_jobs
-from vault.middleware import errors_middleware, request_middleware
+from vault.middleware import content_encoding_middleware, errors_middleware, request_middleware
 from vault.openapi.spec import spec_json
 from vault.security import auth_middleware, cors_middleware
 from vault.store.blobfs import FilesystemBlobStore
@@ -58,6 +59,10 @@ async def _jobs_context(app: web.Application) -> AsyncIterator[None]:
     await runner.stop(timeout=app[CONFIG].shutdown_timeout)
 
 
+async def _mark_stopping(app: web.Application) -> None:
+    app[STOPPING].set()
+
+
 def _middlewares(config: Config, telemetry: Telemetry) -> list:
     # Outermost first: every request is counted and logged, CORS headers go on
     # errors too, and an auth failure is an ordinary JSON error.
@@ -67,6 +72,7 @@ def _middlewares(config: Config, telemetry: Telemetry) -> list:
     chain.append(errors_middleware)
     if config.api_keys:
         chain.append(auth_middleware(config.api_keys))
+    chain.append(content_encoding_middleware)
     return chain
 
 
@@ -86,6 +92,8 @@ def create_app(config: Config) -> web.Application:
     app[CONFIG] = config
     app[TELEMETRY] = telemetry
     app[OPENAPI_JSON] = spec_json()
+    app[STOPPING] = asyncio.Event()
+    app.on_shutdown.append(_mark_stopping)
     # Order matters: the store starts first and closes last, so jobs stop
     # (and finish a running job) before the store drains and closes.
     app.cleanup_ctx.append(_store_context)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from aiohttp import web
 
 from vault.config import Config
@@ -14,3 +16,5 @@ STORE = web.AppKey("store", Store)
 JOBS = web.AppKey("jobs", JobRunner)
 TELEMETRY = web.AppKey("telemetry", Telemetry)
 OPENAPI_JSON = web.AppKey("openapi_json", bytes)  # the served /openapi.json, as vault.openapi.spec builds it
+# Set once the service begins to stop: a request cut short after it was stopped, not abandoned.
+STOPPING = web.AppKey("stopping", asyncio.Event)

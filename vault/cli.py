@@ -12,9 +12,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import TypeVar
 
-from aiohttp import web
-
-from vault import __version__, logs
+from vault import __version__, logs, server
 from vault.app import build_store, create_app
 from vault.config import Config, ConfigError
 from vault.copying import row_progress, run_copy
@@ -161,7 +159,7 @@ def serve(args: argparse.Namespace) -> int:
     logs.configure(config.log_level, config.log_format)
     app = create_app(config)
 
-    async def announce(_: web.Application) -> None:
+    def announce() -> None:
         log = logging.getLogger("vault")
         log.info("The Vault %s listening on %s:%d, database %s", __version__, config.host, config.port, config.database)
         if config.unsafe_ack_before_commit:
@@ -173,22 +171,13 @@ def serve(args: argparse.Namespace) -> int:
                 config.host,
             )
 
-    app.on_startup.append(announce)
     try:
-        # SIGTERM and SIGINT stop taking connections, let requests finish, then
-        # run the cleanup contexts: the store drains its queue and commits.
-        web.run_app(
-            app,
-            host=config.host,
-            port=config.port,
-            print=None,
-            access_log=None,
-            shutdown_timeout=config.shutdown_timeout,
-        )
+        server.run(app, config.host, config.port, config.shutdown_timeout, on_listening=announce)
     except StoreError as exc:
         return _fail(f"cannot start: {exc}")
     except OSError as exc:
-        return _fail(f"cannot listen on {config.host}:{config.port}: {exc.strerror or exc}")
+        # asyncio's message repeats the address; the system's own words say it once.
+        return _fail(f"cannot listen on {config.host}:{config.port}: {os.strerror(exc.errno) if exc.errno else exc}")
     return 0
 
 

@@ -14,12 +14,19 @@ from attrs import frozen
 from vault import jsonutil
 from vault.store import errors as store_errors
 
+# Why a request was answered with a server-side error (5xx): the access log line says it.
+ERROR_REASON = web.ResponseKey("error_reason", str)
+
 
 def error_response(
     status: int, code: str, detail: str, *, headers: dict[str, str] | None = None, **extra: Any
 ) -> web.Response:
     body = {"detail": detail, "error": code, **extra}
-    return web.Response(status=status, body=jsonutil.dumps(body), content_type="application/json", headers=headers)
+    response = web.Response(status=status, body=jsonutil.dumps(body), content_type="application/json", headers=headers)
+    if status >= 500:
+        # A 503 or 507 is the service's own state; the log says which (busy, read_only, disk_full...).
+        response[ERROR_REASON] = f"{code}: {detail}"
+    return response
 
 
 class ApiError(Exception):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import logging
 import secrets
@@ -11,8 +12,16 @@ from typing import Any
 from aiohttp import web
 
 from vault import logs
+from vault.appkeys import STOPPING
 from vault.converter import unstructure
-from vault.errors import ApiError, RequestValidationError, error_response, map_store_error
+from vault.errors import (
+    ERROR_REASON,
+    ApiError,
+    RequestValidationError,
+    UnsupportedMediaType,
+    error_response,
+    map_store_error,
+)
 from vault.store import errors as store_errors
 
 log = logging.getLogger(__name__)
@@ -25,6 +34,11 @@ HTTP_CODES = {
     413: "payload_too_large",
     415: "unsupported_media_type",
 }
+
+# Logged (never sent) when no one is left to answer: the code nginx logs for the same.
+CLIENT_CLOSED_REQUEST = 499
+CLIENT_GONE = "client_gone: the connection closed before the request was answered"
+CUT_SHORT = "shutting_down: the service stopped before the request finished"
 
 
 @web.middleware
@@ -60,9 +74,40 @@ async def errors_middleware(request: web.Request, handler: Any) -> web.StreamRes
         code = HTTP_CODES.get(exc.status, "http_error")
         headers = {name: value for name, value in exc.headers.items() if name.lower() == "allow"}
         return error_response(exc.status, code, exc.reason, headers=headers)
+    except ConnectionResetError:
+        if not _client_gone(request):
+            # A reset of some other connection (a database's, say) is the service's failure.
+            return _internal_error(request)
+        # Reading the body failed because the client went away: nothing to fix here, no one to answer.
+        response = web.Response(status=CLIENT_CLOSED_REQUEST)
+        response[ERROR_REASON] = CLIENT_GONE
+        return response
     except Exception:
-        log.exception("unhandled error in %s %s", request.method, route_of(request))
-        return error_response(500, "internal_error", "internal error; the request was logged")
+        return _internal_error(request)
+
+
+def _internal_error(request: web.Request) -> web.Response:
+    log.exception("unhandled error in %s %s", request.method, route_of(request))
+    return error_response(500, "internal_error", "internal error; the request was logged")
+
+
+# What aiohttp's parser decodes itself (it takes br and zstd too, but only with
+# optional libraries, and without them answers before any middleware can).
+DECODED_ENCODINGS = frozenset({"", "identity", "gzip", "deflate"})
+
+
+@web.middleware
+async def content_encoding_middleware(request: web.Request, handler: Any) -> web.StreamResponse:
+    """A body in an encoding that is not decoded would be read as if it were plain: refuse it."""
+    encoding = request.headers.get("Content-Encoding", "")
+    if encoding.lower() not in DECODED_ENCODINGS:
+        raise UnsupportedMediaType("Content-Encoding must be gzip, deflate or identity (or none)")
+    return await handler(request)
+
+
+def _client_gone(request: web.Request) -> bool:
+    transport = request.transport
+    return transport is None or transport.is_closing()
 
 
 MAX_REQUEST_ID = 128
@@ -95,15 +140,23 @@ def request_middleware(telemetry: Any):
         request_id = _request_id(request)
         started = time.perf_counter()
         status = 500
+        reason = None
         try:
             response = await handler(request)
             status = response.status
+            reason = response.get(ERROR_REASON)
             response.headers["X-Request-ID"] = request_id
             return response
+        except asyncio.CancelledError:
+            # A stop that outlasts VAULT_SHUTDOWN_TIMEOUT cancels handlers; so may a client
+            # going away, where the server is set to cancel (as aiohttp's test server is).
+            status = CLIENT_CLOSED_REQUEST
+            reason = CUT_SHORT if request.app[STOPPING].is_set() else CLIENT_GONE
+            raise
         finally:
             elapsed = time.perf_counter() - started
             route = route_of(request)
             telemetry.observe_request(request.method, route, status, elapsed)
-            logs.log_request(request.method, route, status, elapsed, request_id)
+            logs.log_request(request.method, route, status, elapsed, request_id, reason)
 
     return observe

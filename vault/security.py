@@ -23,10 +23,15 @@ class Unauthorized(ApiError):
 
 
 def key_matches(offered: str, keys: tuple[str, ...]) -> bool:
-    """Compare against every key in constant time; no early exit on a match."""
+    """Compare against every key in constant time; no early exit on a match.
+
+    A header's bytes that are not UTF-8 arrive as lone surrogates; surrogateescape
+    turns them back into those bytes, which match no key (a strict encode raised).
+    """
     found = False
+    raw = offered.encode(errors="surrogateescape")
     for key in keys:
-        found |= hmac.compare_digest(offered.encode(), key.encode())
+        found |= hmac.compare_digest(raw, key.encode())
     return found
 
 

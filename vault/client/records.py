@@ -6,6 +6,7 @@ working across versions.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from attrs import frozen
@@ -25,7 +26,7 @@ class BackupFile:
 
     file: str
     size: int
-    created_at: str
+    created_at: datetime
 
 
 @frozen
@@ -34,9 +35,9 @@ class JobStatus:
 
     id: str
     description: str = ""
-    next_run: str | None = None
-    last_started: str | None = None
-    last_finished: str | None = None
+    next_run: datetime | None = None
+    last_started: datetime | None = None
+    last_finished: datetime | None = None
     last_duration_seconds: float | None = None
     last_outcome: str | None = None
     last_result: Any = None

@@ -18,7 +18,7 @@ from urllib.parse import quote
 import cattrs
 
 from vault.client import errors
-from vault.models import State
+from vault.models import State, UtcTime
 
 T = TypeVar("T")
 
@@ -26,6 +26,20 @@ converter = cattrs.Converter(forbid_extra_keys=False)
 # A closed set of values (a session's status, a message's role) may grow on
 # a newer service; the value is kept as the text it is, not refused.
 converter.register_structure_hook_factory(lambda tp: get_origin(tp) is Literal, lambda _: lambda value, _: value)
+
+
+def parse_time(value: Any, _: Any = None) -> datetime:
+    """A timestamp of an answer, as an aware datetime (the service writes ISO 8601 with an offset)."""
+    if isinstance(value, datetime):
+        return value
+    if not isinstance(value, str):
+        raise TypeError(f"a timestamp must be ISO 8601 text, not {type(value).__name__}")
+    return datetime.fromisoformat(value)
+
+
+# The service's records hold their times as text; the client hands them out as datetimes.
+converter.register_structure_hook(UtcTime, parse_time)
+converter.register_structure_hook(datetime, parse_time)
 
 
 def structure(data: Any, cls: type[T]) -> T:

@@ -1,0 +1,22 @@
+"""The app as `vault serve` runs it, for what aiohttp's test server does differently."""
+
+from __future__ import annotations
+
+import pytest
+from aiohttp import web
+
+from tests.process.conftest import free_port
+from vault.app import create_app
+from vault.server import VaultRunner
+
+
+@pytest.fixture
+async def served(config):
+    """The port of the app behind VaultRunner (aiohttp's test server answers parser errors itself,
+    and cancels a handler whose client goes away, which `vault serve` does not)."""
+    runner = VaultRunner(create_app(config), access_log=None)
+    await runner.setup()
+    port = free_port()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    yield port
+    await runner.cleanup()
