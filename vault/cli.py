@@ -20,6 +20,7 @@ from vault.config import Config, ConfigError
 from vault.copying import row_progress, run_copy
 from vault.store.blobfs import FilesystemBlobStore
 from vault.store.blobs import artifacts_folder
+from vault.store.core import copies
 from vault.store.errors import StoreError
 from vault.store.postgres import PostgresStore
 from vault.store.postgres import migrations as postgres_migrations
@@ -121,7 +122,7 @@ def backup_command(args: argparse.Namespace) -> int:
     if progress is not None:
         print(file=sys.stderr)
     size = Path(args.to).stat().st_size
-    exported = backup.copy_artifacts(args.to, FilesystemBlobStore(config.artifact_dir))
+    exported = copies.copy_artifacts(args.to, FilesystemBlobStore(config.artifact_dir))
     print(
         f"backup written: {args.to} ({_mib(size)}, schema version {checked.schema_version},"
         f" integrity_check {checked.result}) in {time.monotonic() - started:.1f}s"
@@ -144,7 +145,7 @@ def restore_command(args: argparse.Namespace) -> int:
             f"restore replaces a SQLite file; to load {args.path} into PostgreSQL, run"
             f" vault copy --from {args.path} --to <an empty database's postgresql:// URL>"
         )
-    checked = backup.check(args.path)
+    checked = copies.check(args.path)
     if not checked.ok:
         return _fail(f"refusing {args.path}: integrity_check says {checked.result}")
     started = time.monotonic()

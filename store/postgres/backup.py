@@ -15,8 +15,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from vault.store.core.copies import check
 from vault.store.errors import StoreUnavailable
-from vault.store.sqlite.backup import check
 from vault.store.transfer.copy import CopyProgress, CopyReport, copy_between
 from vault.store.transfer.postgres_side import PostgresSide
 from vault.store.transfer.sqlite_side import SQLiteSide

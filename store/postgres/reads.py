@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import asyncpg
+from vault.store.core import rows
+from vault.store.core.rows import MAX_SEQ
 from vault.store.errors import InvalidReference, NotFound
-from vault.store.sqlite import rows
-from vault.store.sqlite.reads import MAX_SEQ
 
 from vault import clock
 from vault.models import Artifact, CacheEntry, Message, Metric, Page, RenderedMessage, Session, State

@@ -10,19 +10,20 @@ backend does, so rollups agree across backends and survive `vault copy`.
 from __future__ import annotations
 
 import asyncpg
+from vault.store.core.commands import FoldRollupsChunk, PruneMetricsChunk
+from vault.store.core.rollups import bucket_start, bucket_totals
 from vault.store.postgres.reads import Params
-from vault.store.sqlite.rollups import bucket_start, bucket_totals
 
 from vault.models import Rollup
 from vault.queries import RollupQuery
 
 
-async def fold_chunk(conn: asyncpg.Connection, chunk: int) -> int:
-    """Fold up to `chunk` unfolded points; return how many."""
+async def fold_rollups_chunk(conn: asyncpg.Connection, command: FoldRollupsChunk) -> int:
+    """Fold up to `limit` unfolded points; return how many."""
     points = await conn.fetch(
         "SELECT id, entity_type, entity_name, metric_name, labels, value, timestamp FROM metrics"
         " WHERE NOT folded ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED",
-        chunk,
+        command.limit,
     )
     if not points:
         return 0
@@ -40,13 +41,13 @@ async def fold_chunk(conn: asyncpg.Connection, chunk: int) -> int:
     return len(points)
 
 
-async def prune_chunk(conn: asyncpg.Connection, older_than: str, chunk: int) -> int:
-    """Delete up to `chunk` raw points older than `older_than` that are already folded."""
+async def prune_metrics_chunk(conn: asyncpg.Connection, command: PruneMetricsChunk) -> int:
+    """Delete up to `limit` raw points older than `older_than` that are already folded."""
     status = await conn.execute(
         "DELETE FROM metrics WHERE id IN (SELECT id FROM metrics WHERE folded AND timestamp < $1"
         " LIMIT $2 FOR UPDATE SKIP LOCKED)",
-        older_than,
-        chunk,
+        command.older_than,
+        command.limit,
     )
     return int(status.split()[-1])
 

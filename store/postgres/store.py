@@ -21,11 +21,13 @@ from attrs import evolve
 from vault.store import errors
 from vault.store.blobs import BlobInfo, BlobStore, BlobUpload
 from vault.store.content import ContentKeeper
+from vault.store.core import commands
+from vault.store.core.copies import copy_artifacts
+from vault.store.core.idempotency import Replayed, revive
 from vault.store.interface import IdempotencyClaim
-from vault.store.postgres import blob_refs, idempotency, locks, migrations, reads, rollups, writes
+from vault.store.postgres import blob_refs, idempotency, locks, migrations, reads, rollups
 from vault.store.postgres.connection import Pool, redact, storable, translate
-from vault.store.sqlite.backup import copy_artifacts
-from vault.store.sqlite.idempotency import Replayed, revive
+from vault.store.postgres.operations import OPERATIONS
 
 from vault import clock
 from vault.inputs import CacheWrite, MessageFields, NewArtifact, NewMetric, NewSession, SessionChanges
@@ -98,16 +100,17 @@ class PostgresStore:
     def job_lock(self, job_id: str, min_gap: float | None = None) -> AbstractAsyncContextManager[bool]:
         return locks.job_lock(self.dsn, job_id, min_gap, self._timeout)
 
-    async def _write(
-        self, operation: Callable[..., Awaitable[T]], *args: Any, claim: IdempotencyClaim | None = None
-    ) -> T:
-        """Run `operation` in its own transaction; answer only after COMMIT."""
+    async def _write(self, command: commands.Command, claim: IdempotencyClaim | None = None) -> Any:
+        """Run the command in its own transaction; answer only after COMMIT."""
+        operation = OPERATIONS.get(type(command))
+        if operation is None:
+            raise TypeError(f"the store runs store commands only, not {command!r}")
         async with self._pool.connection() as conn:
             for attempt in range(1, ATTEMPTS + 1):
                 started = time.perf_counter()
                 try:
                     async with conn.transaction():
-                        value = await self._apply(conn, operation, args, claim)
+                        value = await self._apply(conn, operation, command, claim)
                 except errors.StoreError:
                     raise
                 except (asyncpg.DeadlockDetectedError, asyncpg.SerializationError) as exc:
@@ -117,7 +120,7 @@ class PostgresStore:
                 except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError) as exc:
                     raise translate(exc) from exc
                 except Exception as exc:  # a bug or an unencodable value: this write fails, the store goes on
-                    log.exception("write %s failed", operation.__name__)
+                    log.exception("write %s failed", type(command).__name__)
                     raise translate(exc) from exc
                 if self._observer is not None:
                     self._observer(1, time.perf_counter() - started)
@@ -125,13 +128,15 @@ class PostgresStore:
         raise AssertionError("unreachable")
 
     @staticmethod
-    async def _apply(conn: asyncpg.Connection, operation: Callable[..., Awaitable[T]], args: tuple, claim: Any) -> Any:
+    async def _apply(
+        conn: asyncpg.Connection, operation: Callable[..., Awaitable[Any]], command: commands.Command, claim: Any
+    ) -> Any:
         if claim is None:
-            return await operation(conn, *args)
+            return await operation(conn, command)
         replay = await idempotency.claim(conn, claim)
         if replay is not None:
             return replay
-        value = await operation(conn, *args)
+        value = await operation(conn, command)
         await idempotency.record(conn, claim, value)
         return value
 
@@ -145,7 +150,7 @@ class PostgresStore:
     # -- sessions
 
     async def create_session(self, new: NewSession, claim: IdempotencyClaim | None = None) -> Session:
-        return revive(await self._write(writes.create_session, new, claim=claim), Session)
+        return revive(await self._write(commands.CreateSession(new), claim), Session)
 
     async def get_session(self, session_id: str) -> Session:
         _known("session", session_id)
@@ -153,11 +158,11 @@ class PostgresStore:
 
     async def update_session(self, session_id: str, changes: SessionChanges) -> Session:
         _known("session", session_id)
-        return await self._write(writes.update_session, session_id, changes)
+        return await self._write(commands.UpdateSession(session_id, changes))
 
     async def delete_session(self, session_id: str) -> None:
         _known("session", session_id)
-        released = await self._write(writes.delete_session, session_id)
+        released = await self._write(commands.DeleteSession(session_id))
         await self._content.release_quietly(released)
 
     async def list_sessions(self, query: SessionQuery) -> Page:
@@ -171,7 +176,7 @@ class PostgresStore:
         self, session_id: str, messages: Sequence[MessageFields], claim: IdempotencyClaim | None = None
     ) -> list[Message]:
         _known("session", session_id)
-        return revive(await self._write(writes.add_messages, session_id, messages, claim=claim), Message)
+        return revive(await self._write(commands.AddMessages(session_id, messages), claim), Message)
 
     async def get_message(self, message_id: str) -> Message:
         _known("message", message_id)
@@ -199,7 +204,7 @@ class PostgresStore:
 
     async def clear_history(self, session_id: str) -> int:
         _known("session", session_id)
-        return await self._write(writes.clear_history, session_id)
+        return await self._write(commands.ClearHistory(session_id))
 
     # -- state
 
@@ -209,15 +214,15 @@ class PostgresStore:
 
     async def put_state(self, session_id: str, data: dict[str, Any], if_match: int | None) -> State:
         _known("session", session_id)
-        return await self._write(writes.put_state, session_id, data, if_match)
+        return await self._write(commands.PutState(session_id, data, if_match))
 
     async def patch_state(self, session_id: str, patch: dict[str, Any], if_match: int | None) -> State:
         _known("session", session_id)
-        return await self._write(writes.patch_state, session_id, patch, if_match)
+        return await self._write(commands.PatchState(session_id, patch, if_match))
 
     async def delete_state(self, session_id: str, if_match: int | None) -> State:
         _known("session", session_id)
-        return await self._write(writes.delete_state, session_id, if_match)
+        return await self._write(commands.DeleteState(session_id, if_match))
 
     # -- artifacts
 
@@ -225,10 +230,10 @@ class PostgresStore:
         self, new: NewArtifact, claim: IdempotencyClaim | None = None, content: BlobUpload | None = None
     ) -> Artifact:
         if content is None:
-            return revive(await self._write(writes.create_artifact, new, claim=claim), Artifact)
+            return revive(await self._write(commands.CreateArtifact(new), claim), Artifact)
 
         async def commit(info: BlobInfo) -> Any:
-            return await self._write(writes.create_artifact, new, info, self.blobs.contains, claim=claim)
+            return await self._write(commands.CreateArtifact(new, info, self.blobs.contains), claim)
 
         result = await self._content.commit_with(content, commit)
         if isinstance(result, Replayed):
@@ -247,7 +252,7 @@ class PostgresStore:
 
     async def delete_artifact(self, artifact_id: str) -> None:
         _known("artifact", artifact_id)
-        released = await self._write(writes.delete_artifact, artifact_id)
+        released = await self._write(commands.DeleteArtifact(artifact_id))
         if released is not None:
             await self._content.release_quietly([released])
 
@@ -258,12 +263,12 @@ class PostgresStore:
         return await self._content.release(sha256s)
 
     async def _remove_unclaimed(self, sha256s: list[str]) -> int:
-        return await self._write(blob_refs.release, sha256s, self.blobs.remove)
+        return await self._write(commands.ReleaseBlobs(sha256s, self.blobs.remove))
 
     # -- metrics
 
     async def record_metrics(self, metrics: list[NewMetric], claim: IdempotencyClaim | None = None) -> list[Metric]:
-        return revive(await self._write(writes.record_metrics, metrics, claim=claim), Metric)
+        return revive(await self._write(commands.RecordMetrics(metrics), claim), Metric)
 
     async def get_metric(self, metric_id: str) -> Metric:
         _known("metric", metric_id)
@@ -284,19 +289,19 @@ class PostgresStore:
         return CacheEntry(entry.key, entry.value, entry.ttl, entry.created_at, now, entry.expires_at)
 
     async def cache_set(self, key: str, write: CacheWrite) -> CacheEntry:
-        return await self._write(writes.cache_set, key, write)
+        return await self._write(commands.CacheSet(key, write))
 
     async def cache_delete(self, key: str) -> None:
         _known("cache key", key)
-        await self._write(writes.cache_delete, key)
+        await self._write(commands.CacheDelete(key))
 
-    async def _repeat(self, chunk: int, operation: Callable[..., Awaitable[int]], *args: Any) -> int:
-        """Run a chunked write until a run does less than a full chunk."""
+    async def _repeat(self, step: commands.Chunked) -> int:
+        """Run a sweep's step until a run does less than a full chunk."""
         total = 0
         while True:
-            done = await self._write(operation, *args, chunk)
+            done = await self._write(step)
             total += done
-            if done < chunk:
+            if done < step.limit:
                 return total
 
     async def cache_cleanup(self, claim: IdempotencyClaim | None = None) -> int:
@@ -306,18 +311,18 @@ class PostgresStore:
             replay = await self._read(idempotency.lookup, claim)
             if replay is not None:
                 return revive(replay, int)
-        total = await self._repeat(CLEANUP_CHUNK, writes.cache_cleanup_chunk)
+        total = await self._repeat(commands.CacheCleanupChunk(CLEANUP_CHUNK))
         if claim is None:
             return total
-        return revive(await self._write(writes.result_of, total, claim=claim), int)
+        return revive(await self._write(commands.Answer(total), claim), int)
 
     # -- housekeeping
 
     async def fold_metric_rollups(self) -> int:
-        return await self._repeat(FOLD_CHUNK, rollups.fold_chunk)
+        return await self._repeat(commands.FoldRollupsChunk(FOLD_CHUNK))
 
     async def prune_metrics(self, older_than: str) -> int:
-        return await self._repeat(CLEANUP_CHUNK, rollups.prune_chunk, older_than)
+        return await self._repeat(commands.PruneMetricsChunk(CLEANUP_CHUNK, older_than))
 
     async def list_rollups(self, query: RollupQuery) -> Page:
         if not _all_storable(query.metric_name, query.entity_name, query.entity_type):
@@ -326,7 +331,7 @@ class PostgresStore:
         return Page(found, has_more=has_more)
 
     async def prune_idempotency_keys(self, older_than: str) -> int:
-        return await self._repeat(CLEANUP_CHUNK, writes.prune_idempotency_chunk, older_than)
+        return await self._repeat(commands.PruneIdempotencyChunk(CLEANUP_CHUNK, older_than))
 
     async def backup(self, target: str, progress: Any = None) -> BackupInfo:
         """A SQLite file holding one consistent snapshot of this database (see vault.store.postgres.backup)."""
@@ -356,7 +361,7 @@ class PostgresStore:
             return
         touches, self._touches = self._touches, {}
         try:
-            await self._write(writes.touch_cache, touches)
+            await self._write(commands.TouchCache(touches))
         except errors.StoreError as exc:
             log.debug("cache read times not recorded: %s", exc)
 

@@ -11,18 +11,35 @@ and does not block appends.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
 from datetime import timedelta
 from typing import Any
 
 import asyncpg
-from vault.store.blobs import BlobInfo
+from vault.store.core import rows
+from vault.store.core.commands import (
+    AddMessages,
+    Answer,
+    CacheCleanupChunk,
+    CacheDelete,
+    CacheSet,
+    ClearHistory,
+    CreateArtifact,
+    CreateSession,
+    DeleteArtifact,
+    DeleteSession,
+    DeleteState,
+    PatchState,
+    PruneIdempotencyChunk,
+    PutState,
+    RecordMetrics,
+    TouchCache,
+    UpdateSession,
+)
 from vault.store.errors import BlobMissing, NotFound, PreconditionFailed
 from vault.store.postgres.blob_refs import lock_blob
-from vault.store.sqlite import rows
 
 from vault import clock, ids
-from vault.inputs import CacheWrite, MessageFields, NewArtifact, NewMetric, NewSession, SessionChanges, is_set
+from vault.inputs import is_set
 from vault.jsonutil import dumps_text
 from vault.merge_patch import apply_merge_patch, merge_keys
 from vault.models import Artifact, CacheEntry, Message, Metric, Session, State
@@ -30,7 +47,8 @@ from vault.models import Artifact, CacheEntry, Message, Metric, Session, State
 # -- sessions
 
 
-async def create_session(conn: asyncpg.Connection, new: NewSession) -> Session:
+async def create_session(conn: asyncpg.Connection, command: CreateSession) -> Session:
+    new = command.new
     now = clock.now_text()
     session = Session(ids.session_id(), new.agent_name, new.user_id, new.status, new.metadata, now, now, 0)
     await conn.execute(
@@ -47,7 +65,8 @@ async def create_session(conn: asyncpg.Connection, new: NewSession) -> Session:
     return session
 
 
-async def update_session(conn: asyncpg.Connection, session_id: str, changes: SessionChanges) -> Session:
+async def update_session(conn: asyncpg.Connection, command: UpdateSession) -> Session:
+    session_id, changes = command.session_id, command.changes
     row = await conn.fetchrow(
         f"SELECT {rows.SESSION_COLUMNS} FROM sessions WHERE id = $1 FOR NO KEY UPDATE", session_id
     )
@@ -71,8 +90,8 @@ async def update_session(conn: asyncpg.Connection, session_id: str, changes: Ses
     )
 
 
-async def delete_session(conn: asyncpg.Connection, session_id: str) -> list[str]:
-    """Returns the sha256s its artifacts pointed at: the store releases them after the commit."""
+async def delete_session(conn: asyncpg.Connection, command: DeleteSession) -> list[str]:
+    session_id = command.session_id
     # FOR UPDATE waits out, then keeps out, writers that add to the session,
     # so the artifacts read here are all that the cascade deletes.
     if await conn.fetchval("SELECT 1 FROM sessions WHERE id = $1 FOR UPDATE", session_id) is None:
@@ -88,7 +107,8 @@ async def delete_session(conn: asyncpg.Connection, session_id: str) -> list[str]
 # -- history
 
 
-async def add_messages(conn: asyncpg.Connection, session_id: str, messages: Sequence[MessageFields]) -> list[Message]:
+async def add_messages(conn: asyncpg.Connection, command: AddMessages) -> list[Message]:
+    session_id, messages = command.session_id, command.messages
     # The row lock makes appends to one session take turns, on every instance:
     # each reads the last_seq the previous one committed, so seq has no gaps.
     last_seq = await conn.fetchval("SELECT last_seq FROM sessions WHERE id = $1 FOR NO KEY UPDATE", session_id)
@@ -126,7 +146,8 @@ async def add_messages(conn: asyncpg.Connection, session_id: str, messages: Sequ
     return [Message(**record) for record in records]
 
 
-async def clear_history(conn: asyncpg.Connection, session_id: str) -> int:
+async def clear_history(conn: asyncpg.Connection, command: ClearHistory) -> int:
+    session_id = command.session_id
     if await conn.fetchval("SELECT 1 FROM sessions WHERE id = $1 FOR NO KEY UPDATE", session_id) is None:
         raise NotFound("session", session_id)
     status = await conn.execute("DELETE FROM messages WHERE session_id = $1", session_id)
@@ -168,17 +189,18 @@ async def _write_state(conn: asyncpg.Connection, current: State, data: dict[str,
     return State(current.session_id, data, version, now)
 
 
-async def put_state(conn: asyncpg.Connection, session_id: str, data: dict[str, Any], if_match: int | None) -> State:
-    return await _write_state(conn, await _current_state(conn, session_id, if_match), data)
+async def put_state(conn: asyncpg.Connection, command: PutState) -> State:
+    current = await _current_state(conn, command.session_id, command.if_match)
+    return await _write_state(conn, current, command.data)
 
 
-async def patch_state(conn: asyncpg.Connection, session_id: str, patch: dict[str, Any], if_match: int | None) -> State:
-    current = await _current_state(conn, session_id, if_match)
-    return await _write_state(conn, current, apply_merge_patch(current.data, patch))
+async def patch_state(conn: asyncpg.Connection, command: PatchState) -> State:
+    current = await _current_state(conn, command.session_id, command.if_match)
+    return await _write_state(conn, current, apply_merge_patch(current.data, command.patch))
 
 
-async def delete_state(conn: asyncpg.Connection, session_id: str, if_match: int | None) -> State:
-    current = await _current_state(conn, session_id, if_match)
+async def delete_state(conn: asyncpg.Connection, command: DeleteState) -> State:
+    current = await _current_state(conn, command.session_id, command.if_match)
     if current.version == 0:
         return current
     return await _write_state(conn, current, {})
@@ -196,17 +218,13 @@ async def require_sessions(conn: asyncpg.Connection, session_ids: set[str]) -> N
         raise NotFound("session", min(missing))
 
 
-async def create_artifact(
-    conn: asyncpg.Connection,
-    new: NewArtifact,
-    content: BlobInfo | None = None,
-    present: Callable[[str], bool] | None = None,
-) -> Artifact:
-    """With `content`, the record claims that blob; BlobMissing if it is not present now.
+async def create_artifact(conn: asyncpg.Connection, command: CreateArtifact) -> Artifact:
+    """With content, the record claims that blob; BlobMissing if it is not present now.
 
     The check runs under the blob's advisory lock, which releases take too
     (vault.store.postgres.blob_refs): once this commits, no release removes the blob.
     """
+    new, content, present = command.new, command.content, command.present
     if new.session_id is not None:
         await require_sessions(conn, {new.session_id})
     if content is not None:
@@ -241,8 +259,8 @@ async def create_artifact(
     return artifact
 
 
-async def delete_artifact(conn: asyncpg.Connection, artifact_id: str) -> str | None:
-    """Returns the sha256 it pointed at, if any: the store releases it after the commit."""
+async def delete_artifact(conn: asyncpg.Connection, command: DeleteArtifact) -> str | None:
+    artifact_id = command.artifact_id
     row = await conn.fetchrow("DELETE FROM artifacts WHERE id = $1 RETURNING sha256", artifact_id)
     if row is None:
         raise NotFound("artifact", artifact_id)
@@ -252,7 +270,8 @@ async def delete_artifact(conn: asyncpg.Connection, artifact_id: str) -> str | N
 # -- metrics
 
 
-async def record_metrics(conn: asyncpg.Connection, metrics: list[NewMetric]) -> list[Metric]:
+async def record_metrics(conn: asyncpg.Connection, command: RecordMetrics) -> list[Metric]:
+    metrics = command.metrics
     await require_sessions(conn, {m.session_id for m in metrics if m.session_id is not None})
     now = clock.now_text()
     recorded = [
@@ -290,7 +309,8 @@ async def record_metrics(conn: asyncpg.Connection, metrics: list[NewMetric]) -> 
 # -- cache
 
 
-async def cache_set(conn: asyncpg.Connection, key: str, write: CacheWrite) -> CacheEntry:
+async def cache_set(conn: asyncpg.Connection, command: CacheSet) -> CacheEntry:
+    key, write = command.key, command.write
     moment = clock.now()
     now = clock.format_time(moment)
     # From the same moment as created_at, so expires_at - created_at is exactly the ttl.
@@ -309,44 +329,42 @@ async def cache_set(conn: asyncpg.Connection, key: str, write: CacheWrite) -> Ca
     return CacheEntry(key, write.value, write.ttl, now, now, expires_at)
 
 
-async def cache_delete(conn: asyncpg.Connection, key: str) -> None:
+async def cache_delete(conn: asyncpg.Connection, command: CacheDelete) -> None:
+    key = command.key
     row = await conn.fetchrow("DELETE FROM cache WHERE key = $1 RETURNING expires_at", key)
     # An expired entry is already gone as far as clients can tell.
     if row is None or (row["expires_at"] is not None and row["expires_at"] <= clock.now_text()):
         raise NotFound("cache key", key)
 
 
-async def cache_cleanup_chunk(conn: asyncpg.Connection, chunk: int) -> int:
-    """Delete up to `chunk` expired entries; a sweep repeats this until it falls short."""
+async def cache_cleanup_chunk(conn: asyncpg.Connection, command: CacheCleanupChunk) -> int:
     # SKIP LOCKED: entries another instance is sweeping (or setting) are left to it.
     status = await conn.execute(
         "DELETE FROM cache WHERE key IN (SELECT key FROM cache WHERE expires_at IS NOT NULL AND expires_at <= $1"
         " LIMIT $2 FOR UPDATE SKIP LOCKED)",
         clock.now_text(),
-        chunk,
+        command.limit,
     )
     return int(status.split()[-1])
 
 
-async def prune_idempotency_chunk(conn: asyncpg.Connection, older_than: str, chunk: int) -> int:
+async def prune_idempotency_chunk(conn: asyncpg.Connection, command: PruneIdempotencyChunk) -> int:
     status = await conn.execute(
         "DELETE FROM idempotency_keys WHERE key IN (SELECT key FROM idempotency_keys WHERE created_at < $1"
         " LIMIT $2 FOR UPDATE SKIP LOCKED)",
-        older_than,
-        chunk,
+        command.older_than,
+        command.limit,
     )
     return int(status.split()[-1])
 
 
-async def touch_cache(conn: asyncpg.Connection, touches: dict[str, str]) -> None:
-    """Record read times; never moves accessed_at backwards."""
+async def touch_cache(conn: asyncpg.Connection, command: TouchCache) -> None:
     # Sorted, so two instances touching the same keys lock them in one order.
     await conn.executemany(
         "UPDATE cache SET accessed_at = $1 WHERE key = $2 AND accessed_at < $1",
-        [(when, key) for key, when in sorted(touches.items())],
+        [(when, key) for key, when in sorted(command.touches.items())],
     )
 
 
-async def result_of(conn: asyncpg.Connection, value: Any) -> Any:
-    """Commit nothing new and answer `value`: lets a multi-command result carry an idempotency key."""
-    return value
+async def answer(conn: asyncpg.Connection, command: Answer) -> Any:
+    return command.value

@@ -10,19 +10,19 @@ from under a committed record.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable
-from pathlib import Path
+
+from vault.store.core.commands import ReleaseBlobs
 
 # Bound of `IN (...)` lists (SQLite allows 32766 parameters by default).
 IN_CHUNK = 500
 
 
-def release(conn: sqlite3.Connection, sha256s: list[str], remove: Callable[[str], bool]) -> int:
+def release_blobs(conn: sqlite3.Connection, command: ReleaseBlobs) -> int:
     """Remove each blob no artifact references; return how many were removed."""
     removed = 0
-    for sha256 in sha256s:
+    for sha256 in command.sha256s:
         claimed = conn.execute("SELECT 1 FROM artifacts WHERE sha256 = ? LIMIT 1", (sha256,)).fetchone()
-        if claimed is None and remove(sha256):
+        if claimed is None and command.remove(sha256):
             removed += 1
     return removed
 
@@ -37,15 +37,3 @@ def referenced(conn: sqlite3.Connection, sha256s: list[str]) -> set[str]:
             row[0] for row in conn.execute(f"SELECT DISTINCT sha256 FROM artifacts WHERE sha256 IN ({marks})", chunk)
         )
     return found
-
-
-def referenced_in_file(path: str | Path) -> list[str]:
-    """Every sha256 referenced by the artifacts of a database file (a backup copy)."""
-    conn = sqlite3.connect(f"file:{Path(path).resolve()}?mode=ro", uri=True)
-    try:
-        return [
-            row[0]
-            for row in conn.execute("SELECT DISTINCT sha256 FROM artifacts WHERE sha256 IS NOT NULL ORDER BY sha256")
-        ]
-    finally:
-        conn.close()

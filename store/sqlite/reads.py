@@ -5,15 +5,13 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
+from vault.store.core import rows
+from vault.store.core.rows import MAX_SEQ
 from vault.store.errors import InvalidReference, NotFound
-from vault.store.sqlite import rows
 
 from vault import clock
 from vault.models import Artifact, CacheEntry, Message, Metric, Page, RenderedMessage, Session, State
 from vault.queries import ArtifactQuery, HistoryQuery, MetricQuery, SessionQuery
-
-# Seq numbers are SQLite integers: at most 2^63 - 1.
-MAX_SEQ = 2**63 - 1
 
 
 def _where(filters: list[tuple[str, Any]]) -> tuple[str, list[Any]]:

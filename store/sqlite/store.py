@@ -17,8 +17,11 @@ from vault.store import errors
 from vault.store.blobfs import FilesystemBlobStore
 from vault.store.blobs import BlobInfo, BlobStore, BlobUpload
 from vault.store.content import ContentKeeper
+from vault.store.core import commands
+from vault.store.core.copies import copy_artifacts
+from vault.store.core.idempotency import Replayed, revive
 from vault.store.interface import IdempotencyClaim
-from vault.store.sqlite import backup, blob_refs, idempotency, migrations, reads, rollups, writes
+from vault.store.sqlite import backup, blob_refs, idempotency, migrations, reads, rollups
 from vault.store.sqlite.connection import (
     JOURNAL_SIZE_LIMIT,
     SYNCHRONOUS_MODES,
@@ -27,9 +30,9 @@ from vault.store.sqlite.connection import (
     run_on_thread,
     translate,
 )
-from vault.store.sqlite.idempotency import Replayed, revive
+from vault.store.sqlite.operations import OPERATIONS
 from vault.store.sqlite.readers import ReadPool
-from vault.store.sqlite.writer import Writer
+from vault.store.sqlite.writer import Writer, WriterStats
 
 from vault import clock
 from vault.inputs import CacheWrite, MessageFields, NewArtifact, NewMetric, NewSession, SessionChanges
@@ -106,6 +109,7 @@ class SQLiteStore:
             raise
         self._writer = Writer(
             self._write_conn,
+            operations=OPERATIONS,
             queue_max=self._queue_max,
             batch_max=self._batch_max,
             reopen=self._open_writer,
@@ -139,10 +143,10 @@ class SQLiteStore:
         await self._read(reads.ping)
 
     def observe(self, telemetry: Telemetry) -> None:
-        self.writer.observer = telemetry.observe_commit
+        self._started_writer().observer = telemetry.observe_commit
         telemetry.watch(
             StoreCollector(
-                queue_depth=lambda: self.writer.queue_depth,
+                queue_depth=lambda: self._started_writer().queue_depth,
                 files=lambda: {"database": self.path, "wal": f"{self.path}-wal"},
             )
         )
@@ -152,14 +156,18 @@ class SQLiteStore:
         # One process owns the database file, so its scheduler is the only one.
         yield True
 
-    @property
-    def writer(self) -> Writer:
+    def _started_writer(self) -> Writer:
         if self._writer is None:
             raise errors.StoreClosed("the store has not started")
         return self._writer
 
-    async def _write(self, operation: Callable[..., T], *args: Any, claim: IdempotencyClaim | None = None) -> T:
-        return await self.writer.submit(operation, *args, claim=claim)
+    @property
+    def write_stats(self) -> WriterStats:
+        """The writer's counters (commands, commits, batch sizes), for tests and benchmarks."""
+        return self._started_writer().stats
+
+    async def _write(self, command: commands.Command, claim: IdempotencyClaim | None = None) -> Any:
+        return await self._started_writer().submit(command, claim)
 
     async def _read(self, query: Callable[..., T], *args: Any) -> T:
         try:
@@ -177,16 +185,16 @@ class SQLiteStore:
     # -- sessions
 
     async def create_session(self, new: NewSession, claim: IdempotencyClaim | None = None) -> Session:
-        return revive(await self._write(writes.create_session, new, claim=claim), Session)
+        return revive(await self._write(commands.CreateSession(new), claim), Session)
 
     async def get_session(self, session_id: str) -> Session:
         return await self._read(reads.get_session, session_id)
 
     async def update_session(self, session_id: str, changes: SessionChanges) -> Session:
-        return await self._write(writes.update_session, session_id, changes)
+        return await self._write(commands.UpdateSession(session_id, changes))
 
     async def delete_session(self, session_id: str) -> None:
-        released = await self._write(writes.delete_session, session_id)
+        released = await self._write(commands.DeleteSession(session_id))
         await self._content.release_quietly(released)
 
     async def list_sessions(self, query: SessionQuery) -> Page:
@@ -197,7 +205,7 @@ class SQLiteStore:
     async def add_messages(
         self, session_id: str, messages: Sequence[MessageFields], claim: IdempotencyClaim | None = None
     ) -> list[Message]:
-        return revive(await self._write(writes.add_messages, session_id, messages, claim=claim), Message)
+        return revive(await self._write(commands.AddMessages(session_id, messages), claim), Message)
 
     async def get_message(self, message_id: str) -> Message:
         return await self._read(reads.get_message, message_id)
@@ -213,7 +221,7 @@ class SQLiteStore:
         return await self._read(reads.list_message_bodies, query)
 
     async def clear_history(self, session_id: str) -> int:
-        return await self._write(writes.clear_history, session_id)
+        return await self._write(commands.ClearHistory(session_id))
 
     # -- state
 
@@ -221,13 +229,13 @@ class SQLiteStore:
         return await self._read(reads.get_state, session_id)
 
     async def put_state(self, session_id: str, data: dict[str, Any], if_match: int | None) -> State:
-        return await self._write(writes.put_state, session_id, data, if_match)
+        return await self._write(commands.PutState(session_id, data, if_match))
 
     async def patch_state(self, session_id: str, patch: dict[str, Any], if_match: int | None) -> State:
-        return await self._write(writes.patch_state, session_id, patch, if_match)
+        return await self._write(commands.PatchState(session_id, patch, if_match))
 
     async def delete_state(self, session_id: str, if_match: int | None) -> State:
-        return await self._write(writes.delete_state, session_id, if_match)
+        return await self._write(commands.DeleteState(session_id, if_match))
 
     # -- artifacts
 
@@ -235,10 +243,10 @@ class SQLiteStore:
         self, new: NewArtifact, claim: IdempotencyClaim | None = None, content: BlobUpload | None = None
     ) -> Artifact:
         if content is None:
-            return revive(await self._write(writes.create_artifact, new, claim=claim), Artifact)
+            return revive(await self._write(commands.CreateArtifact(new), claim), Artifact)
 
         async def commit(info: BlobInfo) -> Any:
-            return await self._write(writes.create_artifact, new, info, self.blobs.contains, claim=claim)
+            return await self._write(commands.CreateArtifact(new, info, self.blobs.contains), claim)
 
         result = await self._content.commit_with(content, commit)
         if isinstance(result, Replayed):
@@ -253,7 +261,7 @@ class SQLiteStore:
         return await self._read(reads.list_artifacts, query)
 
     async def delete_artifact(self, artifact_id: str) -> None:
-        released = await self._write(writes.delete_artifact, artifact_id)
+        released = await self._write(commands.DeleteArtifact(artifact_id))
         if released is not None:
             await self._content.release_quietly([released])
 
@@ -264,13 +272,13 @@ class SQLiteStore:
         return await self._content.release(sha256s)
 
     async def _remove_unclaimed(self, sha256s: list[str]) -> int:
-        # Alone in its transaction: the files it unlinks must not depend on other commands' COMMIT.
-        return await self.writer.submit(blob_refs.release, sha256s, self.blobs.remove, alone=True)
+        # Alone in its transaction (ReleaseBlobs.alone): the files it unlinks must not depend on other commands' COMMIT.
+        return await self._write(commands.ReleaseBlobs(sha256s, self.blobs.remove))
 
     # -- metrics
 
     async def record_metrics(self, metrics: list[NewMetric], claim: IdempotencyClaim | None = None) -> list[Metric]:
-        return revive(await self._write(writes.record_metrics, metrics, claim=claim), Metric)
+        return revive(await self._write(commands.RecordMetrics(metrics), claim), Metric)
 
     async def get_metric(self, metric_id: str) -> Metric:
         return await self._read(reads.get_metric, metric_id)
@@ -287,18 +295,18 @@ class SQLiteStore:
         return CacheEntry(entry.key, entry.value, entry.ttl, entry.created_at, now, entry.expires_at)
 
     async def cache_set(self, key: str, write: CacheWrite) -> CacheEntry:
-        return await self._write(writes.cache_set, key, write)
+        return await self._write(commands.CacheSet(key, write))
 
     async def cache_delete(self, key: str) -> None:
-        await self._write(writes.cache_delete, key)
+        await self._write(commands.CacheDelete(key))
 
-    async def _repeat(self, chunk: int, operation: Callable[..., int], *args: Any) -> int:
-        """Run a chunked write command until a run does less than a full chunk."""
+    async def _repeat(self, step: commands.Chunked) -> int:
+        """Run a sweep's step until a run does less than a full chunk."""
         total = 0
         while True:
-            done = await self._write(operation, *args, chunk)
+            done = await self._write(step)
             total += done
-            if done < chunk:
+            if done < step.limit:
                 return total
 
     async def cache_cleanup(self, claim: IdempotencyClaim | None = None) -> int:
@@ -308,25 +316,25 @@ class SQLiteStore:
             replay = await self._read(idempotency.lookup, claim)
             if replay is not None:
                 return revive(replay, int)
-        total = await self._repeat(CLEANUP_CHUNK, writes.cache_cleanup_chunk)
+        total = await self._repeat(commands.CacheCleanupChunk(CLEANUP_CHUNK))
         if claim is None:
             return total
-        return revive(await self._write(writes.result_of, total, claim=claim), int)
+        return revive(await self._write(commands.Answer(total), claim), int)
 
     # -- housekeeping
 
     async def fold_metric_rollups(self) -> int:
-        return await self._repeat(FOLD_CHUNK, rollups.fold_chunk)
+        return await self._repeat(commands.FoldRollupsChunk(FOLD_CHUNK))
 
     async def prune_metrics(self, older_than: str) -> int:
-        return await self._repeat(CLEANUP_CHUNK, rollups.prune_chunk, older_than)
+        return await self._repeat(commands.PruneMetricsChunk(CLEANUP_CHUNK, older_than))
 
     async def list_rollups(self, query: RollupQuery) -> Page:
         found, has_more = await self._read(rollups.list_rollups, query)
         return Page(found, has_more=has_more)
 
     async def prune_idempotency_keys(self, older_than: str) -> int:
-        return await self._repeat(CLEANUP_CHUNK, writes.prune_idempotency_chunk, older_than)
+        return await self._repeat(commands.PruneIdempotencyChunk(CLEANUP_CHUNK, older_than))
 
     async def backup(self, target: str, progress: backup.Progress | None = None) -> BackupInfo:
         started = time.monotonic()
@@ -334,7 +342,7 @@ class SQLiteStore:
         # Blobs a copy references must still exist when they are copied after it.
         async with self._content.releases_held():
             checked = await asyncio.to_thread(backup.copy_database, self.path, target, progress)
-            exported = await asyncio.to_thread(backup.copy_artifacts, target, self.blobs)
+            exported = await asyncio.to_thread(copy_artifacts, target, self.blobs)
         return BackupInfo(
             file=str(target),
             size=os.path.getsize(target),
@@ -364,6 +372,6 @@ class SQLiteStore:
             return
         touches, self._touches = self._touches, {}
         try:
-            await self._write(writes.touch_cache, touches)
+            await self._write(commands.TouchCache(touches))
         except errors.StoreError as exc:
             log.debug("cache read times not recorded: %s", exc)

@@ -1,4 +1,4 @@
-"""Write commands: plain functions over the writer's sqlite3 connection.
+"""Write operations: the function that runs each command over the writer's sqlite3 connection.
 
 Each runs on the writer thread inside its own savepoint (vault.store.sqlite.writer),
 so a raised error undoes exactly what the command did.
@@ -7,16 +7,33 @@ so a raised error undoes exactly what the command did.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Sequence
 from datetime import timedelta
 from typing import Any
 
-from vault.store.blobs import BlobInfo
+from vault.store.core import rows
+from vault.store.core.commands import (
+    AddMessages,
+    Answer,
+    CacheCleanupChunk,
+    CacheDelete,
+    CacheSet,
+    ClearHistory,
+    CreateArtifact,
+    CreateSession,
+    DeleteArtifact,
+    DeleteSession,
+    DeleteState,
+    PatchState,
+    PruneIdempotencyChunk,
+    PutState,
+    RecordMetrics,
+    TouchCache,
+    UpdateSession,
+)
 from vault.store.errors import BlobMissing, NotFound, PreconditionFailed
-from vault.store.sqlite import rows
 
 from vault import clock, ids
-from vault.inputs import CacheWrite, MessageFields, NewArtifact, NewMetric, NewSession, SessionChanges, is_set
+from vault.inputs import is_set
 from vault.jsonutil import dumps_text
 from vault.merge_patch import apply_merge_patch, merge_keys
 from vault.models import Artifact, CacheEntry, Message, Metric, Session, State
@@ -24,7 +41,8 @@ from vault.models import Artifact, CacheEntry, Message, Metric, Session, State
 # -- sessions
 
 
-def create_session(conn: sqlite3.Connection, new: NewSession) -> Session:
+def create_session(conn: sqlite3.Connection, command: CreateSession) -> Session:
+    new = command.new
     now = clock.now_text()
     session = Session(ids.session_id(), new.agent_name, new.user_id, new.status, new.metadata, now, now, 0)
     conn.execute(
@@ -35,7 +53,8 @@ def create_session(conn: sqlite3.Connection, new: NewSession) -> Session:
     return session
 
 
-def update_session(conn: sqlite3.Connection, session_id: str, changes: SessionChanges) -> Session:
+def update_session(conn: sqlite3.Connection, command: UpdateSession) -> Session:
+    session_id, changes = command.session_id, command.changes
     row = conn.execute(f"SELECT {rows.SESSION_COLUMNS} FROM sessions WHERE id = ?", (session_id,)).fetchone()
     if row is None:
         raise NotFound("session", session_id)
@@ -53,8 +72,8 @@ def update_session(conn: sqlite3.Connection, session_id: str, changes: SessionCh
     )
 
 
-def delete_session(conn: sqlite3.Connection, session_id: str) -> list[str]:
-    """Returns the sha256s its artifacts pointed at: the store releases them after the commit."""
+def delete_session(conn: sqlite3.Connection, command: DeleteSession) -> list[str]:
+    session_id = command.session_id
     blobs = [
         row[0]
         for row in conn.execute(
@@ -70,7 +89,8 @@ def delete_session(conn: sqlite3.Connection, session_id: str) -> list[str]:
 # -- history
 
 
-def add_messages(conn: sqlite3.Connection, session_id: str, messages: Sequence[MessageFields]) -> list[Message]:
+def add_messages(conn: sqlite3.Connection, command: AddMessages) -> list[Message]:
+    session_id, messages = command.session_id, command.messages
     now = clock.now_text()
     # Claim the seq numbers and count the messages in one statement; the
     # command's savepoint undoes it if an insert below fails.
@@ -106,7 +126,8 @@ def add_messages(conn: sqlite3.Connection, session_id: str, messages: Sequence[M
     return [Message(**record) for record in records]
 
 
-def clear_history(conn: sqlite3.Connection, session_id: str) -> int:
+def clear_history(conn: sqlite3.Connection, command: ClearHistory) -> int:
+    session_id = command.session_id
     if conn.execute("SELECT 1 FROM sessions WHERE id = ?", (session_id,)).fetchone() is None:
         raise NotFound("session", session_id)
     deleted = conn.execute("DELETE FROM messages WHERE session_id = ?", (session_id,)).rowcount
@@ -143,17 +164,17 @@ def _write_state(conn: sqlite3.Connection, current: State, data: dict[str, Any])
     return State(current.session_id, data, version, now)
 
 
-def put_state(conn: sqlite3.Connection, session_id: str, data: dict[str, Any], if_match: int | None) -> State:
-    return _write_state(conn, _current_state(conn, session_id, if_match), data)
+def put_state(conn: sqlite3.Connection, command: PutState) -> State:
+    return _write_state(conn, _current_state(conn, command.session_id, command.if_match), command.data)
 
 
-def patch_state(conn: sqlite3.Connection, session_id: str, patch: dict[str, Any], if_match: int | None) -> State:
-    current = _current_state(conn, session_id, if_match)
-    return _write_state(conn, current, apply_merge_patch(current.data, patch))
+def patch_state(conn: sqlite3.Connection, command: PatchState) -> State:
+    current = _current_state(conn, command.session_id, command.if_match)
+    return _write_state(conn, current, apply_merge_patch(current.data, command.patch))
 
 
-def delete_state(conn: sqlite3.Connection, session_id: str, if_match: int | None) -> State:
-    current = _current_state(conn, session_id, if_match)
+def delete_state(conn: sqlite3.Connection, command: DeleteState) -> State:
+    current = _current_state(conn, command.session_id, command.if_match)
     if current.version == 0:
         return current
     return _write_state(conn, current, {})
@@ -167,17 +188,13 @@ def _require_session(conn: sqlite3.Connection, session_id: str | None) -> None:
         raise NotFound("session", session_id)
 
 
-def create_artifact(
-    conn: sqlite3.Connection,
-    new: NewArtifact,
-    content: BlobInfo | None = None,
-    present: Callable[[str], bool] | None = None,
-) -> Artifact:
-    """With `content`, the record claims that blob; BlobMissing if it is not present now.
+def create_artifact(conn: sqlite3.Connection, command: CreateArtifact) -> Artifact:
+    """With content, the record claims that blob; BlobMissing if it is not present now.
 
     The check runs here, ordered with blob releases on the writer thread: once
     this commits, no release removes the blob (vault.store.sqlite.blob_refs).
     """
+    new, content, present = command.new, command.content, command.present
     _require_session(conn, new.session_id)
     if content is not None and (present is None or not present(content.sha256)):
         raise BlobMissing(content.sha256)
@@ -211,8 +228,8 @@ def create_artifact(
     return artifact
 
 
-def delete_artifact(conn: sqlite3.Connection, artifact_id: str) -> str | None:
-    """Returns the sha256 it pointed at, if any: the store releases it after the commit."""
+def delete_artifact(conn: sqlite3.Connection, command: DeleteArtifact) -> str | None:
+    artifact_id = command.artifact_id
     row = conn.execute("DELETE FROM artifacts WHERE id = ? RETURNING sha256", (artifact_id,)).fetchone()
     if row is None:
         raise NotFound("artifact", artifact_id)
@@ -222,7 +239,8 @@ def delete_artifact(conn: sqlite3.Connection, artifact_id: str) -> str | None:
 # -- metrics
 
 
-def record_metrics(conn: sqlite3.Connection, metrics: list[NewMetric]) -> list[Metric]:
+def record_metrics(conn: sqlite3.Connection, command: RecordMetrics) -> list[Metric]:
+    metrics = command.metrics
     for session_id in {m.session_id for m in metrics if m.session_id is not None}:
         _require_session(conn, session_id)
     now = clock.now_text()
@@ -261,7 +279,8 @@ def record_metrics(conn: sqlite3.Connection, metrics: list[NewMetric]) -> list[M
 # -- cache
 
 
-def cache_set(conn: sqlite3.Connection, key: str, write: CacheWrite) -> CacheEntry:
+def cache_set(conn: sqlite3.Connection, command: CacheSet) -> CacheEntry:
+    key, write = command.key, command.write
     moment = clock.now()
     now = clock.format_time(moment)
     # From the same moment as created_at, so expires_at - created_at is exactly the ttl.
@@ -276,37 +295,35 @@ def cache_set(conn: sqlite3.Connection, key: str, write: CacheWrite) -> CacheEnt
     return entry
 
 
-def cache_delete(conn: sqlite3.Connection, key: str) -> None:
+def cache_delete(conn: sqlite3.Connection, command: CacheDelete) -> None:
+    key = command.key
     row = conn.execute("DELETE FROM cache WHERE key = ? RETURNING expires_at", (key,)).fetchone()
     # An expired entry is already gone as far as clients can tell.
     if row is None or (row[0] is not None and row[0] <= clock.now_text()):
         raise NotFound("cache key", key)
 
 
-def cache_cleanup_chunk(conn: sqlite3.Connection, chunk: int) -> int:
-    """Delete up to `chunk` expired entries; a sweep repeats this until it falls short."""
+def cache_cleanup_chunk(conn: sqlite3.Connection, command: CacheCleanupChunk) -> int:
     return conn.execute(
         "DELETE FROM cache WHERE key IN"
         " (SELECT key FROM cache WHERE expires_at IS NOT NULL AND expires_at <= ? LIMIT ?)",
-        (clock.now_text(), chunk),
+        (clock.now_text(), command.limit),
     ).rowcount
 
 
-def prune_idempotency_chunk(conn: sqlite3.Connection, older_than: str, chunk: int) -> int:
+def prune_idempotency_chunk(conn: sqlite3.Connection, command: PruneIdempotencyChunk) -> int:
     return conn.execute(
         "DELETE FROM idempotency_keys WHERE key IN (SELECT key FROM idempotency_keys WHERE created_at < ? LIMIT ?)",
-        (older_than, chunk),
+        (command.older_than, command.limit),
     ).rowcount
 
 
-def touch_cache(conn: sqlite3.Connection, touches: dict[str, str]) -> None:
-    """Record read times; never moves accessed_at backwards."""
+def touch_cache(conn: sqlite3.Connection, command: TouchCache) -> None:
     conn.executemany(
         "UPDATE cache SET accessed_at = ? WHERE key = ? AND accessed_at < ?",
-        [(when, key, when) for key, when in touches.items()],
+        [(when, key, when) for key, when in command.touches.items()],
     )
 
 
-def result_of(conn: sqlite3.Connection, value: Any) -> Any:
-    """Commit nothing new and answer `value`: lets a multi-command result carry an idempotency key."""
-    return value
+def answer(conn: sqlite3.Connection, command: Answer) -> Any:
+    return command.value

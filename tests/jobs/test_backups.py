@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from vault.jobs.backups import backup_files, take_backup
+from vault.store.core import copies
 from vault.store.errors import SchemaTooNew, StoreUnavailable
 from vault.store.sqlite import SQLiteStore, backup
 from vault.store.sqlite.migrations import LATEST_VERSION
@@ -102,7 +103,7 @@ async def test_restore_keeps_the_old_database_aside(store, tmp_path):
     live.write_bytes(copy.read_bytes())
     aside = backup.restore(copy, live)
     assert aside is not None and aside.exists()
-    assert backup.check(live).ok
+    assert copies.check(live).ok
 
 
 async def test_admin_backup_routes(client, config):
