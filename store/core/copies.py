@@ -6,14 +6,28 @@ Its checks and the blobs copied beside it are the same for both backends.
 from __future__ import annotations
 
 import logging
+import os
 import shutil
 import sqlite3
+from collections.abc import Callable
 from pathlib import Path
 
 from attrs import frozen
 from vault.store.blobs import BlobStore, ExportResult, artifacts_folder
 
 log = logging.getLogger(__name__)
+
+# Called with (done, total) as a copy goes on.
+Progress = Callable[[int, int], None]
+
+
+def fsync(path: str | Path) -> None:
+    """Flush a file, or a folder's entries, to disk."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 @frozen

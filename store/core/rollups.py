@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from vault.jsonutil import canonical_text, loads
+from vault.models import Rollup
 
 # Canonical timestamps are fixed-width text, so a bucket start is a prefix
 # of the timestamp with the rest zeroed.
@@ -36,3 +37,9 @@ def bucket_totals(points: list[Any]) -> dict[tuple[str, ...], list[Any]]:
                 total[2] = min(total[2], value)
                 total[3] = max(total[3], value)
     return totals
+
+
+def rollup_window(found: list[Any], limit: int) -> tuple[list[Rollup], bool]:
+    """Rows of (bucket_start, count, sum, min, max), one past the limit, as rollups and whether there are more."""
+    rollups = [Rollup(start, count, total, low, high, total / count) for start, count, total, low, high in found]
+    return rollups[:limit], len(rollups) > limit

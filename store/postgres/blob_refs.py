@@ -51,12 +51,6 @@ async def release_blobs(conn: asyncpg.Connection, command: ReleaseBlobs) -> int:
     return removed
 
 
-async def referenced(conn: asyncpg.Connection, sha256s: list[str]) -> set[str]:
-    """The subset of `sha256s` that some artifact references."""
-    found = await conn.fetch("SELECT DISTINCT sha256 FROM artifacts WHERE sha256 = ANY($1::text[])", sha256s)
-    return {row["sha256"] for row in found}
-
-
 @contextlib.asynccontextmanager
 async def gate_held(dsn: str, timeout: float) -> AsyncIterator[None]:
     """Hold the blob gate on a connection of its own, for as long as a backup copies blobs."""

@@ -11,11 +11,7 @@ from __future__ import annotations
 
 import asyncpg
 from vault.store.core.commands import FoldRollupsChunk, PruneMetricsChunk
-from vault.store.core.rollups import bucket_start, bucket_totals
-from vault.store.postgres.reads import Params
-
-from vault.models import Rollup
-from vault.queries import RollupQuery
+from vault.store.core.rollups import bucket_totals
 
 
 async def fold_rollups_chunk(conn: asyncpg.Connection, command: FoldRollupsChunk) -> int:
@@ -50,24 +46,3 @@ async def prune_metrics_chunk(conn: asyncpg.Connection, command: PruneMetricsChu
         command.limit,
     )
     return int(status.split()[-1])
-
-
-async def list_rollups(conn: asyncpg.Connection, query: RollupQuery) -> tuple[list[Rollup], bool]:
-    params = Params()
-    clauses = [f"bucket = {params.add(query.bucket)}", f"metric_name = {params.add(query.metric_name)}"]
-    for clause, value in (
-        ("entity_name = {}", query.entity_name),
-        ("entity_type = {}", query.entity_type),
-        ("bucket_start >= {}", query.start_time and bucket_start(query.start_time, query.bucket)),
-        ("bucket_start <= {}", query.end_time),
-    ):
-        if value is not None:
-            clauses.append(clause.format(params.add(value)))
-    found = await conn.fetch(
-        "SELECT bucket_start, sum(count)::bigint, sum(sum), min(min), max(max) FROM metric_rollups"
-        f" WHERE {' AND '.join(clauses)} GROUP BY bucket_start ORDER BY bucket_start"
-        f" LIMIT {params.add(query.limit + 1)} OFFSET {params.add(query.offset)}",
-        *params.values,
-    )
-    rollups = [Rollup(start, count, total, low, high, total / count) for start, count, total, low, high in found]
-    return rollups[: query.limit], len(rollups) > query.limit

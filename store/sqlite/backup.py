@@ -16,30 +16,14 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 from vault.store.blobs import BlobStore, artifacts_folder
-from vault.store.core.copies import Check, check
+from vault.store.core.copies import Check, Progress, check, fsync
 from vault.store.errors import SchemaTooNew, StoreUnavailable
 from vault.store.sqlite.migrations import LATEST_VERSION
 
 log = logging.getLogger(__name__)
-
-Progress = Callable[[int, int], None]
-
-
-def _fsync_dir(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _fsync_file(path: Path) -> None:
-    with path.open("rb+") as handle:
-        os.fsync(handle.fileno())
 
 
 def _watch_size(target: Path, total: int, progress: Progress, done: threading.Event) -> None:
@@ -79,13 +63,13 @@ def copy_database(source: str, target: str | Path, progress: Progress | None = N
             watcher.join()
     if progress is not None:
         progress(partial.stat().st_size, partial.stat().st_size)
-    _fsync_file(partial)
+    fsync(partial)
     checked = check(partial)
     if not checked.ok:
         partial.unlink(missing_ok=True)
         raise StoreUnavailable(f"the backup failed its integrity check: {checked.result}")
     os.replace(partial, target)
-    _fsync_dir(target.parent)
+    fsync(target.parent)
     return checked
 
 
@@ -117,7 +101,7 @@ def restore(backup: str | Path, db_path: str | Path, blobs: BlobStore | None = N
         aside = db_path.with_name(f"{db_path.name}.before-restore-{time.strftime('%Y%m%dT%H%M%S')}")
         _move_database(db_path, aside)
     os.replace(staged, db_path)
-    _fsync_dir(db_path.parent)
+    fsync(db_path.parent)
     return aside
 
 

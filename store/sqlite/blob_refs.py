@@ -13,9 +13,6 @@ import sqlite3
 
 from vault.store.core.commands import ReleaseBlobs
 
-# Bound of `IN (...)` lists (SQLite allows 32766 parameters by default).
-IN_CHUNK = 500
-
 
 def release_blobs(conn: sqlite3.Connection, command: ReleaseBlobs) -> int:
     """Remove each blob no artifact references; return how many were removed."""
@@ -25,15 +22,3 @@ def release_blobs(conn: sqlite3.Connection, command: ReleaseBlobs) -> int:
         if claimed is None and command.remove(sha256):
             removed += 1
     return removed
-
-
-def referenced(conn: sqlite3.Connection, sha256s: list[str]) -> set[str]:
-    """The subset of `sha256s` that some artifact references (a read)."""
-    found: set[str] = set()
-    for start in range(0, len(sha256s), IN_CHUNK):
-        chunk = sha256s[start : start + IN_CHUNK]
-        marks = ", ".join("?" * len(chunk))
-        found.update(
-            row[0] for row in conn.execute(f"SELECT DISTINCT sha256 FROM artifacts WHERE sha256 IN ({marks})", chunk)
-        )
-    return found

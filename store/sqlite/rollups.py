@@ -8,13 +8,9 @@ the whole fold, so a rerun never counts a point twice.
 from __future__ import annotations
 
 import sqlite3
-from typing import Any
 
 from vault.store.core.commands import FoldRollupsChunk, PruneMetricsChunk
-from vault.store.core.rollups import bucket_start, bucket_totals
-
-from vault.models import Rollup
-from vault.queries import RollupQuery
+from vault.store.core.rollups import bucket_totals
 
 
 def _watermark(conn: sqlite3.Connection) -> int:
@@ -53,24 +49,3 @@ def prune_metrics_chunk(conn: sqlite3.Connection, command: PruneMetricsChunk) ->
         "DELETE FROM metrics WHERE rowid IN (SELECT rowid FROM metrics WHERE timestamp < ? AND rowid <= ? LIMIT ?)",
         (command.older_than, _watermark(conn), command.limit),
     ).rowcount
-
-
-def list_rollups(conn: sqlite3.Connection, query: RollupQuery) -> tuple[list[Rollup], bool]:
-    clauses = ["bucket = ?", "metric_name = ?"]
-    params: list[Any] = [query.bucket, query.metric_name]
-    for clause, value in (
-        ("entity_name = ?", query.entity_name),
-        ("entity_type = ?", query.entity_type),
-        ("bucket_start >= ?", query.start_time and bucket_start(query.start_time, query.bucket)),
-        ("bucket_start <= ?", query.end_time),
-    ):
-        if value is not None:
-            clauses.append(clause)
-            params.append(value)
-    found = conn.execute(
-        "SELECT bucket_start, sum(count), sum(sum), min(min), max(max) FROM metric_rollups"
-        f" WHERE {' AND '.join(clauses)} GROUP BY bucket_start ORDER BY bucket_start LIMIT ? OFFSET ?",
-        (*params, query.limit + 1, query.offset),
-    ).fetchall()
-    rollups = [Rollup(start, count, total, low, high, total / count) for start, count, total, low, high in found]
-    return rollups[: query.limit], len(rollups) > query.limit
