@@ -8,6 +8,7 @@ import pytest
 from aiohttp.test_utils import TestClient
 from vault.store.sqlite import SQLiteStore
 
+from tests import store_settings
 from tests.openapi_check import SpecCheckedClient
 from vault.app import create_app
 from vault.config import Config
@@ -36,7 +37,7 @@ async def client(aiohttp_client, config) -> TestClient:
 
 @pytest.fixture
 async def store(db_path):
-    store = SQLiteStore(db_path)
+    store = SQLiteStore(db_path, store_settings.SQLITE)
     await store.start()
     yield store
     await store.close()

@@ -15,7 +15,7 @@ from typing import TypeVar
 from aiohttp import web
 
 from vault import __version__, logs
-from vault.app import build_store, create_app
+from vault.app import build_store, create_app, sqlite_settings
 from vault.config import Config, ConfigError
 from vault.copying import row_progress, run_copy
 from vault.store.blobfs import FilesystemBlobStore
@@ -213,7 +213,7 @@ def migrate_command(args: argparse.Namespace) -> int:
         applied = _on_postgres(config, _applied_migrations)
         latest = postgres_migrations.LATEST_VERSION
     else:
-        applied = asyncio.run(diagnose.migrate(config.db_path))
+        applied = asyncio.run(diagnose.migrate(config.db_path, sqlite_settings(config)))
         latest = LATEST_VERSION
     for migration in applied:
         print(f"applied {migration.version}: {migration.name}")

@@ -16,6 +16,7 @@ from contextlib import AbstractAsyncContextManager
 from typing import Any, TypeVar
 
 import asyncpg
+from attrs import frozen
 from vault.store import errors
 from vault.store.blobs import BlobStore
 from vault.store.core.commands import Command
@@ -36,18 +37,25 @@ T = TypeVar("T")
 ATTEMPTS = 3
 
 
+@frozen(kw_only=True)
+class PostgresSettings:
+    """The tuning a PostgreSQL store takes from vault.config.Config, which holds every default."""
+
+    pool_size: int
+    pool_timeout: float
+    queue_max: int
+
+
 class PostgresStore(SqlStore):
     backend = "postgresql"
     _queries = reads
 
-    def __init__(
-        self, dsn: str, *, blobs: BlobStore, pool_size: int = 10, pool_timeout: float = 5.0, queue_max: int = 1000
-    ) -> None:
+    def __init__(self, dsn: str, settings: PostgresSettings, *, blobs: BlobStore) -> None:
         self.dsn = dsn
         # Artifact content: every instance must see the same blobs (one shared volume).
         super().__init__(blobs)
-        self._timeout = pool_timeout
-        self._pool = Pool(dsn, size=pool_size, timeout=pool_timeout, queue_max=queue_max)
+        self._timeout = settings.pool_timeout
+        self._pool = Pool(dsn, size=settings.pool_size, timeout=settings.pool_timeout, queue_max=settings.queue_max)
         self._observer: Callable[[int, float], None] | None = None
 
     # -- lifecycle

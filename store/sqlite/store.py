@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import aiosqlite
+from attrs import frozen
 from vault.store import errors
 from vault.store.blobfs import FilesystemBlobStore
 from vault.store.blobs import BlobStore
@@ -37,6 +38,18 @@ from vault.telemetry import StoreCollector, Telemetry
 T = TypeVar("T")
 
 
+@frozen(kw_only=True)
+class SQLiteSettings:
+    """The tuning a SQLite store takes from vault.config.Config, which holds every default."""
+
+    synchronous: str
+    queue_max: int
+    batch_max: int
+    read_connections: int
+    # Breaks durability on purpose: only for the crash test's control run.
+    ack_before_commit: bool
+
+
 class SQLiteStore(SqlStore):
     backend = "sqlite"
     _queries = reads
@@ -44,25 +57,18 @@ class SQLiteStore(SqlStore):
     def __init__(
         self,
         path: str,
+        settings: SQLiteSettings,
         *,
-        synchronous: str = "full",
-        queue_max: int = 1000,
-        batch_max: int = 256,
-        read_connections: int = 4,
         blobs: BlobStore | None = None,
         wal_autocheckpoint_pages: int = WAL_AUTOCHECKPOINT_PAGES,
         journal_size_limit: int = JOURNAL_SIZE_LIMIT,
-        ack_before_commit: bool = False,
     ) -> None:
-        if synchronous not in SYNCHRONOUS_MODES:
+        if settings.synchronous not in SYNCHRONOUS_MODES:
             raise ValueError(f"synchronous must be one of {SYNCHRONOUS_MODES}")
         self.path = path
-        self._synchronous = synchronous
-        self._queue_max = queue_max
-        self._batch_max = batch_max
+        self._settings = settings
         self._wal_settings = (wal_autocheckpoint_pages, journal_size_limit)
-        self._ack_before_commit = ack_before_commit
-        self._reads = ReadPool(path, read_connections)
+        self._reads = ReadPool(path, settings.read_connections)
         self._write_conn: aiosqlite.Connection | None = None
         self._writer: Writer | None = None
         # Artifact content; by default in an `artifacts` folder beside the database.
@@ -90,15 +96,15 @@ class SQLiteStore(SqlStore):
         self._writer = Writer(
             self._write_conn,
             operations=OPERATIONS,
-            queue_max=self._queue_max,
-            batch_max=self._batch_max,
+            queue_max=self._settings.queue_max,
+            batch_max=self._settings.batch_max,
             reopen=self._open_writer,
-            ack_before_commit=self._ack_before_commit,
+            ack_before_commit=self._settings.ack_before_commit,
         )
         self._writer.start()
 
     async def _open_writer(self) -> aiosqlite.Connection:
-        return await open_writer(self.path, self._synchronous, *self._wal_settings)
+        return await open_writer(self.path, self._settings.synchronous, *self._wal_settings)
 
     async def close(self) -> None:
         if self._writer is not None:

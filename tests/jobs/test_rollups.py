@@ -16,6 +16,7 @@ from vault.store.sqlite import rollups
 from vault.store.sqlite.operations import OPERATIONS
 from vault.store.sqlite.store import SQLiteStore
 
+from tests import store_settings
 from vault import clock
 from vault.inputs import NewMetric
 from vault.queries import RollupQuery
@@ -96,7 +97,7 @@ async def test_crash_mid_fold_counts_nothing_twice(store, db_path, monkeypatch):
         await store._write(FoldThenCrash(1000))
     # A clean stop and a new process's store, as after a restart.
     await store.close()
-    reopened = SQLiteStore(db_path)
+    reopened = SQLiteStore(db_path, store_settings.SQLITE)
     await reopened.start()
     try:
         assert (await roll_up_metrics(reopened, 30)).folded == 400
