@@ -2,11 +2,11 @@
 
 Callers put a command (one of vault.store.core.commands, run by the function
 its type maps to in the writer's table of operations) with a future on a
-bounded queue. The writer takes what is queued, up to a batch
-cap, and runs it on the connection's thread in one `BEGIN IMMEDIATE`
-transaction, each command inside its own SAVEPOINT: a failing command rolls
-back alone and its error reaches only its caller. One COMMIT, then every
-future is resolved: nothing is acknowledged before it is durable.
+bounded queue. The writer takes what is queued, up to a batch cap, and runs
+it on the connection's thread in one `BEGIN IMMEDIATE` transaction, each
+command inside its own SAVEPOINT: a failing command rolls back alone and its
+error reaches only its caller. One COMMIT, then every future is resolved:
+nothing is acknowledged before it is durable.
 
 When the database itself fails (an I/O error, say on fsync), the batch fails
 and the writer takes no more writes until it has reopened its connection and
@@ -40,6 +40,8 @@ Reopen = Callable[[], Awaitable[aiosqlite.Connection]]
 
 @define
 class Queued:
+    """A command waiting for the writer, with the function that runs it and its caller's future."""
+
     command: Command
     operation: Operation
     claim: IdempotencyClaim | None
