@@ -1,6 +1,6 @@
-"""Which blobs artifact records claim: the queries and the release command.
+"""Releasing blobs no artifact record claims, as a write command.
 
-`release` runs on the writer thread like every write command, so its check
+`release_blobs` runs on the writer thread like every write command, so its check
 ("no record points at this sha256") and the unlink that follows are ordered
 with the commits of new records, whose command checks that their blob is
 present (writes.create_artifact). Between the two, a blob is never removed
