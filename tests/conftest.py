@@ -9,6 +9,7 @@ import pytest
 from aiohttp.test_utils import TestClient
 from vault.store.sqlite import SQLiteStore
 
+from tests import store_settings
 from tests.openapi_check import SpecCheckedClient
 from tests.services import pytest_runtest_makereport  # noqa: F401 (a hook: a skip for a missing service fails in CI)
 from vault.app import create_app
@@ -51,7 +52,7 @@ async def client(aiohttp_client, config) -> TestClient:
 
 @pytest.fixture
 async def store(db_path):
-    store = SQLiteStore(db_path)
+    store = SQLiteStore(db_path, store_settings.SQLITE)
     await store.start()
     yield store
     await store.close()

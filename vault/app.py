@@ -16,29 +16,34 @@ from vault.openapi.spec import spec_json
 from vault.security import auth_middleware, cors_middleware
 from vault.store.blobfs import FilesystemBlobStore
 from vault.store.interface import Store
-from vault.store.postgres import PostgresStore
-from vault.store.sqlite import SQLiteStore
+from vault.store.postgres import PostgresSettings, PostgresStore
+from vault.store.sqlite import SQLiteSettings, SQLiteStore
 from vault.telemetry import JobCollector, Telemetry
 
 
-def build_store(config: Config) -> Store:
-    if config.database_url is not None:
-        return PostgresStore(
-            config.database_url,
-            blobs=FilesystemBlobStore(config.artifact_dir),
-            pool_size=config.database_pool_size,
-            pool_timeout=config.database_pool_timeout,
-            queue_max=config.queue_max,
-        )
-    return SQLiteStore(
-        config.db_path,
+def sqlite_settings(config: Config) -> SQLiteSettings:
+    return SQLiteSettings(
         synchronous=config.sqlite_synchronous,
         queue_max=config.queue_max,
         batch_max=config.write_batch_max,
         read_connections=config.read_connections,
-        blobs=FilesystemBlobStore(config.artifact_dir),
         ack_before_commit=config.unsafe_ack_before_commit,
     )
+
+
+def postgres_settings(config: Config) -> PostgresSettings:
+    return PostgresSettings(
+        pool_size=config.database_pool_size,
+        pool_timeout=config.database_pool_timeout,
+        queue_max=config.queue_max,
+    )
+
+
+def build_store(config: Config) -> Store:
+    blobs = FilesystemBlobStore(config.artifact_dir)
+    if config.database_url is not None:
+        return PostgresStore(config.database_url, postgres_settings(config), blobs=blobs)
+    return SQLiteStore(config.db_path, sqlite_settings(config), blobs=blobs)
 
 
 async def _store_context(app: web.Application) -> AsyncIterator[None]:

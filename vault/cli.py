@@ -13,11 +13,12 @@ from pathlib import Path
 from typing import TypeVar
 
 from vault import __version__, logs, server
-from vault.app import build_store, create_app
+from vault.app import build_store, create_app, sqlite_settings
 from vault.config import Config, ConfigError
 from vault.copying import row_progress, run_copy
 from vault.store.blobfs import FilesystemBlobStore
 from vault.store.blobs import artifacts_folder
+from vault.store.core import copies
 from vault.store.errors import StoreError
 from vault.store.postgres import PostgresStore
 from vault.store.postgres import migrations as postgres_migrations
@@ -119,7 +120,7 @@ def backup_command(args: argparse.Namespace) -> int:
     if progress is not None:
         print(file=sys.stderr)
     size = Path(args.to).stat().st_size
-    exported = backup.copy_artifacts(args.to, FilesystemBlobStore(config.artifact_dir))
+    exported = copies.copy_artifacts(args.to, FilesystemBlobStore(config.artifact_dir))
     print(
         f"backup written: {args.to} ({_mib(size)}, schema version {checked.schema_version},"
         f" integrity_check {checked.result}) in {time.monotonic() - started:.1f}s"
@@ -142,7 +143,7 @@ def restore_command(args: argparse.Namespace) -> int:
             f"restore replaces a SQLite file; to load {args.path} into PostgreSQL, run"
             f" vault copy --from {args.path} --to <an empty database's postgresql:// URL>"
         )
-    checked = backup.check(args.path)
+    checked = copies.check(args.path)
     if not checked.ok:
         return _fail(f"refusing {args.path}: integrity_check says {checked.result}")
     started = time.monotonic()
@@ -201,7 +202,7 @@ def migrate_command(args: argparse.Namespace) -> int:
         applied = _on_postgres(config, _applied_migrations)
         latest = postgres_migrations.LATEST_VERSION
     else:
-        applied = asyncio.run(diagnose.migrate(config.db_path))
+        applied = asyncio.run(diagnose.migrate(config.db_path, sqlite_settings(config)))
         latest = LATEST_VERSION
     for migration in applied:
         print(f"applied {migration.version}: {migration.name}")

@@ -1,5 +1,5 @@
 """The PostgreSQL backend: an asyncpg pool, transactions and row locks; several instances on one database."""
 
-from vault.store.postgres.store import PostgresStore
+from vault.store.postgres.store import PostgresSettings, PostgresStore
 
-__all__ = ["PostgresStore"]
+__all__ = ["PostgresSettings", "PostgresStore"]

@@ -11,34 +11,17 @@ databases, pg_dump is the faster tool (see the README).
 from __future__ import annotations
 
 import os
-import time
-from collections.abc import Callable
 from pathlib import Path
 
+from vault.store.core.copies import Check, Progress, check, fsync
 from vault.store.errors import StoreUnavailable
-from vault.store.sqlite.backup import check
 from vault.store.transfer.copy import CopyProgress, CopyReport, copy_between
 from vault.store.transfer.postgres_side import PostgresSide
 from vault.store.transfer.sqlite_side import SQLiteSide
 from vault.store.transfer.tables import TABLES
 
-from vault import clock
-from vault.models import BackupInfo
 
-Progress = Callable[[int, int], None]
-
-
-def _fsync(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-async def snapshot_to_sqlite(dsn: str, target: str | Path, progress: Progress | None = None) -> BackupInfo:
-    started = time.monotonic()
-    created_at = clock.now_text()
+async def snapshot_to_sqlite(dsn: str, target: str | Path, progress: Progress | None = None) -> Check:
     target = Path(target)
     partial = target.with_name(f".{target.name}.partial")
     partial.unlink(missing_ok=True)
@@ -46,7 +29,7 @@ async def snapshot_to_sqlite(dsn: str, target: str | Path, progress: Progress | 
         report = await _copy(dsn, partial, progress)
         if not report.ok:
             raise StoreUnavailable(f"the backup's row counts do not match the database's: {report.counts}")
-        _fsync(partial)
+        fsync(partial)
         checked = check(partial)
         if not checked.ok:
             raise StoreUnavailable(f"the backup failed its integrity check: {checked.result}")
@@ -54,14 +37,8 @@ async def snapshot_to_sqlite(dsn: str, target: str | Path, progress: Progress | 
         partial.unlink(missing_ok=True)
         raise
     os.replace(partial, target)
-    _fsync(target.parent)
-    return BackupInfo(
-        file=str(target),
-        size=target.stat().st_size,
-        created_at=created_at,
-        duration_seconds=round(time.monotonic() - started, 3),
-        integrity_check=checked.result,
-    )
+    fsync(target.parent)
+    return checked
 
 
 async def _copy(dsn: str, partial: Path, progress: Progress | None) -> CopyReport:

@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 
 import asyncpg
+from vault.store.core.commands import ReleaseBlobs
 from vault.store.postgres.connection import APPLICATION_NAME, translate
 from vault.store.postgres.locks import NAMESPACE
 
@@ -37,23 +38,17 @@ async def lock_blob(conn: asyncpg.Connection, sha256: str) -> None:
     await conn.execute("SELECT pg_advisory_xact_lock($1, $2)", BLOB_NAMESPACE, blob_key(sha256))
 
 
-async def release(conn: asyncpg.Connection, sha256s: list[str], remove: Callable[[str], bool]) -> int:
+async def release_blobs(conn: asyncpg.Connection, command: ReleaseBlobs) -> int:
     """Remove each blob no artifact references; return how many were removed."""
     if not await conn.fetchval("SELECT pg_try_advisory_xact_lock_shared($1, 0)", BLOB_GATE):
         return 0  # a backup is copying blobs; the sweep removes these later
     removed = 0
-    for sha256 in sorted(sha256s):
+    for sha256 in sorted(command.sha256s):
         await lock_blob(conn, sha256)
         claimed = await conn.fetchval("SELECT 1 FROM artifacts WHERE sha256 = $1 LIMIT 1", sha256)
-        if claimed is None and await asyncio.to_thread(remove, sha256):
+        if claimed is None and await asyncio.to_thread(command.remove, sha256):
             removed += 1
     return removed
-
-
-async def referenced(conn: asyncpg.Connection, sha256s: list[str]) -> set[str]:
-    """The subset of `sha256s` that some artifact references."""
-    found = await conn.fetch("SELECT DISTINCT sha256 FROM artifacts WHERE sha256 = ANY($1::text[])", sha256s)
-    return {row["sha256"] for row in found}
 
 
 @contextlib.asynccontextmanager

@@ -12,9 +12,9 @@ from __future__ import annotations
 from typing import Any
 
 import asyncpg
+from vault.store.core.idempotency import Replayed
 from vault.store.errors import IdempotencyMismatch
 from vault.store.interface import IdempotencyClaim
-from vault.store.sqlite.idempotency import Replayed
 
 from vault import clock, jsonutil
 from vault.converter import unstructure

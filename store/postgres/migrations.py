@@ -4,10 +4,10 @@ Instances that start together take an advisory lock first, so exactly one
 applies a migration and the others find it done. DDL is transactional in
 PostgreSQL, so a migration and its record commit together or not at all.
 
-Migration N here does what migration N of the SQLite schema does
-(store/sqlite/migrations.py), and tables and columns match it name for name,
-so both backends read rows the same way and `vault copy` moves them column
-for column. Differences, each for PostgreSQL's sake:
+Migration N here does what migration N of the SQLite schema does, and
+tables and columns match it name for name, so both backends read rows the
+same way and `vault copy` moves them column for column. Differences, each
+for PostgreSQL's sake:
 
 - Text is `COLLATE "C"`: ids, keys and canonical timestamps then compare byte
   by byte, as in SQLite, whatever the database's locale.
@@ -23,9 +23,9 @@ for column. Differences, each for PostgreSQL's sake:
 from __future__ import annotations
 
 import asyncpg
+from vault.store.core.migrations import Migration
 from vault.store.errors import SchemaTooNew
 from vault.store.postgres.locks import MIGRATION_LOCK, NAMESPACE
-from vault.store.sqlite.migrations import Migration
 
 from vault import clock
 

@@ -5,13 +5,18 @@ from __future__ import annotations
 from typing import Any
 
 import asyncpg
+from vault.store.core import rows
+from vault.store.core.filters import Filters, artifact_filters, metric_filters, rollup_filters, session_filters
+from vault.store.core.idempotency import Replayed
+from vault.store.core.rollups import rollup_window
+from vault.store.core.rows import MAX_SEQ
 from vault.store.errors import InvalidReference, NotFound
-from vault.store.sqlite import rows
-from vault.store.sqlite.reads import MAX_SEQ
+from vault.store.interface import IdempotencyClaim
+from vault.store.postgres import idempotency
 
 from vault import clock
-from vault.models import Artifact, CacheEntry, Message, Metric, Page, RenderedMessage, Session, State
-from vault.queries import ArtifactQuery, HistoryQuery, MetricQuery, SessionQuery
+from vault.models import Artifact, CacheEntry, Message, Metric, Page, RenderedMessage, Rollup, Session, State
+from vault.queries import ArtifactQuery, HistoryQuery, MetricQuery, RollupQuery, SessionQuery
 
 
 class Params:
@@ -24,9 +29,9 @@ class Params:
         self.values.append(value)
         return f"${len(self.values)}"
 
-    def where(self, filters: list[tuple[str, Any]]) -> str:
-        """` WHERE a = $1 AND ...` for the filters that were given; each clause has one `{}`."""
-        given = [clause.format(self.add(value)) for clause, value in filters if value is not None]
+    def where(self, filters: Filters) -> str:
+        """` WHERE a = $1 AND ...` for the filters that were given."""
+        given = [f"{condition} {self.add(value)}" for condition, value in filters if value is not None]
         return " WHERE " + " AND ".join(given) if given else ""
 
 
@@ -46,9 +51,7 @@ async def get_session(conn: asyncpg.Connection, session_id: str) -> Session:
 
 async def list_sessions(conn: asyncpg.Connection, query: SessionQuery) -> Page:
     params = Params()
-    where = params.where(
-        [("agent_name = {}", query.agent_name), ("user_id = {}", query.user_id), ("status = {}", query.status)]
-    )
+    where = params.where(session_filters(query))
     found = await conn.fetch(
         f"SELECT {rows.SESSION_COLUMNS} FROM sessions{where} ORDER BY id DESC"
         f" LIMIT {params.add(query.limit + 1)} OFFSET {params.add(query.offset)}",
@@ -149,7 +152,7 @@ async def get_artifact(conn: asyncpg.Connection, artifact_id: str) -> Artifact:
 
 async def list_artifacts(conn: asyncpg.Connection, query: ArtifactQuery) -> Page:
     params = Params()
-    where = params.where([("session_id = {}", query.session_id), ("type = {}", query.type)])
+    where = params.where(artifact_filters(query))
     found = await conn.fetch(
         f"SELECT {rows.ARTIFACT_COLUMNS} FROM artifacts{where} ORDER BY id DESC"
         f" LIMIT {params.add(query.limit + 1)} OFFSET {params.add(query.offset)}",
@@ -170,16 +173,7 @@ async def get_metric(conn: asyncpg.Connection, metric_id: str) -> Metric:
 
 async def list_metrics(conn: asyncpg.Connection, query: MetricQuery) -> Page:
     params = Params()
-    where = params.where(
-        [
-            ("entity_type = {}", query.entity_type),
-            ("entity_name = {}", query.entity_name),
-            ("session_id = {}", query.session_id),
-            ("metric_name = {}", query.metric_name),
-            ("timestamp >= {}", query.start_time),
-            ("timestamp <= {}", query.end_time),
-        ]
-    )
+    where = params.where(metric_filters(query))
     found = await conn.fetch(
         f"SELECT {rows.METRIC_COLUMNS} FROM metrics{where} ORDER BY timestamp DESC, id DESC"
         f" LIMIT {params.add(query.limit + 1)} OFFSET {params.add(query.offset)}",
@@ -204,3 +198,34 @@ async def cache_get(conn: asyncpg.Connection, key: str) -> CacheEntry:
 
 async def ping(conn: asyncpg.Connection) -> None:
     await conn.fetchval("SELECT count(*) FROM schema_migrations")
+
+
+# -- blobs
+
+
+async def referenced_blobs(conn: asyncpg.Connection, sha256s: list[str]) -> set[str]:
+    """The subset of `sha256s` that some artifact references."""
+    found = await conn.fetch("SELECT DISTINCT sha256 FROM artifacts WHERE sha256 = ANY($1::text[])", sha256s)
+    return {row["sha256"] for row in found}
+
+
+# -- rollups
+
+
+async def list_rollups(conn: asyncpg.Connection, query: RollupQuery) -> tuple[list[Rollup], bool]:
+    params = Params()
+    where = params.where(rollup_filters(query))
+    found = await conn.fetch(
+        "SELECT bucket_start, sum(count)::bigint, sum(sum), min(min), max(max) FROM metric_rollups"
+        f"{where} GROUP BY bucket_start ORDER BY bucket_start"
+        f" LIMIT {params.add(query.limit + 1)} OFFSET {params.add(query.offset)}",
+        *params.values,
+    )
+    return rollup_window(found, query.limit)
+
+
+# -- idempotency
+
+
+async def lookup_claim(conn: asyncpg.Connection, claim: IdempotencyClaim) -> Replayed | None:
+    return await idempotency.lookup(conn, claim)

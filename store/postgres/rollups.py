@@ -10,19 +10,16 @@ backend does, so rollups agree across backends and survive `vault copy`.
 from __future__ import annotations
 
 import asyncpg
-from vault.store.postgres.reads import Params
-from vault.store.sqlite.rollups import bucket_start, bucket_totals
-
-from vault.models import Rollup
-from vault.queries import RollupQuery
+from vault.store.core.commands import FoldRollupsChunk, PruneMetricsChunk
+from vault.store.core.rollups import bucket_totals
 
 
-async def fold_chunk(conn: asyncpg.Connection, chunk: int) -> int:
-    """Fold up to `chunk` unfolded points; return how many."""
+async def fold_rollups_chunk(conn: asyncpg.Connection, command: FoldRollupsChunk) -> int:
+    """Fold up to `limit` unfolded points; return how many."""
     points = await conn.fetch(
         "SELECT id, entity_type, entity_name, metric_name, labels, value, timestamp FROM metrics"
         " WHERE NOT folded ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED",
-        chunk,
+        command.limit,
     )
     if not points:
         return 0
@@ -40,33 +37,12 @@ async def fold_chunk(conn: asyncpg.Connection, chunk: int) -> int:
     return len(points)
 
 
-async def prune_chunk(conn: asyncpg.Connection, older_than: str, chunk: int) -> int:
-    """Delete up to `chunk` raw points older than `older_than` that are already folded."""
+async def prune_metrics_chunk(conn: asyncpg.Connection, command: PruneMetricsChunk) -> int:
+    """Delete up to `limit` raw points older than `older_than` that are already folded."""
     status = await conn.execute(
         "DELETE FROM metrics WHERE id IN (SELECT id FROM metrics WHERE folded AND timestamp < $1"
         " LIMIT $2 FOR UPDATE SKIP LOCKED)",
-        older_than,
-        chunk,
+        command.older_than,
+        command.limit,
     )
     return int(status.split()[-1])
-
-
-async def list_rollups(conn: asyncpg.Connection, query: RollupQuery) -> tuple[list[Rollup], bool]:
-    params = Params()
-    clauses = [f"bucket = {params.add(query.bucket)}", f"metric_name = {params.add(query.metric_name)}"]
-    for clause, value in (
-        ("entity_name = {}", query.entity_name),
-        ("entity_type = {}", query.entity_type),
-        ("bucket_start >= {}", query.start_time and bucket_start(query.start_time, query.bucket)),
-        ("bucket_start <= {}", query.end_time),
-    ):
-        if value is not None:
-            clauses.append(clause.format(params.add(value)))
-    found = await conn.fetch(
-        "SELECT bucket_start, sum(count)::bigint, sum(sum), min(min), max(max) FROM metric_rollups"
-        f" WHERE {' AND '.join(clauses)} GROUP BY bucket_start ORDER BY bucket_start"
-        f" LIMIT {params.add(query.limit + 1)} OFFSET {params.add(query.offset)}",
-        *params.values,
-    )
-    rollups = [Rollup(start, count, total, low, high, total / count) for start, count, total, low, high in found]
-    return rollups[: query.limit], len(rollups) > query.limit

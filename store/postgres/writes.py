@@ -11,68 +11,51 @@ and does not block appends.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
-from datetime import timedelta
 from typing import Any
 
 import asyncpg
-from vault.store.blobs import BlobInfo
+from vault.store.core import commands, records, rows
 from vault.store.errors import BlobMissing, NotFound, PreconditionFailed
 from vault.store.postgres.blob_refs import lock_blob
-from vault.store.sqlite import rows
 
-from vault import clock, ids
-from vault.inputs import CacheWrite, MessageFields, NewArtifact, NewMetric, NewSession, SessionChanges, is_set
+from vault import clock
 from vault.jsonutil import dumps_text
-from vault.merge_patch import apply_merge_patch, merge_keys
+from vault.merge_patch import apply_merge_patch
 from vault.models import Artifact, CacheEntry, Message, Metric, Session, State
 
 # -- sessions
 
 
-async def create_session(conn: asyncpg.Connection, new: NewSession) -> Session:
-    now = clock.now_text()
-    session = Session(ids.session_id(), new.agent_name, new.user_id, new.status, new.metadata, now, now, 0)
+async def create_session(conn: asyncpg.Connection, command: commands.CreateSession) -> Session:
+    session = records.new_session(command.new)
     await conn.execute(
         "INSERT INTO sessions (id, agent_name, user_id, status, metadata, created_at, updated_at)"
         " VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        session.id,
-        session.agent_name,
-        session.user_id,
-        session.status,
-        dumps_text(session.metadata),
-        now,
-        now,
+        *records.session_row(session),
     )
     return session
 
 
-async def update_session(conn: asyncpg.Connection, session_id: str, changes: SessionChanges) -> Session:
+async def update_session(conn: asyncpg.Connection, command: commands.UpdateSession) -> Session:
     row = await conn.fetchrow(
-        f"SELECT {rows.SESSION_COLUMNS} FROM sessions WHERE id = $1 FOR NO KEY UPDATE", session_id
+        f"SELECT {rows.SESSION_COLUMNS} FROM sessions WHERE id = $1 FOR NO KEY UPDATE", command.session_id
     )
     if row is None:
-        raise NotFound("session", session_id)
-    current = rows.session(row)
-    status = changes.status if is_set(changes.status) else current.status
-    user_id = changes.user_id if is_set(changes.user_id) else current.user_id
-    metadata = merge_keys(current.metadata, changes.metadata) if is_set(changes.metadata) else current.metadata
-    now = clock.now_text()
+        raise NotFound("session", command.session_id)
+    session = records.changed_session(rows.session(row), command.changes)
     await conn.execute(
         "UPDATE sessions SET status = $1, user_id = $2, metadata = $3, updated_at = $4 WHERE id = $5",
-        status,
-        user_id,
-        dumps_text(metadata),
-        now,
-        session_id,
+        session.status,
+        session.user_id,
+        dumps_text(session.metadata),
+        session.updated_at,
+        session.id,
     )
-    return Session(
-        current.id, current.agent_name, user_id, status, metadata, current.created_at, now, current.message_count
-    )
+    return session
 
 
-async def delete_session(conn: asyncpg.Connection, session_id: str) -> list[str]:
-    """Returns the sha256s its artifacts pointed at: the store releases them after the commit."""
+async def delete_session(conn: asyncpg.Connection, command: commands.DeleteSession) -> list[str]:
+    session_id = command.session_id
     # FOR UPDATE waits out, then keeps out, writers that add to the session,
     # so the artifacts read here are all that the cascade deletes.
     if await conn.fetchval("SELECT 1 FROM sessions WHERE id = $1 FOR UPDATE", session_id) is None:
@@ -88,45 +71,31 @@ async def delete_session(conn: asyncpg.Connection, session_id: str) -> list[str]
 # -- history
 
 
-async def add_messages(conn: asyncpg.Connection, session_id: str, messages: Sequence[MessageFields]) -> list[Message]:
+async def add_messages(conn: asyncpg.Connection, command: commands.AddMessages) -> list[Message]:
+    session_id = command.session_id
     # The row lock makes appends to one session take turns, on every instance:
     # each reads the last_seq the previous one committed, so seq has no gaps.
     last_seq = await conn.fetchval("SELECT last_seq FROM sessions WHERE id = $1 FOR NO KEY UPDATE", session_id)
     if last_seq is None:
         raise NotFound("session", session_id)
     now = clock.now_text()
-    # Plain dicts in Message's field order, each stored as the JSON it is served as
-    # (the same text the SQLite backend stores).
-    records = [
-        {
-            "id": ids.message_id(),
-            "session_id": session_id,
-            "seq": seq,
-            "role": new.role,
-            "content": new.content,
-            "name": new.name,
-            "tool_calls": new.tool_calls,
-            "tool_call_id": new.tool_call_id,
-            "metadata": new.metadata,
-            "timestamp": now,
-        }
-        for seq, new in enumerate(messages, start=last_seq + 1)
-    ]
+    built = records.message_records(session_id, command.messages, last_seq + 1, now)
     await conn.executemany(
         "INSERT INTO messages (session_id, seq, id, role, body) VALUES ($1, $2, $3, $4, $5)",
-        [(session_id, r["seq"], r["id"], r["role"], dumps_text(r)) for r in records],
+        records.message_rows(built),
     )
     await conn.execute(
         "UPDATE sessions SET last_seq = $1, message_count = message_count + $2, updated_at = $3 WHERE id = $4",
-        last_seq + len(records),
-        len(records),
+        last_seq + len(built),
+        len(built),
         now,
         session_id,
     )
-    return [Message(**record) for record in records]
+    return records.messages_of(built)
 
 
-async def clear_history(conn: asyncpg.Connection, session_id: str) -> int:
+async def clear_history(conn: asyncpg.Connection, command: commands.ClearHistory) -> int:
+    session_id = command.session_id
     if await conn.fetchval("SELECT 1 FROM sessions WHERE id = $1 FOR NO KEY UPDATE", session_id) is None:
         raise NotFound("session", session_id)
     status = await conn.execute("DELETE FROM messages WHERE session_id = $1", session_id)
@@ -154,31 +123,28 @@ async def _current_state(conn: asyncpg.Connection, session_id: str, if_match: in
 
 
 async def _write_state(conn: asyncpg.Connection, current: State, data: dict[str, Any]) -> State:
-    now = clock.now_text()
-    version = current.version + 1
+    state = records.next_state(current, data)
     await conn.execute(
         "INSERT INTO state (session_id, data, version, updated_at) VALUES ($1, $2, $3, $4)"
         " ON CONFLICT (session_id) DO UPDATE SET data = excluded.data, version = excluded.version,"
         " updated_at = excluded.updated_at",
-        current.session_id,
-        dumps_text(data),
-        version,
-        now,
+        *records.state_row(state),
     )
-    return State(current.session_id, data, version, now)
+    return state
 
 
-async def put_state(conn: asyncpg.Connection, session_id: str, data: dict[str, Any], if_match: int | None) -> State:
-    return await _write_state(conn, await _current_state(conn, session_id, if_match), data)
+async def put_state(conn: asyncpg.Connection, command: commands.PutState) -> State:
+    current = await _current_state(conn, command.session_id, command.if_match)
+    return await _write_state(conn, current, command.data)
 
 
-async def patch_state(conn: asyncpg.Connection, session_id: str, patch: dict[str, Any], if_match: int | None) -> State:
-    current = await _current_state(conn, session_id, if_match)
-    return await _write_state(conn, current, apply_merge_patch(current.data, patch))
+async def patch_state(conn: asyncpg.Connection, command: commands.PatchState) -> State:
+    current = await _current_state(conn, command.session_id, command.if_match)
+    return await _write_state(conn, current, apply_merge_patch(current.data, command.patch))
 
 
-async def delete_state(conn: asyncpg.Connection, session_id: str, if_match: int | None) -> State:
-    current = await _current_state(conn, session_id, if_match)
+async def delete_state(conn: asyncpg.Connection, command: commands.DeleteState) -> State:
+    current = await _current_state(conn, command.session_id, command.if_match)
     if current.version == 0:
         return current
     return await _write_state(conn, current, {})
@@ -196,53 +162,29 @@ async def require_sessions(conn: asyncpg.Connection, session_ids: set[str]) -> N
         raise NotFound("session", min(missing))
 
 
-async def create_artifact(
-    conn: asyncpg.Connection,
-    new: NewArtifact,
-    content: BlobInfo | None = None,
-    present: Callable[[str], bool] | None = None,
-) -> Artifact:
-    """With `content`, the record claims that blob; BlobMissing if it is not present now.
+async def create_artifact(conn: asyncpg.Connection, command: commands.CreateArtifact) -> Artifact:
+    """With content, the record claims that blob; BlobMissing if it is not present now.
 
     The check runs under the blob's advisory lock, which releases take too
     (vault.store.postgres.blob_refs): once this commits, no release removes the blob.
     """
-    if new.session_id is not None:
-        await require_sessions(conn, {new.session_id})
+    if command.new.session_id is not None:
+        await require_sessions(conn, {command.new.session_id})
+    content = command.content
     if content is not None:
         await lock_blob(conn, content.sha256)
-        if present is None or not await asyncio.to_thread(present, content.sha256):
+        if command.present is None or not await asyncio.to_thread(command.present, content.sha256):
             raise BlobMissing(content.sha256)
-    artifact = Artifact(
-        ids.artifact_id(),
-        new.session_id,
-        new.name,
-        new.type,
-        new.content_type,
-        new.path,
-        new.size if content is None else content.size,
-        None if content is None else content.sha256,
-        new.metadata,
-        clock.now_text(),
-    )
+    artifact = records.new_artifact(command.new, content)
     await conn.execute(
         f"INSERT INTO artifacts ({rows.ARTIFACT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-        artifact.id,
-        artifact.session_id,
-        artifact.name,
-        artifact.type,
-        artifact.content_type,
-        artifact.path,
-        artifact.size,
-        artifact.sha256,
-        dumps_text(artifact.metadata),
-        artifact.created_at,
+        *records.artifact_row(artifact),
     )
     return artifact
 
 
-async def delete_artifact(conn: asyncpg.Connection, artifact_id: str) -> str | None:
-    """Returns the sha256 it pointed at, if any: the store releases it after the commit."""
+async def delete_artifact(conn: asyncpg.Connection, command: commands.DeleteArtifact) -> str | None:
+    artifact_id = command.artifact_id
     row = await conn.fetchrow("DELETE FROM artifacts WHERE id = $1 RETURNING sha256", artifact_id)
     if row is None:
         raise NotFound("artifact", artifact_id)
@@ -252,37 +194,12 @@ async def delete_artifact(conn: asyncpg.Connection, artifact_id: str) -> str | N
 # -- metrics
 
 
-async def record_metrics(conn: asyncpg.Connection, metrics: list[NewMetric]) -> list[Metric]:
-    await require_sessions(conn, {m.session_id for m in metrics if m.session_id is not None})
-    now = clock.now_text()
-    recorded = [
-        Metric(
-            ids.metric_id(),
-            m.entity_type,
-            m.entity_name,
-            m.session_id,
-            m.metric_name,
-            m.value,
-            m.labels,
-            m.timestamp or now,
-        )
-        for m in metrics
-    ]
+async def record_metrics(conn: asyncpg.Connection, command: commands.RecordMetrics) -> list[Metric]:
+    await require_sessions(conn, {m.session_id for m in command.metrics if m.session_id is not None})
+    recorded = records.new_metrics(command.metrics)
     await conn.executemany(
         f"INSERT INTO metrics ({rows.METRIC_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-        [
-            (
-                m.id,
-                m.entity_type,
-                m.entity_name,
-                m.session_id,
-                m.metric_name,
-                m.value,
-                dumps_text(m.labels),
-                m.timestamp,
-            )
-            for m in recorded
-        ],
+        records.metric_rows(recorded),
     )
     return recorded
 
@@ -290,63 +207,52 @@ async def record_metrics(conn: asyncpg.Connection, metrics: list[NewMetric]) -> 
 # -- cache
 
 
-async def cache_set(conn: asyncpg.Connection, key: str, write: CacheWrite) -> CacheEntry:
-    moment = clock.now()
-    now = clock.format_time(moment)
-    # From the same moment as created_at, so expires_at - created_at is exactly the ttl.
-    expires_at = None if write.ttl is None else clock.format_time(moment + timedelta(seconds=write.ttl))
+async def cache_set(conn: asyncpg.Connection, command: commands.CacheSet) -> CacheEntry:
+    entry = records.new_cache_entry(command.key, command.write)
     await conn.execute(
         f"INSERT INTO cache ({rows.CACHE_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6)"
         " ON CONFLICT (key) DO UPDATE SET value = excluded.value, ttl = excluded.ttl,"
         " created_at = excluded.created_at, accessed_at = excluded.accessed_at, expires_at = excluded.expires_at",
-        key,
-        dumps_text(write.value),
-        write.ttl,
-        now,
-        now,
-        expires_at,
+        *records.cache_row(entry),
     )
-    return CacheEntry(key, write.value, write.ttl, now, now, expires_at)
+    return entry
 
 
-async def cache_delete(conn: asyncpg.Connection, key: str) -> None:
-    row = await conn.fetchrow("DELETE FROM cache WHERE key = $1 RETURNING expires_at", key)
+async def cache_delete(conn: asyncpg.Connection, command: commands.CacheDelete) -> None:
+    row = await conn.fetchrow("DELETE FROM cache WHERE key = $1 RETURNING expires_at", command.key)
     # An expired entry is already gone as far as clients can tell.
-    if row is None or (row["expires_at"] is not None and row["expires_at"] <= clock.now_text()):
-        raise NotFound("cache key", key)
+    if row is None or records.has_expired(row["expires_at"]):
+        raise NotFound("cache key", command.key)
 
 
-async def cache_cleanup_chunk(conn: asyncpg.Connection, chunk: int) -> int:
-    """Delete up to `chunk` expired entries; a sweep repeats this until it falls short."""
+async def cache_cleanup_chunk(conn: asyncpg.Connection, command: commands.CacheCleanupChunk) -> int:
     # SKIP LOCKED: entries another instance is sweeping (or setting) are left to it.
     status = await conn.execute(
         "DELETE FROM cache WHERE key IN (SELECT key FROM cache WHERE expires_at IS NOT NULL AND expires_at <= $1"
         " LIMIT $2 FOR UPDATE SKIP LOCKED)",
         clock.now_text(),
-        chunk,
+        command.limit,
     )
     return int(status.split()[-1])
 
 
-async def prune_idempotency_chunk(conn: asyncpg.Connection, older_than: str, chunk: int) -> int:
+async def prune_idempotency_chunk(conn: asyncpg.Connection, command: commands.PruneIdempotencyChunk) -> int:
     status = await conn.execute(
         "DELETE FROM idempotency_keys WHERE key IN (SELECT key FROM idempotency_keys WHERE created_at < $1"
         " LIMIT $2 FOR UPDATE SKIP LOCKED)",
-        older_than,
-        chunk,
+        command.older_than,
+        command.limit,
     )
     return int(status.split()[-1])
 
 
-async def touch_cache(conn: asyncpg.Connection, touches: dict[str, str]) -> None:
-    """Record read times; never moves accessed_at backwards."""
+async def touch_cache(conn: asyncpg.Connection, command: commands.TouchCache) -> None:
     # Sorted, so two instances touching the same keys lock them in one order.
     await conn.executemany(
         "UPDATE cache SET accessed_at = $1 WHERE key = $2 AND accessed_at < $1",
-        [(when, key) for key, when in sorted(touches.items())],
+        [(when, key) for key, when in sorted(command.touches.items())],
     )
 
 
-async def result_of(conn: asyncpg.Connection, value: Any) -> Any:
-    """Commit nothing new and answer `value`: lets a multi-command result carry an idempotency key."""
-    return value
+async def answer(conn: asyncpg.Connection, command: commands.Answer) -> Any:
+    return command.value

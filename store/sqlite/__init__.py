@@ -1,5 +1,5 @@
 """The SQLite backend: one writer actor, a pool of readers, WAL."""
 
-from vault.store.sqlite.store import SQLiteStore
+from vault.store.sqlite.store import SQLiteSettings, SQLiteStore
 
-__all__ = ["SQLiteStore"]
+__all__ = ["SQLiteSettings", "SQLiteStore"]

@@ -13,78 +13,17 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import shutil
 import sqlite3
 import threading
 import time
-from collections.abc import Callable
 from pathlib import Path
 
-from attrs import frozen
-from vault.store.blobs import BlobStore, ExportResult, artifacts_folder
+from vault.store.blobs import BlobStore, artifacts_folder
+from vault.store.core.copies import Check, Progress, check, fsync
 from vault.store.errors import SchemaTooNew, StoreUnavailable
-from vault.store.sqlite.blob_refs import referenced_in_file
-from vault.store.sqlite.migrations import LATEST_VERSION, current_version
+from vault.store.sqlite.migrations import LATEST_VERSION
 
 log = logging.getLogger(__name__)
-
-Progress = Callable[[int, int], None]
-
-
-def copy_artifacts(copy: str | Path, blobs: BlobStore) -> ExportResult:
-    """Copy every blob the database copy references into its artifacts folder (hard links where possible)."""
-    folder = artifacts_folder(copy)
-    if folder.exists():
-        shutil.rmtree(folder)  # left by an earlier attempt at this name
-    sha256s = referenced_in_file(copy)
-    if not sha256s:
-        return ExportResult(0, 0)
-    result = blobs.export(sha256s, folder)
-    if result.missing:
-        log.error(
-            "backup %s: %d artifact blobs were missing from %s: %s",
-            copy,
-            len(result.missing),
-            blobs.location,
-            ", ".join(result.missing[:10]),
-        )
-    return result
-
-
-@frozen
-class Check:
-    ok: bool
-    result: str
-    schema_version: int
-
-
-def _fsync_dir(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _fsync_file(path: Path) -> None:
-    with path.open("rb+") as handle:
-        os.fsync(handle.fileno())
-
-
-def check(path: str | Path) -> Check:
-    """Open a database file read-only and run `PRAGMA integrity_check` on it."""
-    try:
-        conn = sqlite3.connect(f"file:{Path(path).resolve()}?mode=ro", uri=True)
-    except sqlite3.Error as exc:
-        return Check(False, f"cannot open: {exc}", 0)
-    try:
-        result = "\n".join(row[0] for row in conn.execute("PRAGMA integrity_check"))
-        version = current_version(conn)
-    except sqlite3.Error as exc:
-        return Check(False, f"not a usable database: {exc}", 0)
-    finally:
-        conn.close()
-    return Check(result == "ok", result, version)
 
 
 def _watch_size(target: Path, total: int, progress: Progress, done: threading.Event) -> None:
@@ -124,13 +63,13 @@ def copy_database(source: str, target: str | Path, progress: Progress | None = N
             watcher.join()
     if progress is not None:
         progress(partial.stat().st_size, partial.stat().st_size)
-    _fsync_file(partial)
+    fsync(partial)
     checked = check(partial)
     if not checked.ok:
         partial.unlink(missing_ok=True)
         raise StoreUnavailable(f"the backup failed its integrity check: {checked.result}")
     os.replace(partial, target)
-    _fsync_dir(target.parent)
+    fsync(target.parent)
     return checked
 
 
@@ -162,7 +101,7 @@ def restore(backup: str | Path, db_path: str | Path, blobs: BlobStore | None = N
         aside = db_path.with_name(f"{db_path.name}.before-restore-{time.strftime('%Y%m%dT%H%M%S')}")
         _move_database(db_path, aside)
     os.replace(staged, db_path)
-    _fsync_dir(db_path.parent)
+    fsync(db_path.parent)
     return aside
 
 

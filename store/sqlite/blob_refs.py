@@ -1,6 +1,6 @@
-"""Which blobs artifact records claim: the queries and the release command.
+"""Releasing blobs no artifact record claims, as a write command.
 
-`release` runs on the writer thread like every write command, so its check
+`release_blobs` runs on the writer thread like every write command, so its check
 ("no record points at this sha256") and the unlink that follows are ordered
 with the commits of new records, whose command checks that their blob is
 present (writes.create_artifact). Between the two, a blob is never removed
@@ -10,42 +10,15 @@ from under a committed record.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable
-from pathlib import Path
 
-# Bound of `IN (...)` lists (SQLite allows 32766 parameters by default).
-IN_CHUNK = 500
+from vault.store.core.commands import ReleaseBlobs
 
 
-def release(conn: sqlite3.Connection, sha256s: list[str], remove: Callable[[str], bool]) -> int:
+def release_blobs(conn: sqlite3.Connection, command: ReleaseBlobs) -> int:
     """Remove each blob no artifact references; return how many were removed."""
     removed = 0
-    for sha256 in sha256s:
+    for sha256 in command.sha256s:
         claimed = conn.execute("SELECT 1 FROM artifacts WHERE sha256 = ? LIMIT 1", (sha256,)).fetchone()
-        if claimed is None and remove(sha256):
+        if claimed is None and command.remove(sha256):
             removed += 1
     return removed
-
-
-def referenced(conn: sqlite3.Connection, sha256s: list[str]) -> set[str]:
-    """The subset of `sha256s` that some artifact references (a read)."""
-    found: set[str] = set()
-    for start in range(0, len(sha256s), IN_CHUNK):
-        chunk = sha256s[start : start + IN_CHUNK]
-        marks = ", ".join("?" * len(chunk))
-        found.update(
-            row[0] for row in conn.execute(f"SELECT DISTINCT sha256 FROM artifacts WHERE sha256 IN ({marks})", chunk)
-        )
-    return found
-
-
-def referenced_in_file(path: str | Path) -> list[str]:
-    """Every sha256 referenced by the artifacts of a database file (a backup copy)."""
-    conn = sqlite3.connect(f"file:{Path(path).resolve()}?mode=ro", uri=True)
-    try:
-        return [
-            row[0]
-            for row in conn.execute("SELECT DISTINCT sha256 FROM artifacts WHERE sha256 IS NOT NULL ORDER BY sha256")
-        ]
-    finally:
-        conn.close()

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from attrs import define, field
 from vault.store.sqlite import migrations
-from vault.store.sqlite.store import SQLiteStore
+from vault.store.sqlite.store import SQLiteSettings, SQLiteStore
 
 
 @define
@@ -67,8 +67,8 @@ def inspect_database(path: str) -> Report:
     return report
 
 
-async def migrate(path: str) -> list[migrations.Migration]:
-    store = SQLiteStore(path)
+async def migrate(path: str, settings: SQLiteSettings) -> list[migrations.Migration]:
+    store = SQLiteStore(path, settings)
     await store.start()
     await store.close()
     return store.applied_migrations

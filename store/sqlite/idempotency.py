@@ -5,19 +5,12 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
-from attrs import frozen
+from vault.store.core.idempotency import Replayed
 from vault.store.errors import IdempotencyMismatch
 from vault.store.interface import IdempotencyClaim
 
 from vault import clock, jsonutil
 from vault.converter import unstructure
-
-
-@frozen
-class Replayed:
-    """The recorded result of an earlier request with the same key, unstructured."""
-
-    body: Any
 
 
 def lookup(conn: sqlite3.Connection, claim: IdempotencyClaim) -> Replayed | None:
@@ -34,14 +27,3 @@ def record(conn: sqlite3.Connection, claim: IdempotencyClaim, result: Any) -> No
         "INSERT INTO idempotency_keys (key, fingerprint, response, created_at) VALUES (?, ?, ?, ?)",
         (claim.key, claim.fingerprint, jsonutil.dumps_text(unstructure(result)), clock.now_text()),
     )
-
-
-def revive(result: Any, cls: type) -> Any:
-    """The result as its type, whether fresh or replayed from the record."""
-    if not isinstance(result, Replayed):
-        return result
-    if isinstance(result.body, list):
-        return [cls(**item) for item in result.body]
-    if isinstance(result.body, dict):
-        return cls(**result.body)
-    return result.body

@@ -4,18 +4,11 @@ from __future__ import annotations
 
 import sqlite3
 
-from attrs import frozen
+from vault.store.core.copies import schema_version as current_version
+from vault.store.core.migrations import Migration
 from vault.store.errors import SchemaTooNew
 
 from vault import clock
-
-
-@frozen
-class Migration:
-    version: int
-    name: str
-    statements: tuple[str, ...]
-
 
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(
@@ -137,13 +130,6 @@ MIGRATIONS: tuple[Migration, ...] = (
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version
-
-
-def current_version(conn: sqlite3.Connection) -> int:
-    exists = conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'").fetchone()
-    if not exists:
-        return 0
-    return conn.execute("SELECT coalesce(max(version), 0) FROM schema_migrations").fetchone()[0]
 
 
 def check_not_newer(version: int) -> None:

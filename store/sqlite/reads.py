@@ -5,23 +5,26 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
+from vault.store.core import rows
+from vault.store.core.filters import Filters, artifact_filters, metric_filters, rollup_filters, session_filters
+from vault.store.core.idempotency import Replayed
+from vault.store.core.rollups import rollup_window
+from vault.store.core.rows import MAX_SEQ
 from vault.store.errors import InvalidReference, NotFound
-from vault.store.sqlite import rows
+from vault.store.interface import IdempotencyClaim
+from vault.store.sqlite import idempotency
 
 from vault import clock
-from vault.models import Artifact, CacheEntry, Message, Metric, Page, RenderedMessage, Session, State
-from vault.queries import ArtifactQuery, HistoryQuery, MetricQuery, SessionQuery
-
-# Seq numbers are SQLite integers: at most 2^63 - 1.
-MAX_SEQ = 2**63 - 1
+from vault.models import Artifact, CacheEntry, Message, Metric, Page, RenderedMessage, Rollup, Session, State
+from vault.queries import ArtifactQuery, HistoryQuery, MetricQuery, RollupQuery, SessionQuery
 
 
-def _where(filters: list[tuple[str, Any]]) -> tuple[str, list[Any]]:
-    """`column op ?` clauses for the filters that were given."""
-    given = [(clause, value) for clause, value in filters if value is not None]
+def _where(filters: Filters) -> tuple[str, list[Any]]:
+    """` WHERE a = ? AND ...` for the filters that were given, and their values."""
+    given = [(condition, value) for condition, value in filters if value is not None]
     if not given:
         return "", []
-    return " WHERE " + " AND ".join(clause for clause, _ in given), [value for _, value in given]
+    return " WHERE " + " AND ".join(f"{condition} ?" for condition, _ in given), [value for _, value in given]
 
 
 def _page(items: list[Any], limit: int) -> Page:
@@ -39,9 +42,7 @@ def get_session(conn: sqlite3.Connection, session_id: str) -> Session:
 
 
 def list_sessions(conn: sqlite3.Connection, query: SessionQuery) -> Page:
-    where, params = _where(
-        [("agent_name = ?", query.agent_name), ("user_id = ?", query.user_id), ("status = ?", query.status)]
-    )
+    where, params = _where(session_filters(query))
     found = conn.execute(
         f"SELECT {rows.SESSION_COLUMNS} FROM sessions{where} ORDER BY id DESC LIMIT ? OFFSET ?",
         (*params, query.limit + 1, query.offset),
@@ -143,7 +144,7 @@ def get_artifact(conn: sqlite3.Connection, artifact_id: str) -> Artifact:
 
 
 def list_artifacts(conn: sqlite3.Connection, query: ArtifactQuery) -> Page:
-    where, params = _where([("session_id = ?", query.session_id), ("type = ?", query.type)])
+    where, params = _where(artifact_filters(query))
     found = conn.execute(
         f"SELECT {rows.ARTIFACT_COLUMNS} FROM artifacts{where} ORDER BY id DESC LIMIT ? OFFSET ?",
         (*params, query.limit + 1, query.offset),
@@ -162,16 +163,7 @@ def get_metric(conn: sqlite3.Connection, metric_id: str) -> Metric:
 
 
 def list_metrics(conn: sqlite3.Connection, query: MetricQuery) -> Page:
-    where, params = _where(
-        [
-            ("entity_type = ?", query.entity_type),
-            ("entity_name = ?", query.entity_name),
-            ("session_id = ?", query.session_id),
-            ("metric_name = ?", query.metric_name),
-            ("timestamp >= ?", query.start_time),
-            ("timestamp <= ?", query.end_time),
-        ]
-    )
+    where, params = _where(metric_filters(query))
     found = conn.execute(
         f"SELECT {rows.METRIC_COLUMNS} FROM metrics{where} ORDER BY timestamp DESC, id DESC LIMIT ? OFFSET ?",
         (*params, query.limit + 1, query.offset),
@@ -194,3 +186,41 @@ def cache_get(conn: sqlite3.Connection, key: str) -> CacheEntry:
 
 def ping(conn: sqlite3.Connection) -> None:
     conn.execute("SELECT count(*) FROM schema_migrations").fetchone()
+
+
+# -- blobs
+
+# Bound of `IN (...)` lists (SQLite allows 32766 parameters by default).
+IN_CHUNK = 500
+
+
+def referenced_blobs(conn: sqlite3.Connection, sha256s: list[str]) -> set[str]:
+    """The subset of `sha256s` that some artifact references."""
+    found: set[str] = set()
+    for start in range(0, len(sha256s), IN_CHUNK):
+        chunk = sha256s[start : start + IN_CHUNK]
+        marks = ", ".join("?" * len(chunk))
+        found.update(
+            row[0] for row in conn.execute(f"SELECT DISTINCT sha256 FROM artifacts WHERE sha256 IN ({marks})", chunk)
+        )
+    return found
+
+
+# -- rollups
+
+
+def list_rollups(conn: sqlite3.Connection, query: RollupQuery) -> tuple[list[Rollup], bool]:
+    where, params = _where(rollup_filters(query))
+    found = conn.execute(
+        "SELECT bucket_start, sum(count), sum(sum), min(min), max(max) FROM metric_rollups"
+        f"{where} GROUP BY bucket_start ORDER BY bucket_start LIMIT ? OFFSET ?",
+        (*params, query.limit + 1, query.offset),
+    ).fetchall()
+    return rollup_window(found, query.limit)
+
+
+# -- idempotency
+
+
+def lookup_claim(conn: sqlite3.Connection, claim: IdempotencyClaim) -> Replayed | None:
+    return idempotency.lookup(conn, claim)

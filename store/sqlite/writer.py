@@ -1,11 +1,12 @@
 """The store actor: one task, one connection, every write.
 
-Callers put a command (a plain function over the sqlite3 connection) with a
-future on a bounded queue. The writer takes what is queued, up to a batch
-cap, and runs it on the connection's thread in one `BEGIN IMMEDIATE`
-transaction, each command inside its own SAVEPOINT: a failing command rolls
-back alone and its error reaches only its caller. One COMMIT, then every
-future is resolved: nothing is acknowledged before it is durable.
+Callers put a command (one of vault.store.core.commands, run by the function
+its type maps to in the writer's table of operations) with a future on a
+bounded queue. The writer takes what is queued, up to a batch cap, and runs
+it on the connection's thread in one `BEGIN IMMEDIATE` transaction, each
+command inside its own SAVEPOINT: a failing command rolls back alone and its
+error reaches only its caller. One COMMIT, then every future is resolved:
+nothing is acknowledged before it is durable.
 
 When the database itself fails (an I/O error, say on fsync), the batch fails
 and the writer takes no more writes until it has reopened its connection and
@@ -20,12 +21,13 @@ import contextlib
 import logging
 import sqlite3
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 import aiosqlite
 from attrs import define, field
 from vault.store import errors
+from vault.store.core.commands import Command
 from vault.store.interface import IdempotencyClaim
 from vault.store.sqlite import idempotency
 from vault.store.sqlite.connection import run_on_thread, translate
@@ -37,14 +39,14 @@ Reopen = Callable[[], Awaitable[aiosqlite.Connection]]
 
 
 @define
-class Command:
+class Queued:
+    """A command waiting for the writer, with the function that runs it and its caller's future."""
+
+    command: Command
     operation: Operation
-    args: tuple[Any, ...]
     claim: IdempotencyClaim | None
     future: asyncio.Future
-    # Runs in a transaction of its own: for commands with effects outside the
-    # database (unlinking files), which must never share a COMMIT that may fail.
-    alone: bool = False
+    alone: bool
 
 
 @define
@@ -75,19 +77,21 @@ class Writer:
         self,
         conn: aiosqlite.Connection,
         *,
+        operations: Mapping[type[Command], Operation],
         queue_max: int,
         batch_max: int,
         reopen: Reopen | None = None,
         ack_before_commit: bool = False,
     ) -> None:
         self._conn = conn
+        self._operations = operations
         self._queue: asyncio.Queue[Any] = asyncio.Queue(maxsize=queue_max)
         self._batch_max = batch_max
         self._reopen = reopen
         # Breaks durability on purpose: only for the crash test's control run.
         self._ack_before_commit = ack_before_commit
         self._task: asyncio.Task | None = None
-        self._carried: Command | None = None
+        self._carried: Queued | None = None
         self._closing = False
         self.failure: str | None = None
         self.stats = WriterStats()
@@ -113,15 +117,16 @@ class Writer:
     def start(self) -> None:
         self._task = asyncio.get_running_loop().create_task(self._run(), name="vault-writer")
 
-    async def submit(
-        self, operation: Operation, *args: Any, claim: IdempotencyClaim | None = None, alone: bool = False
-    ) -> Any:
+    async def submit(self, command: Command, claim: IdempotencyClaim | None = None) -> Any:
         """Queue a command and wait for its committed result (or its error)."""
+        operation = self._operations.get(type(command))
+        if operation is None:
+            raise TypeError(f"the writer runs store commands only, not {command!r}")
         if self._closing or not self.running:
             raise errors.StoreClosed("the store is shutting down")
         future = asyncio.get_running_loop().create_future()
         try:
-            self._queue.put_nowait(Command(operation, args, claim, future, alone))
+            self._queue.put_nowait(Queued(command, operation, claim, future, command.alone))
         except asyncio.QueueFull:
             raise errors.StoreBusy("the write queue is full") from None
         return await future
@@ -154,7 +159,7 @@ class Writer:
                     self._carried = item
                     break
                 batch.append(item)
-            live = [command for command in batch if not command.future.cancelled()]
+            live = [queued for queued in batch if not queued.future.cancelled()]
             if live:
                 if self.failure is not None:
                     await self._recover()
@@ -167,7 +172,7 @@ class Writer:
                     await self._commit([self._carried])
                 return
 
-    async def _commit(self, batch: list[Command]) -> None:
+    async def _commit(self, batch: list[Queued]) -> None:
         started = time.perf_counter()
         try:
             if self._ack_before_commit:
@@ -190,21 +195,21 @@ class Writer:
         self.stats.record(len(batch))
         if self.observer is not None:
             self.observer(len(batch), time.perf_counter() - started)
-        for command, (ok, value) in zip(batch, outcomes, strict=True):
-            _resolve(command.future, ok, value)
+        for queued, (ok, value) in zip(batch, outcomes, strict=True):
+            _resolve(queued.future, ok, value)
 
-    async def _run_then_ack_then_commit(self, batch: list[Command]) -> list[tuple[bool, Any]]:
+    async def _run_then_ack_then_commit(self, batch: list[Queued]) -> list[tuple[bool, Any]]:
         outcomes = await run_on_thread(self._conn, _run_batch, batch, False)
-        for command, (ok, value) in zip(batch, outcomes, strict=True):
-            _resolve(command.future, ok, value)
+        for queued, (ok, value) in zip(batch, outcomes, strict=True):
+            _resolve(queued.future, ok, value)
         # Answered, not yet durable: the window a crash test must catch.
         await asyncio.sleep(UNSAFE_COMMIT_DELAY)
         await run_on_thread(self._conn, _finish, "COMMIT")
         return outcomes
 
-    def _fail(self, batch: list[Command], error: Exception) -> None:
-        for command in batch:
-            _resolve(command.future, False, error)
+    def _fail(self, batch: list[Queued], error: Exception) -> None:
+        for queued in batch:
+            _resolve(queued.future, False, error)
 
     async def _recover(self) -> None:
         """Reopen the connection and check the database before taking writes again."""
@@ -256,15 +261,15 @@ def _finish(conn: sqlite3.Connection, statement: str) -> None:
         raise
 
 
-def _run_batch(conn: sqlite3.Connection, batch: list[Command], commit: bool) -> list[tuple[bool, Any]]:
+def _run_batch(conn: sqlite3.Connection, batch: list[Queued], commit: bool) -> list[tuple[bool, Any]]:
     """Runs on the writer thread: one transaction, a savepoint per command."""
     outcomes: list[tuple[bool, Any]] = []
     conn.execute("BEGIN IMMEDIATE")
     try:
-        for command in batch:
+        for queued in batch:
             conn.execute("SAVEPOINT command")
             try:
-                value = _execute(conn, command)
+                value = _execute(conn, queued)
             except errors.StoreError as exc:
                 conn.execute("ROLLBACK TO command")
                 outcomes.append((False, exc))
@@ -272,7 +277,7 @@ def _run_batch(conn: sqlite3.Connection, batch: list[Command], commit: bool) -> 
                 conn.execute("ROLLBACK TO command")
                 outcomes.append((False, translate(exc)))
             except Exception as exc:
-                log.exception("write command %s failed", command.operation.__name__)
+                log.exception("write command %s failed", type(queued.command).__name__)
                 conn.execute("ROLLBACK TO command")
                 outcomes.append((False, errors.StoreUnavailable(f"write failed: {type(exc).__name__}")))
             else:
@@ -287,12 +292,12 @@ def _run_batch(conn: sqlite3.Connection, batch: list[Command], commit: bool) -> 
     return outcomes
 
 
-def _execute(conn: sqlite3.Connection, command: Command) -> Any:
-    if command.claim is None:
-        return command.operation(conn, *command.args)
-    replay = idempotency.lookup(conn, command.claim)
+def _execute(conn: sqlite3.Connection, queued: Queued) -> Any:
+    if queued.claim is None:
+        return queued.operation(conn, queued.command)
+    replay = idempotency.lookup(conn, queued.claim)
     if replay is not None:
         return replay
-    value = command.operation(conn, *command.args)
-    idempotency.record(conn, command.claim, value)
+    value = queued.operation(conn, queued.command)
+    idempotency.record(conn, queued.claim, value)
     return value

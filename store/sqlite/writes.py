@@ -1,4 +1,4 @@
-"""Write commands: plain functions over the writer's sqlite3 connection.
+"""Write operations: the function that runs each command over the writer's sqlite3 connection.
 
 Each runs on the writer thread inside its own savepoint (vault.store.sqlite.writer),
 so a raised error undoes exactly what the command did.
@@ -7,54 +7,43 @@ so a raised error undoes exactly what the command did.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Sequence
-from datetime import timedelta
 from typing import Any
 
-from vault.store.blobs import BlobInfo
+from vault.store.core import commands, records, rows
 from vault.store.errors import BlobMissing, NotFound, PreconditionFailed
-from vault.store.sqlite import rows
 
-from vault import clock, ids
-from vault.inputs import CacheWrite, MessageFields, NewArtifact, NewMetric, NewSession, SessionChanges, is_set
+from vault import clock
 from vault.jsonutil import dumps_text
-from vault.merge_patch import apply_merge_patch, merge_keys
+from vault.merge_patch import apply_merge_patch
 from vault.models import Artifact, CacheEntry, Message, Metric, Session, State
 
 # -- sessions
 
 
-def create_session(conn: sqlite3.Connection, new: NewSession) -> Session:
-    now = clock.now_text()
-    session = Session(ids.session_id(), new.agent_name, new.user_id, new.status, new.metadata, now, now, 0)
+def create_session(conn: sqlite3.Connection, command: commands.CreateSession) -> Session:
+    session = records.new_session(command.new)
     conn.execute(
         "INSERT INTO sessions (id, agent_name, user_id, status, metadata, created_at, updated_at)"
         " VALUES (?, ?, ?, ?, ?, ?, ?)",
-        (session.id, session.agent_name, session.user_id, session.status, dumps_text(session.metadata), now, now),
+        records.session_row(session),
     )
     return session
 
 
-def update_session(conn: sqlite3.Connection, session_id: str, changes: SessionChanges) -> Session:
-    row = conn.execute(f"SELECT {rows.SESSION_COLUMNS} FROM sessions WHERE id = ?", (session_id,)).fetchone()
+def update_session(conn: sqlite3.Connection, command: commands.UpdateSession) -> Session:
+    row = conn.execute(f"SELECT {rows.SESSION_COLUMNS} FROM sessions WHERE id = ?", (command.session_id,)).fetchone()
     if row is None:
-        raise NotFound("session", session_id)
-    current = rows.session(row)
-    status = changes.status if is_set(changes.status) else current.status
-    user_id = changes.user_id if is_set(changes.user_id) else current.user_id
-    metadata = merge_keys(current.metadata, changes.metadata) if is_set(changes.metadata) else current.metadata
-    now = clock.now_text()
+        raise NotFound("session", command.session_id)
+    session = records.changed_session(rows.session(row), command.changes)
     conn.execute(
         "UPDATE sessions SET status = ?, user_id = ?, metadata = ?, updated_at = ? WHERE id = ?",
-        (status, user_id, dumps_text(metadata), now, session_id),
+        (session.status, session.user_id, dumps_text(session.metadata), session.updated_at, session.id),
     )
-    return Session(
-        current.id, current.agent_name, user_id, status, metadata, current.created_at, now, current.message_count
-    )
+    return session
 
 
-def delete_session(conn: sqlite3.Connection, session_id: str) -> list[str]:
-    """Returns the sha256s its artifacts pointed at: the store releases them after the commit."""
+def delete_session(conn: sqlite3.Connection, command: commands.DeleteSession) -> list[str]:
+    session_id = command.session_id
     blobs = [
         row[0]
         for row in conn.execute(
@@ -70,43 +59,27 @@ def delete_session(conn: sqlite3.Connection, session_id: str) -> list[str]:
 # -- history
 
 
-def add_messages(conn: sqlite3.Connection, session_id: str, messages: Sequence[MessageFields]) -> list[Message]:
+def add_messages(conn: sqlite3.Connection, command: commands.AddMessages) -> list[Message]:
+    session_id, count = command.session_id, len(command.messages)
     now = clock.now_text()
     # Claim the seq numbers and count the messages in one statement; the
     # command's savepoint undoes it if an insert below fails.
     row = conn.execute(
         "UPDATE sessions SET last_seq = last_seq + ?1, message_count = message_count + ?1, updated_at = ?2"
         " WHERE id = ?3 RETURNING last_seq",
-        (len(messages), now, session_id),
+        (count, now, session_id),
     ).fetchone()
     if row is None:
         raise NotFound("session", session_id)
-    first_seq = row[0] - len(messages) + 1
-    # Built as plain dicts in Message's field order: each is stored as the JSON
-    # it is served as (one encoding per message, no unstructuring pass).
-    records = [
-        {
-            "id": ids.message_id(),
-            "session_id": session_id,
-            "seq": seq,
-            "role": new.role,
-            "content": new.content,
-            "name": new.name,
-            "tool_calls": new.tool_calls,
-            "tool_call_id": new.tool_call_id,
-            "metadata": new.metadata,
-            "timestamp": now,
-        }
-        for seq, new in enumerate(messages, start=first_seq)
-    ]
+    built = records.message_records(session_id, command.messages, row[0] - count + 1, now)
     conn.executemany(
-        "INSERT INTO messages (session_id, seq, id, role, body) VALUES (?, ?, ?, ?, ?)",
-        [(session_id, r["seq"], r["id"], r["role"], dumps_text(r)) for r in records],
+        "INSERT INTO messages (session_id, seq, id, role, body) VALUES (?, ?, ?, ?, ?)", records.message_rows(built)
     )
-    return [Message(**record) for record in records]
+    return records.messages_of(built)
 
 
-def clear_history(conn: sqlite3.Connection, session_id: str) -> int:
+def clear_history(conn: sqlite3.Connection, command: commands.ClearHistory) -> int:
+    session_id = command.session_id
     if conn.execute("SELECT 1 FROM sessions WHERE id = ?", (session_id,)).fetchone() is None:
         raise NotFound("session", session_id)
     deleted = conn.execute("DELETE FROM messages WHERE session_id = ?", (session_id,)).rowcount
@@ -132,28 +105,27 @@ def _current_state(conn: sqlite3.Connection, session_id: str, if_match: int | No
 
 
 def _write_state(conn: sqlite3.Connection, current: State, data: dict[str, Any]) -> State:
-    now = clock.now_text()
-    version = current.version + 1
+    state = records.next_state(current, data)
     conn.execute(
         "INSERT INTO state (session_id, data, version, updated_at) VALUES (?, ?, ?, ?)"
         " ON CONFLICT (session_id) DO UPDATE SET data = excluded.data, version = excluded.version,"
         " updated_at = excluded.updated_at",
-        (current.session_id, dumps_text(data), version, now),
+        records.state_row(state),
     )
-    return State(current.session_id, data, version, now)
+    return state
 
 
-def put_state(conn: sqlite3.Connection, session_id: str, data: dict[str, Any], if_match: int | None) -> State:
-    return _write_state(conn, _current_state(conn, session_id, if_match), data)
+def put_state(conn: sqlite3.Connection, command: commands.PutState) -> State:
+    return _write_state(conn, _current_state(conn, command.session_id, command.if_match), command.data)
 
 
-def patch_state(conn: sqlite3.Connection, session_id: str, patch: dict[str, Any], if_match: int | None) -> State:
-    current = _current_state(conn, session_id, if_match)
-    return _write_state(conn, current, apply_merge_patch(current.data, patch))
+def patch_state(conn: sqlite3.Connection, command: commands.PatchState) -> State:
+    current = _current_state(conn, command.session_id, command.if_match)
+    return _write_state(conn, current, apply_merge_patch(current.data, command.patch))
 
 
-def delete_state(conn: sqlite3.Connection, session_id: str, if_match: int | None) -> State:
-    current = _current_state(conn, session_id, if_match)
+def delete_state(conn: sqlite3.Connection, command: commands.DeleteState) -> State:
+    current = _current_state(conn, command.session_id, command.if_match)
     if current.version == 0:
         return current
     return _write_state(conn, current, {})
@@ -167,52 +139,26 @@ def _require_session(conn: sqlite3.Connection, session_id: str | None) -> None:
         raise NotFound("session", session_id)
 
 
-def create_artifact(
-    conn: sqlite3.Connection,
-    new: NewArtifact,
-    content: BlobInfo | None = None,
-    present: Callable[[str], bool] | None = None,
-) -> Artifact:
-    """With `content`, the record claims that blob; BlobMissing if it is not present now.
+def create_artifact(conn: sqlite3.Connection, command: commands.CreateArtifact) -> Artifact:
+    """With content, the record claims that blob; BlobMissing if it is not present now.
 
     The check runs here, ordered with blob releases on the writer thread: once
     this commits, no release removes the blob (vault.store.sqlite.blob_refs).
     """
-    _require_session(conn, new.session_id)
-    if content is not None and (present is None or not present(content.sha256)):
+    _require_session(conn, command.new.session_id)
+    content = command.content
+    if content is not None and (command.present is None or not command.present(content.sha256)):
         raise BlobMissing(content.sha256)
-    artifact = Artifact(
-        ids.artifact_id(),
-        new.session_id,
-        new.name,
-        new.type,
-        new.content_type,
-        new.path,
-        new.size if content is None else content.size,
-        None if content is None else content.sha256,
-        new.metadata,
-        clock.now_text(),
-    )
+    artifact = records.new_artifact(command.new, content)
     conn.execute(
         f"INSERT INTO artifacts ({rows.ARTIFACT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (
-            artifact.id,
-            artifact.session_id,
-            artifact.name,
-            artifact.type,
-            artifact.content_type,
-            artifact.path,
-            artifact.size,
-            artifact.sha256,
-            dumps_text(artifact.metadata),
-            artifact.created_at,
-        ),
+        records.artifact_row(artifact),
     )
     return artifact
 
 
-def delete_artifact(conn: sqlite3.Connection, artifact_id: str) -> str | None:
-    """Returns the sha256 it pointed at, if any: the store releases it after the commit."""
+def delete_artifact(conn: sqlite3.Connection, command: commands.DeleteArtifact) -> str | None:
+    artifact_id = command.artifact_id
     row = conn.execute("DELETE FROM artifacts WHERE id = ? RETURNING sha256", (artifact_id,)).fetchone()
     if row is None:
         raise NotFound("artifact", artifact_id)
@@ -222,38 +168,12 @@ def delete_artifact(conn: sqlite3.Connection, artifact_id: str) -> str | None:
 # -- metrics
 
 
-def record_metrics(conn: sqlite3.Connection, metrics: list[NewMetric]) -> list[Metric]:
-    for session_id in {m.session_id for m in metrics if m.session_id is not None}:
+def record_metrics(conn: sqlite3.Connection, command: commands.RecordMetrics) -> list[Metric]:
+    for session_id in {m.session_id for m in command.metrics if m.session_id is not None}:
         _require_session(conn, session_id)
-    now = clock.now_text()
-    recorded = [
-        Metric(
-            ids.metric_id(),
-            m.entity_type,
-            m.entity_name,
-            m.session_id,
-            m.metric_name,
-            m.value,
-            m.labels,
-            m.timestamp or now,
-        )
-        for m in metrics
-    ]
+    recorded = records.new_metrics(command.metrics)
     conn.executemany(
-        f"INSERT INTO metrics ({rows.METRIC_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        [
-            (
-                m.id,
-                m.entity_type,
-                m.entity_name,
-                m.session_id,
-                m.metric_name,
-                m.value,
-                dumps_text(m.labels),
-                m.timestamp,
-            )
-            for m in recorded
-        ],
+        f"INSERT INTO metrics ({rows.METRIC_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", records.metric_rows(recorded)
     )
     return recorded
 
@@ -261,52 +181,45 @@ def record_metrics(conn: sqlite3.Connection, metrics: list[NewMetric]) -> list[M
 # -- cache
 
 
-def cache_set(conn: sqlite3.Connection, key: str, write: CacheWrite) -> CacheEntry:
-    moment = clock.now()
-    now = clock.format_time(moment)
-    # From the same moment as created_at, so expires_at - created_at is exactly the ttl.
-    expires_at = None if write.ttl is None else clock.format_time(moment + timedelta(seconds=write.ttl))
-    entry = CacheEntry(key, write.value, write.ttl, now, now, expires_at)
+def cache_set(conn: sqlite3.Connection, command: commands.CacheSet) -> CacheEntry:
+    entry = records.new_cache_entry(command.key, command.write)
     conn.execute(
         f"INSERT INTO cache ({rows.CACHE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)"
         " ON CONFLICT (key) DO UPDATE SET value = excluded.value, ttl = excluded.ttl,"
         " created_at = excluded.created_at, accessed_at = excluded.accessed_at, expires_at = excluded.expires_at",
-        (key, dumps_text(write.value), write.ttl, now, now, expires_at),
+        records.cache_row(entry),
     )
     return entry
 
 
-def cache_delete(conn: sqlite3.Connection, key: str) -> None:
-    row = conn.execute("DELETE FROM cache WHERE key = ? RETURNING expires_at", (key,)).fetchone()
+def cache_delete(conn: sqlite3.Connection, command: commands.CacheDelete) -> None:
+    row = conn.execute("DELETE FROM cache WHERE key = ? RETURNING expires_at", (command.key,)).fetchone()
     # An expired entry is already gone as far as clients can tell.
-    if row is None or (row[0] is not None and row[0] <= clock.now_text()):
-        raise NotFound("cache key", key)
+    if row is None or records.has_expired(row[0]):
+        raise NotFound("cache key", command.key)
 
 
-def cache_cleanup_chunk(conn: sqlite3.Connection, chunk: int) -> int:
-    """Delete up to `chunk` expired entries; a sweep repeats this until it falls short."""
+def cache_cleanup_chunk(conn: sqlite3.Connection, command: commands.CacheCleanupChunk) -> int:
     return conn.execute(
         "DELETE FROM cache WHERE key IN"
         " (SELECT key FROM cache WHERE expires_at IS NOT NULL AND expires_at <= ? LIMIT ?)",
-        (clock.now_text(), chunk),
+        (clock.now_text(), command.limit),
     ).rowcount
 
 
-def prune_idempotency_chunk(conn: sqlite3.Connection, older_than: str, chunk: int) -> int:
+def prune_idempotency_chunk(conn: sqlite3.Connection, command: commands.PruneIdempotencyChunk) -> int:
     return conn.execute(
         "DELETE FROM idempotency_keys WHERE key IN (SELECT key FROM idempotency_keys WHERE created_at < ? LIMIT ?)",
-        (older_than, chunk),
+        (command.older_than, command.limit),
     ).rowcount
 
 
-def touch_cache(conn: sqlite3.Connection, touches: dict[str, str]) -> None:
-    """Record read times; never moves accessed_at backwards."""
+def touch_cache(conn: sqlite3.Connection, command: commands.TouchCache) -> None:
     conn.executemany(
         "UPDATE cache SET accessed_at = ? WHERE key = ? AND accessed_at < ?",
-        [(when, key, when) for key, when in touches.items()],
+        [(when, key, when) for key, when in command.touches.items()],
     )
 
 
-def result_of(conn: sqlite3.Connection, value: Any) -> Any:
-    """Commit nothing new and answer `value`: lets a multi-command result carry an idempotency key."""
-    return value
+def answer(conn: sqlite3.Connection, command: commands.Answer) -> Any:
+    return command.value

@@ -16,6 +16,7 @@ from vault.store.blobfs import FilesystemBlobStore
 from vault.store.blobs import artifacts_folder
 from vault.store.sqlite import SQLiteStore, backup
 
+from tests import store_settings
 from vault.inputs import NewArtifact
 
 
@@ -98,7 +99,7 @@ async def test_a_backup_carries_the_bytes_its_records_point_at(store, tmp_path):
     restored_db.parent.mkdir()
     restored_blobs = FilesystemBlobStore(tmp_path / "restored" / "artifacts")
     backup.restore(tmp_path / "copy.db", restored_db, restored_blobs)
-    restored = SQLiteStore(str(restored_db), blobs=restored_blobs)
+    restored = SQLiteStore(str(restored_db), store_settings.SQLITE, blobs=restored_blobs)
     await restored.start()
     try:
         artifact = await restored.get_artifact(kept.id)

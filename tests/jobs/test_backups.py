@@ -10,10 +10,12 @@ from pathlib import Path
 
 import pytest
 from vault.jobs.backups import backup_files, take_backup
+from vault.store.core import copies
 from vault.store.errors import SchemaTooNew, StoreUnavailable
 from vault.store.sqlite import SQLiteStore, backup
 from vault.store.sqlite.migrations import LATEST_VERSION
 
+from tests import store_settings
 from tests.conftest import create_session
 from vault.inputs import NewMessage, NewSession
 from vault.queries import HistoryQuery
@@ -45,7 +47,7 @@ async def test_backup_under_write_load_restores_every_earlier_write(store, tmp_p
     restored_path = tmp_path / "restored" / "storage.db"
     restored_path.parent.mkdir()
     assert backup.restore(tmp_path / "copy.db", restored_path) is None
-    restored = SQLiteStore(str(restored_path))
+    restored = SQLiteStore(str(restored_path), store_settings.SQLITE)
     await restored.start()
     try:
         page = await restored.list_messages(HistoryQuery(session_id=session.id, limit=1000, offset=0))
@@ -102,7 +104,7 @@ async def test_restore_keeps_the_old_database_aside(store, tmp_path):
     live.write_bytes(copy.read_bytes())
     aside = backup.restore(copy, live)
     assert aside is not None and aside.exists()
-    assert backup.check(live).ok
+    assert copies.check(live).ok
 
 
 async def test_admin_backup_routes(client, config):
@@ -132,7 +134,7 @@ async def test_cli_backup_and_restore(store, db_path, tmp_path):
     other = str(tmp_path / "other" / "storage.db")
     result = vault_cli("restore", str(copy), db_path=other)
     assert result.returncode == 0, result.stderr
-    restored = SQLiteStore(other)
+    restored = SQLiteStore(other, store_settings.SQLITE)
     await restored.start()
     try:
         assert (await restored.get_session(session.id)).agent_name == "cli"

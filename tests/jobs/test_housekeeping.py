@@ -34,10 +34,10 @@ async def test_sweep_works_in_bounded_chunks(store, db_path):
     for key in keys:
         await store.cache_set(key, CacheWrite(value=None, ttl=60))
     expire(db_path, keys)
-    commits_before = store.writer.stats.commits
+    commits_before = store.write_stats.commits
     assert await sweep_cache(store) == 2500
     # 1,000 a command: the sweep never holds the writer for the whole table.
-    assert store.writer.stats.commits - commits_before >= 3
+    assert store.write_stats.commits - commits_before >= 3
 
 
 async def test_idempotency_keys_expire_by_age(store, db_path):

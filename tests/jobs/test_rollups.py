@@ -8,10 +8,15 @@ from collections import defaultdict
 from datetime import timedelta
 
 import pytest
+from attrs import frozen
 from vault.jobs.rollups import roll_up_metrics
+from vault.store.core.commands import FoldRollupsChunk
+from vault.store.core.rollups import bucket_start
 from vault.store.sqlite import rollups
+from vault.store.sqlite.operations import OPERATIONS
 from vault.store.sqlite.store import SQLiteStore
 
+from tests import store_settings
 from vault import clock
 from vault.inputs import NewMetric
 from vault.queries import RollupQuery
@@ -36,7 +41,7 @@ def recompute(recorded: list[NewMetric], bucket: str) -> dict[str, tuple[int, fl
     """The expected rollups, summed over series, straight from raw points."""
     grouped: dict[str, list[float]] = defaultdict(list)
     for point in recorded:
-        grouped[rollups.bucket_start(point.timestamp, bucket)].append(point.value)
+        grouped[bucket_start(point.timestamp, bucket)].append(point.value)
     return {start: (len(v), sum(v), min(v), max(v)) for start, v in grouped.items()}
 
 
@@ -72,19 +77,27 @@ async def test_runs_are_incremental_and_idempotent(store):
     assert_matches(await stored_rollups(store, "hour"), recompute(first + second, "hour"))
 
 
-async def test_crash_mid_fold_counts_nothing_twice(store, db_path):
+@frozen
+class FoldThenCrash(FoldRollupsChunk):
+    pass
+
+
+def fold_then_crash(conn: sqlite3.Connection, command: FoldThenCrash) -> None:
+    rollups.fold_rollups_chunk(conn, command)
+    raise RuntimeError("crash before commit")
+
+
+async def test_crash_mid_fold_counts_nothing_twice(store, db_path, monkeypatch):
     recorded = points(400, seed=4)
     await store.record_metrics(recorded)
-
-    def fold_then_crash(conn: sqlite3.Connection, chunk: int) -> None:
-        rollups.fold_chunk(conn, chunk)
-        raise RuntimeError("crash before commit")
+    # A test-only command in the backend's table: the fold, then a failure before COMMIT.
+    monkeypatch.setitem(OPERATIONS, FoldThenCrash, fold_then_crash)
 
     with pytest.raises(Exception, match="write failed"):
-        await store.writer.submit(fold_then_crash, 1000)
+        await store._write(FoldThenCrash(1000))
     # A clean stop and a new process's store, as after a restart.
     await store.close()
-    reopened = SQLiteStore(db_path)
+    reopened = SQLiteStore(db_path, store_settings.SQLITE)
     await reopened.start()
     try:
         assert (await roll_up_metrics(reopened, 30)).folded == 400

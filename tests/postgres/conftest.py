@@ -11,9 +11,11 @@ import asyncio
 
 import pytest
 from aiohttp.test_utils import TestClient
+from attrs import evolve
 from vault.store.blobfs import FilesystemBlobStore
 from vault.store.postgres import PostgresStore
 
+from tests import store_settings
 from tests.pgtemp import fresh_database
 from vault.app import create_app
 from vault.config import Config
@@ -37,7 +39,8 @@ def pg_config(tmp_path, database_url) -> Config:
 
 def new_store(database_url: str, tmp_path, **options) -> PostgresStore:
     options.setdefault("pool_size", 4)
-    return PostgresStore(database_url, blobs=FilesystemBlobStore(tmp_path / "artifacts"), **options)
+    settings = evolve(store_settings.POSTGRES, **options)
+    return PostgresStore(database_url, settings, blobs=FilesystemBlobStore(tmp_path / "artifacts"))
 
 
 @pytest.fixture

@@ -15,6 +15,7 @@ from vault.store.interface import IdempotencyClaim, Store
 from vault.store.sqlite import SQLiteStore
 from vault.store.transfer import copy_database, parse_database_url
 
+from tests import store_settings
 from tests.postgres.conftest import new_store
 from tests.store.conftest import message, point
 from vault import clock
@@ -93,7 +94,7 @@ async def opened(store: Store) -> Store:
 
 
 def sqlite_store(path, tmp_path) -> SQLiteStore:
-    return SQLiteStore(str(path), blobs=FilesystemBlobStore(tmp_path / "artifacts"))
+    return SQLiteStore(str(path), store_settings.SQLITE, blobs=FilesystemBlobStore(tmp_path / "artifacts"))
 
 
 # Rule: vault copy moves a whole database: SQLite -> PostgreSQL -> SQLite, each answering as the original.

@@ -6,12 +6,14 @@ import asyncio
 
 import asyncpg
 import pytest
+from attrs import evolve
 from vault.store import errors
 from vault.store.postgres import PostgresStore
 from vault.store.postgres.connection import translate
 from vault.store.sqlite import SQLiteStore
 from yarl import URL
 
+from tests import store_settings
 from tests.postgres.conftest import new_store
 from tests.store.conftest import add_texts, at, new_session, point
 from vault.app import create_app
@@ -178,7 +180,11 @@ async def test_a_database_from_a_newer_vault_is_refused(database_url, tmp_path):
 
 
 async def test_an_unreachable_database_fails_at_start(tmp_path):
-    store = PostgresStore("postgresql://nobody@127.0.0.1:1/none", blobs=new_store("x", tmp_path).blobs, pool_timeout=2)
+    store = PostgresStore(
+        "postgresql://nobody@127.0.0.1:1/none",
+        evolve(store_settings.POSTGRES, pool_timeout=2),
+        blobs=new_store("x", tmp_path).blobs,
+    )
     with pytest.raises(errors.StoreUnavailable, match="cannot open database"):
         await store.start()
 
@@ -227,7 +233,7 @@ async def test_backup_is_a_sqlite_vault_holding_the_snapshot(store, tmp_path):
     info = await store.backup(str(tmp_path / "backups" / "vault.db"))
 
     assert (info.integrity_check, info.artifacts) == ("ok", 1)
-    copy = SQLiteStore(info.file, blobs=new_store("x", tmp_path / "restored").blobs)
+    copy = SQLiteStore(info.file, store_settings.SQLITE, blobs=new_store("x", tmp_path / "restored").blobs)
     await copy.start()
     try:
         assert (await copy.get_session(session.id)).message_count == 2

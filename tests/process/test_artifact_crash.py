@@ -13,6 +13,8 @@ from vault.jobs.artifacts import sweep_orphan_blobs
 from vault.store.blobfs import FilesystemBlobStore
 from vault.store.sqlite import SQLiteStore
 
+from tests import store_settings
+
 pytestmark = pytest.mark.slow
 
 WORKERS = 8
@@ -77,7 +79,7 @@ async def test_kill_9_leaves_every_record_its_bytes(vault_process):
             assert hashlib.sha256(handle.read()).hexdigest() == sha, "a record's bytes are missing or damaged"
 
     # What the crash left unclaimed is what the orphan sweep removes, and nothing else.
-    store = SQLiteStore(vault.db_path, blobs=blobs)
+    store = SQLiteStore(vault.db_path, store_settings.SQLITE, blobs=blobs)
     await store.start()
     try:
         await sweep_orphan_blobs(store, max_age_seconds=-60)

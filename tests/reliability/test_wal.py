@@ -8,6 +8,7 @@ import sqlite3
 
 from vault.store.sqlite import SQLiteStore
 
+from tests import store_settings
 from vault.inputs import NewMessage, NewSession
 from vault.queries import HistoryQuery
 
@@ -39,7 +40,7 @@ async def read_while(store, session_id: str, done: asyncio.Event) -> int:
 
 async def wal_after_a_long_reader(db_path: str, **wal_settings) -> tuple[int, int]:
     """WAL size while an outside reader holds a snapshot, and after it lets go."""
-    store = SQLiteStore(db_path, **wal_settings)
+    store = SQLiteStore(db_path, store_settings.SQLITE, **wal_settings)
     await store.start()
     try:
         session = await store.create_session(NewSession(agent_name="wal"))

@@ -13,12 +13,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from attrs import evolve
 from vault.store.blobfs import FilesystemBlobStore
 from vault.store.errors import NotFound
 from vault.store.interface import Store
 from vault.store.postgres import PostgresStore
 from vault.store.sqlite import SQLiteStore
 
+from tests import store_settings
 from tests.pgtemp import fresh_database
 from vault import clock
 from vault.inputs import NewMessage, NewMetric, NewSession
@@ -27,14 +29,16 @@ from vault.models import Message, Metric, Session
 
 @asynccontextmanager
 async def _sqlite_store(tmp_path: Path) -> AsyncIterator[Store]:
-    yield SQLiteStore(str(tmp_path / "contract.db"))
+    yield SQLiteStore(str(tmp_path / "contract.db"), store_settings.SQLITE)
 
 
 @asynccontextmanager
 async def _postgres_store(tmp_path: Path) -> AsyncIterator[Store]:
     # A database of its own, created for the test and dropped after it.
     async with fresh_database() as dsn:
-        yield PostgresStore(dsn, blobs=FilesystemBlobStore(tmp_path / "artifacts"), pool_size=4)
+        yield PostgresStore(
+            dsn, evolve(store_settings.POSTGRES, pool_size=4), blobs=FilesystemBlobStore(tmp_path / "artifacts")
+        )
 
 
 # Backends the contract suite runs against. A new backend joins here: add a

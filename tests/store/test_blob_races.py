@@ -8,8 +8,8 @@ import hashlib
 import pytest
 from vault.store.blob_gate import ReleaseGate
 from vault.store.content import ContentKeeper
+from vault.store.core.commands import CreateArtifact
 from vault.store.errors import BlobMissing
-from vault.store.sqlite import writes
 
 from vault.inputs import NewArtifact
 
@@ -23,7 +23,7 @@ async def test_the_commit_refuses_a_record_whose_blob_is_gone(store):
         await upload.write(b"gone")
         info = await upload.finish()  # never placed
         with pytest.raises(BlobMissing):
-            await store.writer.submit(writes.create_artifact, NewArtifact(name="x"), info, store.blobs.contains)
+            await store._write(CreateArtifact(NewArtifact(name="x"), info, store.blobs.contains))
     assert not store.blobs.contains(info.sha256)
 
 
@@ -38,7 +38,7 @@ async def test_a_release_between_place_and_commit_is_undone_by_placing_again(sto
         if len(attempts) == 1:
             # A delete of another artifact with these bytes releases them right here.
             assert await store.release_blobs([info.sha256]) == 1
-        return await store.writer.submit(writes.create_artifact, new, info, store.blobs.contains)
+        return await store._write(CreateArtifact(new, info, store.blobs.contains))
 
     async with store.blobs.upload() as upload:
         await upload.write(b"raced bytes")

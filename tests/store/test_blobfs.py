@@ -13,6 +13,8 @@ from vault.store.blobfs import FilesystemBlobStore
 from vault.store.errors import ContentTooLarge, StoreUnavailable
 from vault.store.sqlite import SQLiteStore
 
+from tests import store_settings
+
 
 @pytest.fixture
 def blobs(tmp_path) -> FilesystemBlobStore:
@@ -141,7 +143,9 @@ def test_open_fails_on_a_folder_it_cannot_write(tmp_path):
 async def test_the_store_does_not_start_without_a_usable_artifact_folder(tmp_path):
     blocker = tmp_path / "a-file"
     blocker.write_bytes(b"")
-    store = SQLiteStore(str(tmp_path / "vault.db"), blobs=FilesystemBlobStore(blocker / "artifacts"))
+    store = SQLiteStore(
+        str(tmp_path / "vault.db"), store_settings.SQLITE, blobs=FilesystemBlobStore(blocker / "artifacts")
+    )
     with pytest.raises(StoreUnavailable, match="artifact folder"):
         await store.start()
 

@@ -15,7 +15,7 @@ def stored_accessed_at(db_path: str, key: str) -> str:
 
 async def test_reads_reach_accessed_at(store, db_path):
     written = await store.cache_set("k", CacheWrite(value=1))
-    commits_before = store.writer.stats.commits
+    commits_before = store.write_stats.commits
     reads = [await store.cache_get("k") for _ in range(50)]
     last_read = reads[-1].accessed_at
     # Wait for the writer to count the flush's commit, not for its row: another
@@ -26,4 +26,4 @@ async def test_reads_reach_accessed_at(store, db_path):
     assert stored_accessed_at(db_path, "k") == last_read
     assert last_read > written.accessed_at
     # Fifty reads, one write to record them.
-    assert store.writer.stats.commits - commits_before == 1
+    assert store.write_stats.commits - commits_before == 1

@@ -10,6 +10,7 @@ from vault.store.errors import IdempotencyMismatch
 from vault.store.interface import IdempotencyClaim
 from vault.store.sqlite import SQLiteStore
 
+from tests import store_settings
 from tests.store.conftest import at, ids_of, new_session, point, record
 from vault import clock
 from vault.inputs import NewSession
@@ -168,7 +169,7 @@ async def test_backup_writes_a_checked_copy_described_by_its_info(backend_store,
     assert reports and reports[-1][0] == reports[-1][1]
     if backend_store.backend == "sqlite":
         # The copy is a database in its own right: it opens and holds the data.
-        copy = SQLiteStore(str(target))
+        copy = SQLiteStore(str(target), store_settings.SQLITE)
         await copy.start()
         try:
             assert ids_of((await copy.list_sessions(SessionQuery())).items) == [session.id]

@@ -5,9 +5,12 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import threading
+from typing import ClassVar
 
 import pytest
+from attrs import frozen
 from vault.store import errors
+from vault.store.core.commands import Command
 from vault.store.sqlite.connection import open_writer, run_on_thread
 from vault.store.sqlite.writer import Writer
 
@@ -16,20 +19,65 @@ def _create_table(conn: sqlite3.Connection) -> None:
     conn.execute("CREATE TABLE items (name TEXT PRIMARY KEY, parent TEXT REFERENCES items (name))")
 
 
-def insert(conn: sqlite3.Connection, name: str) -> str:
-    conn.execute("INSERT INTO items (name) VALUES (?)", (name,))
-    return name
+# Test-only commands over the scratch table, run through the writer's table of operations.
 
 
-def insert_then_fail(conn: sqlite3.Connection, name: str) -> None:
-    conn.execute("INSERT INTO items (name) VALUES (?)", (name,))
-    raise errors.NotFound("thing", name)
+@frozen
+class Insert(Command):
+    name: str
 
 
-def insert_orphan_checked_at_commit(conn: sqlite3.Connection, name: str) -> None:
+@frozen
+class InsertAlone(Insert):
+    alone: ClassVar[bool] = True
+
+
+@frozen
+class InsertThenFail(Command):
+    name: str
+
+
+@frozen
+class InsertOrphanCheckedAtCommit(Command):
+    name: str
+
+
+@frozen
+class HoldThenInsert(Command):
+    name: str
+    entered: threading.Event
+    release: threading.Event
+
+
+def insert(conn: sqlite3.Connection, command: Insert) -> str:
+    conn.execute("INSERT INTO items (name) VALUES (?)", (command.name,))
+    return command.name
+
+
+def insert_then_fail(conn: sqlite3.Connection, command: InsertThenFail) -> None:
+    conn.execute("INSERT INTO items (name) VALUES (?)", (command.name,))
+    raise errors.NotFound("thing", command.name)
+
+
+def insert_orphan_checked_at_commit(conn: sqlite3.Connection, command: InsertOrphanCheckedAtCommit) -> None:
     # A deferred foreign key is checked by COMMIT, so this fails the whole batch.
     conn.execute("PRAGMA defer_foreign_keys = ON")
-    conn.execute("INSERT INTO items (name, parent) VALUES (?, 'missing')", (name,))
+    conn.execute("INSERT INTO items (name, parent) VALUES (?, 'missing')", (command.name,))
+
+
+def hold_then_insert(conn: sqlite3.Connection, command: HoldThenInsert) -> str:
+    command.entered.set()
+    command.release.wait(timeout=30)
+    return insert(conn, Insert(command.name))
+
+
+OPERATIONS = {
+    Insert: insert,
+    InsertAlone: insert,
+    InsertThenFail: insert_then_fail,
+    InsertOrphanCheckedAtCommit: insert_orphan_checked_at_commit,
+    HoldThenInsert: hold_then_insert,
+}
 
 
 def names_in(path: str) -> set[str]:
@@ -46,7 +94,7 @@ async def writer_conn(db_path):
 
 
 def make_writer(conn, *, queue_max: int = 1000, batch_max: int = 256) -> Writer:
-    writer = Writer(conn, queue_max=queue_max, batch_max=batch_max)
+    writer = Writer(conn, operations=OPERATIONS, queue_max=queue_max, batch_max=batch_max)
     writer.start()
     return writer
 
@@ -54,7 +102,7 @@ def make_writer(conn, *, queue_max: int = 1000, batch_max: int = 256) -> Writer:
 async def test_concurrent_commands_share_commits(writer_conn, db_path):
     writer = make_writer(writer_conn)
     names = [f"item{i}" for i in range(200)]
-    results = await asyncio.gather(*(writer.submit(insert, name) for name in names))
+    results = await asyncio.gather(*(writer.submit(Insert(name)) for name in names))
     await writer.close()
     assert results == names
     assert names_in(db_path) == set(names)
@@ -65,7 +113,7 @@ async def test_concurrent_commands_share_commits(writer_conn, db_path):
 
 async def test_batch_size_one_commits_each_command(writer_conn):
     writer = make_writer(writer_conn, batch_max=1)
-    await asyncio.gather(*(writer.submit(insert, f"item{i}") for i in range(20)))
+    await asyncio.gather(*(writer.submit(Insert(f"item{i}")) for i in range(20)))
     await writer.close()
     assert writer.stats.commits == writer.stats.commands == 20
 
@@ -74,9 +122,9 @@ async def test_failing_command_rolls_back_alone(writer_conn, db_path):
     # Rule: one command's failure rolls back only that command and reaches only its caller.
     writer = make_writer(writer_conn)
     outcomes = await asyncio.gather(
-        writer.submit(insert, "before"),
-        writer.submit(insert_then_fail, "failed"),
-        writer.submit(insert, "after"),
+        writer.submit(Insert("before")),
+        writer.submit(InsertThenFail("failed")),
+        writer.submit(Insert("after")),
         return_exceptions=True,
     )
     await writer.close()
@@ -91,14 +139,14 @@ async def test_failed_commit_acknowledges_nothing(writer_conn, db_path):
     # Rule: nothing is acknowledged before COMMIT returns.
     writer = make_writer(writer_conn)
     outcomes = await asyncio.gather(
-        writer.submit(insert, "innocent"),
-        writer.submit(insert_orphan_checked_at_commit, "orphan"),
+        writer.submit(Insert("innocent")),
+        writer.submit(InsertOrphanCheckedAtCommit("orphan")),
         return_exceptions=True,
     )
     assert all(isinstance(outcome, errors.StoreError) for outcome in outcomes)
     assert names_in(db_path) == set()
     # The writer survives a failed batch and takes the next one.
-    assert await writer.submit(insert, "later") == "later"
+    assert await writer.submit(Insert("later")) == "later"
     await writer.close()
     assert names_in(db_path) == {"later"}
 
@@ -106,18 +154,12 @@ async def test_failed_commit_acknowledges_nothing(writer_conn, db_path):
 async def test_full_queue_raises_busy(writer_conn, db_path):
     writer = make_writer(writer_conn, queue_max=2, batch_max=1)
     entered, release = threading.Event(), threading.Event()
-
-    def hold(conn: sqlite3.Connection) -> str:
-        entered.set()
-        release.wait(timeout=30)
-        return insert(conn, "held")
-
-    held = asyncio.ensure_future(writer.submit(hold))
+    held = asyncio.ensure_future(writer.submit(HoldThenInsert("held", entered, release)))
     await asyncio.get_running_loop().run_in_executor(None, entered.wait, 30)
-    queued = [asyncio.ensure_future(writer.submit(insert, f"queued{i}")) for i in range(2)]
+    queued = [asyncio.ensure_future(writer.submit(Insert(f"queued{i}"))) for i in range(2)]
     await asyncio.sleep(0)  # let both reach the queue
     with pytest.raises(errors.StoreBusy):
-        await writer.submit(insert, "rejected")
+        await writer.submit(Insert("rejected"))
     release.set()
     assert await held == "held"
     assert await asyncio.gather(*queued) == ["queued0", "queued1"]
@@ -127,7 +169,7 @@ async def test_full_queue_raises_busy(writer_conn, db_path):
 
 async def test_close_drains_queued_commands(writer_conn, db_path):
     writer = make_writer(writer_conn, batch_max=7)
-    pending = [asyncio.ensure_future(writer.submit(insert, f"item{i}")) for i in range(50)]
+    pending = [asyncio.ensure_future(writer.submit(Insert(f"item{i}"))) for i in range(50)]
     await asyncio.sleep(0)  # every submit is on the queue before close
     await writer.close()
     assert len(await asyncio.gather(*pending)) == 50
@@ -139,17 +181,34 @@ async def test_closed_writer_refuses_commands(writer_conn):
     await writer.close()
     await writer.close()  # a second close is harmless
     with pytest.raises(errors.StoreClosed):
-        await writer.submit(insert, "late")
+        await writer.submit(Insert("late"))
 
 
 async def test_a_command_marked_alone_never_shares_a_commit(writer_conn, db_path):
     # Rule: a command with effects outside the database (unlinking files) commits by itself.
     writer = make_writer(writer_conn)
     await asyncio.gather(
-        writer.submit(insert, "before"),
-        writer.submit(insert, "alone", alone=True),
-        writer.submit(insert, "after"),
+        writer.submit(Insert("before")),
+        writer.submit(InsertAlone("alone")),
+        writer.submit(Insert("after")),
     )
     await writer.close()
     assert writer.stats.batch_sizes == [1, 1, 1]
     assert names_in(db_path) == {"before", "alone", "after"}
+
+
+async def test_the_writer_runs_store_commands_only(writer_conn, db_path):
+    # Rule: the writer takes known commands only; there is no "run any function" write path.
+    writer = make_writer(writer_conn)
+
+    @frozen
+    class Unregistered(Command):
+        name: str
+
+    with pytest.raises(TypeError):
+        await writer.submit(insert, "raw")
+    with pytest.raises(TypeError):
+        await writer.submit(Unregistered("unknown"))
+    await writer.close()
+    assert writer.stats.commands == 0
+    assert names_in(db_path) == set()

@@ -1,4 +1,4 @@
-"""Rows to records: the column lists and the functions that read them."""
+"""Rows to records: the column lists and the functions that read them, alike in both backends."""
 
 from __future__ import annotations
 
@@ -11,6 +11,9 @@ SESSION_COLUMNS = "id, agent_name, user_id, status, metadata, created_at, update
 ARTIFACT_COLUMNS = "id, session_id, name, type, content_type, path, size, sha256, metadata, created_at"
 METRIC_COLUMNS = "id, entity_type, entity_name, session_id, metric_name, value, labels, timestamp"
 CACHE_COLUMNS = "key, value, ttl, created_at, accessed_at, expires_at"
+
+# Seq numbers are SQLite integers (and PostgreSQL bigints): at most 2^63 - 1.
+MAX_SEQ = 2**63 - 1
 
 
 def session(row: Any) -> Session:

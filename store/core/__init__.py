@@ -1,0 +1,1 @@
+"""What the SQL backends share: the typed write commands, the records, the store core."""

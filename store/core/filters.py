@@ -1,0 +1,46 @@
+"""The conditions of each list query: (column and operator, value), the same in every backend.
+
+A backend turns the given ones (value not None) into its WHERE clause with its
+own placeholders.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from vault.store.core.rollups import bucket_start
+
+from vault.queries import ArtifactQuery, MetricQuery, RollupQuery, SessionQuery
+
+Filters = list[tuple[str, Any]]
+
+
+def session_filters(query: SessionQuery) -> Filters:
+    return [("agent_name =", query.agent_name), ("user_id =", query.user_id), ("status =", query.status)]
+
+
+def artifact_filters(query: ArtifactQuery) -> Filters:
+    return [("session_id =", query.session_id), ("type =", query.type)]
+
+
+def metric_filters(query: MetricQuery) -> Filters:
+    return [
+        ("entity_type =", query.entity_type),
+        ("entity_name =", query.entity_name),
+        ("session_id =", query.session_id),
+        ("metric_name =", query.metric_name),
+        ("timestamp >=", query.start_time),
+        ("timestamp <=", query.end_time),
+    ]
+
+
+def rollup_filters(query: RollupQuery) -> list[tuple[str, Any]]:
+    """(column and operator, value) for each condition of a rollup query; a None value is not given."""
+    return [
+        ("bucket =", query.bucket),
+        ("metric_name =", query.metric_name),
+        ("entity_name =", query.entity_name),
+        ("entity_type =", query.entity_type),
+        ("bucket_start >=", query.start_time and bucket_start(query.start_time, query.bucket)),
+        ("bucket_start <=", query.end_time),
+    ]

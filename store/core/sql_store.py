@@ -1,0 +1,319 @@
+"""SqlStore: the store interface once, for every SQL backend.
+
+What the backends do alike lives here: each Store method as a command for the
+writer or a read, chunked sweeps, the content-backed artifact flow, cache
+read times batched into one write a second, the backup around a backend's
+copy, and idempotent replays revived as their type. A backend (huey's
+BaseSqlStorage with SqliteStorage and PostgresStorage on top) supplies its
+connections and SQL through the hooks below: `_write` runs a command from
+vault.store.core.commands, `_read` runs one of its `_queries`, and `_snapshot`
+copies its database to a backup file.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import time
+from collections.abc import Callable, Sequence
+from contextlib import AbstractAsyncContextManager
+from types import ModuleType
+from typing import Any, ClassVar
+
+from vault.store import errors
+from vault.store.blobs import BlobInfo, BlobStore, BlobUpload
+from vault.store.content import ContentKeeper
+from vault.store.core import commands
+from vault.store.core.copies import Check, copy_artifacts
+from vault.store.core.idempotency import Replayed, revive
+from vault.store.core.migrations import Migration
+from vault.store.interface import IdempotencyClaim
+
+from vault import clock
+from vault.inputs import CacheWrite, MessageFields, NewArtifact, NewMetric, NewSession, SessionChanges
+from vault.models import Artifact, BackupInfo, CacheEntry, Message, Metric, Page, Session, State
+from vault.queries import ArtifactQuery, HistoryQuery, MetricQuery, RollupQuery, SessionQuery
+
+log = logging.getLogger(__name__)
+
+# Long sweeps run as many small commands, so other writes interleave with them
+# and no transaction holds its locks for long.
+CLEANUP_CHUNK = 1000
+FOLD_CHUNK = 5000
+TOUCH_FLUSH_SECONDS = 1.0
+
+
+class SqlStore:
+    backend: ClassVar[str]
+    # The backend's read functions, each taking its connection first.
+    _queries: ClassVar[ModuleType]
+
+    def __init__(self, blobs: BlobStore) -> None:
+        self.blobs = blobs
+        self._content = ContentKeeper(blobs, self._remove_unclaimed)
+        self._touches: dict[str, str] = {}
+        self._background: set[asyncio.Task] = set()
+        self.applied_migrations: list[Migration] = []
+
+    async def _open_blobs(self) -> None:
+        try:
+            await asyncio.to_thread(self.blobs.open)
+        except OSError as exc:
+            raise errors.StoreUnavailable(
+                f"cannot use the artifact folder {self.blobs.location}: {exc.strerror or exc}"
+            ) from exc
+
+    # -- what a backend supplies
+
+    async def _write(self, command: commands.Command, claim: IdempotencyClaim | None = None) -> Any:
+        """Run the command (with its claim) in a transaction; answer only after COMMIT."""
+        raise NotImplementedError
+
+    async def _read(self, query: Callable[..., Any], *args: Any) -> Any:
+        """Run one of `_queries` on a read connection."""
+        raise NotImplementedError
+
+    def _takes_writes(self) -> bool:
+        """Whether `_write` may be called now (started and not closing)."""
+        raise NotImplementedError
+
+    async def _snapshot(self, target: str, progress: Any) -> Check:
+        """Write a checked copy of the database, as a Vault SQLite file, to `target`."""
+        raise NotImplementedError
+
+    def _blobs_held_elsewhere(self) -> AbstractAsyncContextManager[Any]:
+        """While a backup copies blobs: keep other instances from releasing any."""
+        return contextlib.nullcontext()
+
+    def _known(self, kind: str, key: str) -> None:
+        """Raise NotFound for a key the database could never have stored."""
+
+    def _storable(self, *values: str | None) -> bool:
+        """False when a filter value cannot be stored, so nothing can match it."""
+        return True
+
+    def _history_can_match(self, query: HistoryQuery) -> bool:
+        """Check a history query's references; False if its filters can match nothing."""
+        return True
+
+    async def _read_window(self, query: HistoryQuery) -> Page:
+        return await self._read(self._queries.list_message_bodies, query)
+
+    # -- sessions
+
+    async def create_session(self, new: NewSession, claim: IdempotencyClaim | None = None) -> Session:
+        return revive(await self._write(commands.CreateSession(new), claim), Session)
+
+    async def get_session(self, session_id: str) -> Session:
+        self._known("session", session_id)
+        return await self._read(self._queries.get_session, session_id)
+
+    async def update_session(self, session_id: str, changes: SessionChanges) -> Session:
+        self._known("session", session_id)
+        return await self._write(commands.UpdateSession(session_id, changes))
+
+    async def delete_session(self, session_id: str) -> None:
+        self._known("session", session_id)
+        released = await self._write(commands.DeleteSession(session_id))
+        await self._content.release_quietly(released)
+
+    async def list_sessions(self, query: SessionQuery) -> Page:
+        if not self._storable(query.agent_name, query.user_id, query.status):
+            return Page([])
+        return await self._read(self._queries.list_sessions, query)
+
+    # -- history
+
+    async def add_messages(
+        self, session_id: str, messages: Sequence[MessageFields], claim: IdempotencyClaim | None = None
+    ) -> list[Message]:
+        self._known("session", session_id)
+        return revive(await self._write(commands.AddMessages(session_id, messages), claim), Message)
+
+    async def get_message(self, message_id: str) -> Message:
+        self._known("message", message_id)
+        return await self._read(self._queries.get_message, message_id)
+
+    async def list_messages(self, query: HistoryQuery) -> Page:
+        if not self._history_can_match(query):
+            return Page([])
+        return await self._read(self._queries.list_messages, query)
+
+    async def list_message_bodies(self, query: HistoryQuery) -> Page:
+        if not self._history_can_match(query):
+            return Page([])
+        return await self._read_window(query)
+
+    async def clear_history(self, session_id: str) -> int:
+        self._known("session", session_id)
+        return await self._write(commands.ClearHistory(session_id))
+
+    # -- state
+
+    async def get_state(self, session_id: str) -> State:
+        self._known("session", session_id)
+        return await self._read(self._queries.get_state, session_id)
+
+    async def put_state(self, session_id: str, data: dict[str, Any], if_match: int | None) -> State:
+        self._known("session", session_id)
+        return await self._write(commands.PutState(session_id, data, if_match))
+
+    async def patch_state(self, session_id: str, patch: dict[str, Any], if_match: int | None) -> State:
+        self._known("session", session_id)
+        return await self._write(commands.PatchState(session_id, patch, if_match))
+
+    async def delete_state(self, session_id: str, if_match: int | None) -> State:
+        self._known("session", session_id)
+        return await self._write(commands.DeleteState(session_id, if_match))
+
+    # -- artifacts
+
+    async def create_artifact(
+        self, new: NewArtifact, claim: IdempotencyClaim | None = None, content: BlobUpload | None = None
+    ) -> Artifact:
+        if content is None:
+            return revive(await self._write(commands.CreateArtifact(new), claim), Artifact)
+
+        async def commit(info: BlobInfo) -> Any:
+            return await self._write(commands.CreateArtifact(new, info, self.blobs.contains), claim)
+
+        result = await self._content.commit_with(content, commit)
+        if isinstance(result, Replayed):
+            # The first request's record answers; these bytes may be claimed by nothing.
+            await self._content.release_quietly([content.info.sha256])
+        return revive(result, Artifact)
+
+    async def get_artifact(self, artifact_id: str) -> Artifact:
+        self._known("artifact", artifact_id)
+        return await self._read(self._queries.get_artifact, artifact_id)
+
+    async def list_artifacts(self, query: ArtifactQuery) -> Page:
+        if not self._storable(query.session_id, query.type):
+            return Page([])
+        return await self._read(self._queries.list_artifacts, query)
+
+    async def delete_artifact(self, artifact_id: str) -> None:
+        self._known("artifact", artifact_id)
+        released = await self._write(commands.DeleteArtifact(artifact_id))
+        if released is not None:
+            await self._content.release_quietly([released])
+
+    async def referenced_blobs(self, sha256s: list[str]) -> set[str]:
+        return await self._read(self._queries.referenced_blobs, sha256s)
+
+    async def release_blobs(self, sha256s: list[str]) -> int:
+        return await self._content.release(sha256s)
+
+    async def _remove_unclaimed(self, sha256s: list[str]) -> int:
+        return await self._write(commands.ReleaseBlobs(sha256s, self.blobs.remove))
+
+    # -- metrics
+
+    async def record_metrics(self, metrics: list[NewMetric], claim: IdempotencyClaim | None = None) -> list[Metric]:
+        return revive(await self._write(commands.RecordMetrics(metrics), claim), Metric)
+
+    async def get_metric(self, metric_id: str) -> Metric:
+        self._known("metric", metric_id)
+        return await self._read(self._queries.get_metric, metric_id)
+
+    async def list_metrics(self, query: MetricQuery) -> Page:
+        if not self._storable(query.entity_type, query.entity_name, query.session_id, query.metric_name):
+            return Page([])
+        return await self._read(self._queries.list_metrics, query)
+
+    # -- cache
+
+    async def cache_get(self, key: str) -> CacheEntry:
+        self._known("cache key", key)
+        entry = await self._read(self._queries.cache_get, key)
+        now = clock.now_text()
+        self._touch(key, now)
+        return CacheEntry(entry.key, entry.value, entry.ttl, entry.created_at, now, entry.expires_at)
+
+    async def cache_set(self, key: str, write: CacheWrite) -> CacheEntry:
+        return await self._write(commands.CacheSet(key, write))
+
+    async def cache_delete(self, key: str) -> None:
+        self._known("cache key", key)
+        await self._write(commands.CacheDelete(key))
+
+    async def cache_cleanup(self, claim: IdempotencyClaim | None = None) -> int:
+        if claim is not None:
+            # The sweep spans several commands, so the claim is checked before it:
+            # a replay or a mismatched request must not sweep.
+            replay = await self._read(self._queries.lookup_claim, claim)
+            if replay is not None:
+                return revive(replay, int)
+        total = await self._repeat(commands.CacheCleanupChunk(CLEANUP_CHUNK))
+        if claim is None:
+            return total
+        return revive(await self._write(commands.Answer(total), claim), int)
+
+    def _touch(self, key: str, when: str) -> None:
+        """Note a read time. Read times are written best-effort, all of a second's in one
+        command, so reading the cache does not cost a commit per read."""
+        schedule = not self._touches
+        self._touches[key] = when
+        if schedule:
+            asyncio.get_running_loop().call_later(TOUCH_FLUSH_SECONDS, self._start_flush)
+
+    def _start_flush(self) -> None:
+        if not self._takes_writes():
+            return
+        task = asyncio.get_running_loop().create_task(self._flush_touches())
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def _flush_touches(self) -> None:
+        if not self._touches:
+            return
+        touches, self._touches = self._touches, {}
+        try:
+            await self._write(commands.TouchCache(touches))
+        except errors.StoreError as exc:
+            log.debug("cache read times not recorded: %s", exc)
+
+    # -- housekeeping
+
+    async def _repeat(self, step: commands.Chunked) -> int:
+        """Run a sweep's step until a run does less than a full chunk."""
+        total = 0
+        while True:
+            done = await self._write(step)
+            total += done
+            if done < step.limit:
+                return total
+
+    async def fold_metric_rollups(self) -> int:
+        return await self._repeat(commands.FoldRollupsChunk(FOLD_CHUNK))
+
+    async def prune_metrics(self, older_than: str) -> int:
+        return await self._repeat(commands.PruneMetricsChunk(CLEANUP_CHUNK, older_than))
+
+    async def list_rollups(self, query: RollupQuery) -> Page:
+        if not self._storable(query.metric_name, query.entity_name, query.entity_type):
+            return Page([])
+        found, has_more = await self._read(self._queries.list_rollups, query)
+        return Page(found, has_more=has_more)
+
+    async def prune_idempotency_keys(self, older_than: str) -> int:
+        return await self._repeat(commands.PruneIdempotencyChunk(CLEANUP_CHUNK, older_than))
+
+    async def backup(self, target: str, progress: Any = None) -> BackupInfo:
+        started = time.monotonic()
+        created_at = clock.now_text()
+        # Blobs a copy references must still exist when they are copied after it,
+        # whichever instance would release them.
+        async with self._content.releases_held(), self._blobs_held_elsewhere():
+            checked = await self._snapshot(target, progress)
+            exported = await asyncio.to_thread(copy_artifacts, target, self.blobs)
+        return BackupInfo(
+            file=str(target),
+            size=os.path.getsize(target),
+            created_at=created_at,
+            duration_seconds=round(time.monotonic() - started, 3),
+            integrity_check=checked.result,
+            artifacts=exported.copied,
+        )
