@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 import asyncpg
 from attrs import evolve
 from vault.store import errors
+from vault.store.blob_operations import BlobOperations
 from vault.store.blobs import BlobInfo, BlobStore, BlobUpload
 from vault.store.content import ContentKeeper
 from vault.store.interface import IdempotencyClaim
@@ -43,7 +44,7 @@ FOLD_CHUNK = 5000
 ATTEMPTS = 3
 
 
-class PostgresStore:
+class PostgresStore(BlobOperations):
     backend = "postgresql"
 
     def __init__(
@@ -51,7 +52,7 @@ class PostgresStore:
     ) -> None:
         self.dsn = dsn
         # Artifact content: every instance must see the same blobs (one shared volume).
-        self.blobs = blobs
+        self._blobs = blobs
         self._content = ContentKeeper(blobs, self._remove_unclaimed)
         self._timeout = pool_timeout
         self._pool = Pool(dsn, size=pool_size, timeout=pool_timeout, queue_max=queue_max)
@@ -65,10 +66,10 @@ class PostgresStore:
     async def start(self) -> None:
         """Connect and migrate eagerly, so a bad URL fails here and not at the first request."""
         try:
-            await asyncio.to_thread(self.blobs.open)
+            await asyncio.to_thread(self._blobs.open)
         except OSError as exc:
             raise errors.StoreUnavailable(
-                f"cannot use the artifact folder {self.blobs.location}: {exc.strerror or exc}"
+                f"cannot use the artifact folder {self._blobs.location}: {exc.strerror or exc}"
             ) from exc
         try:
             await self._pool.open()
@@ -228,7 +229,7 @@ class PostgresStore:
             return revive(await self._write(writes.create_artifact, new, claim=claim), Artifact)
 
         async def commit(info: BlobInfo) -> Any:
-            return await self._write(writes.create_artifact, new, info, self.blobs.contains, claim=claim)
+            return await self._write(writes.create_artifact, new, info, self._blobs.contains, claim=claim)
 
         result = await self._content.commit_with(content, commit)
         if isinstance(result, Replayed):
@@ -258,7 +259,7 @@ class PostgresStore:
         return await self._content.release(sha256s)
 
     async def _remove_unclaimed(self, sha256s: list[str]) -> int:
-        return await self._write(blob_refs.release, sha256s, self.blobs.remove)
+        return await self._write(blob_refs.release, sha256s, self._blobs.remove)
 
     # -- metrics
 
@@ -339,7 +340,7 @@ class PostgresStore:
         # whichever instance would release them.
         async with self._content.releases_held(), blob_refs.gate_held(self.dsn, self._timeout):
             info = await backup.snapshot_to_sqlite(self.dsn, target, progress)
-            exported = await asyncio.to_thread(copy_artifacts, target, self.blobs)
+            exported = await asyncio.to_thread(copy_artifacts, target, self._blobs)
         return evolve(info, artifacts=exported.copied)
 
     def _touch(self, key: str, when: str) -> None:

@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 
 import aiosqlite
 from vault.store import errors
+from vault.store.blob_operations import BlobOperations
 from vault.store.blobfs import FilesystemBlobStore
 from vault.store.blobs import BlobInfo, BlobStore, BlobUpload
 from vault.store.content import ContentKeeper
@@ -46,7 +47,7 @@ FOLD_CHUNK = 5000
 TOUCH_FLUSH_SECONDS = 1.0
 
 
-class SQLiteStore:
+class SQLiteStore(BlobOperations):
     backend = "sqlite"
 
     def __init__(
@@ -77,8 +78,8 @@ class SQLiteStore:
         self._background: set[asyncio.Task] = set()
         self.applied_migrations: list[migrations.Migration] = []
         # Artifact content; by default in an `artifacts` folder beside the database.
-        self.blobs = blobs if blobs is not None else FilesystemBlobStore(Path(path).parent / "artifacts")
-        self._content = ContentKeeper(self.blobs, self._remove_unclaimed)
+        self._blobs = blobs if blobs is not None else FilesystemBlobStore(Path(path).parent / "artifacts")
+        self._content = ContentKeeper(self._blobs, self._remove_unclaimed)
 
     # -- lifecycle
 
@@ -89,10 +90,10 @@ class SQLiteStore:
         except OSError as exc:
             raise errors.StoreUnavailable(f"cannot create the folder of {self.path}: {exc.strerror or exc}") from exc
         try:
-            await asyncio.to_thread(self.blobs.open)
+            await asyncio.to_thread(self._blobs.open)
         except OSError as exc:
             raise errors.StoreUnavailable(
-                f"cannot use the artifact folder {self.blobs.location}: {exc.strerror or exc}"
+                f"cannot use the artifact folder {self._blobs.location}: {exc.strerror or exc}"
             ) from exc
         try:
             self._write_conn = await self._open_writer()
@@ -238,7 +239,7 @@ class SQLiteStore:
             return revive(await self._write(writes.create_artifact, new, claim=claim), Artifact)
 
         async def commit(info: BlobInfo) -> Any:
-            return await self._write(writes.create_artifact, new, info, self.blobs.contains, claim=claim)
+            return await self._write(writes.create_artifact, new, info, self._blobs.contains, claim=claim)
 
         result = await self._content.commit_with(content, commit)
         if isinstance(result, Replayed):
@@ -265,7 +266,7 @@ class SQLiteStore:
 
     async def _remove_unclaimed(self, sha256s: list[str]) -> int:
         # Alone in its transaction: the files it unlinks must not depend on other commands' COMMIT.
-        return await self.writer.submit(blob_refs.release, sha256s, self.blobs.remove, alone=True)
+        return await self.writer.submit(blob_refs.release, sha256s, self._blobs.remove, alone=True)
 
     # -- metrics
 
@@ -334,7 +335,7 @@ class SQLiteStore:
         # Blobs a copy references must still exist when they are copied after it.
         async with self._content.releases_held():
             checked = await asyncio.to_thread(backup.copy_database, self.path, target, progress)
-            exported = await asyncio.to_thread(backup.copy_artifacts, target, self.blobs)
+            exported = await asyncio.to_thread(backup.copy_artifacts, target, self._blobs)
         return BackupInfo(
             file=str(target),
             size=os.path.getsize(target),

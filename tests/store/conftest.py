@@ -31,7 +31,7 @@ POLL_SECONDS = 0.02
 
 @asynccontextmanager
 async def _sqlite_store(tmp_path: Path) -> AsyncIterator[Store]:
-    yield SQLiteStore(str(tmp_path / "contract.db"))
+    yield SQLiteStore(str(tmp_path / "contract.db"), blobs=FilesystemBlobStore(tmp_path / "artifacts"))
 
 
 @asynccontextmanager
@@ -59,6 +59,12 @@ async def backend_store(request, tmp_path):
         await store.start()
         yield store
         await store.close()
+
+
+@pytest.fixture
+def backend_blobs(tmp_path) -> FilesystemBlobStore:
+    """The artifact folder every backend above keeps its blobs in, seen from outside the store."""
+    return FilesystemBlobStore(tmp_path / "artifacts")
 
 
 # -- helpers
