@@ -97,7 +97,7 @@ class Store(Protocol):
     async def clear_history(self, session_id: str) -> int:
         """Delete every message of the session; return how many. Seq numbers are not reused."""
 
-    # -- state
+    # -- state (through the store's StateStore port, vault.store.state_port)
 
     async def get_state(self, session_id: str) -> State:
         """The state; `data={}`, `version=0` for a session that has none yet."""
@@ -173,7 +173,7 @@ class Store(Protocol):
     async def list_metrics(self, query: MetricQuery) -> Page:
         """Raw points matching the filters, newest first."""
 
-    # -- cache
+    # -- cache (through the store's CacheStore port, vault.store.cache_port)
 
     async def cache_get(self, key: str) -> CacheEntry:
         """The live entry; NotFound if there is none or it has expired."""

@@ -21,12 +21,15 @@ from attrs import evolve
 from vault.store import errors
 from vault.store.blob_operations import BlobOperations
 from vault.store.blobs import BlobInfo, BlobStore, BlobUpload
+from vault.store.cache_port import CacheStore
 from vault.store.content import ContentKeeper
 from vault.store.interface import IdempotencyClaim
+from vault.store.port_operations import PortOperations
 from vault.store.postgres import blob_refs, idempotency, locks, migrations, reads, rollups, writes
 from vault.store.postgres.connection import Pool, redact, storable, translate
 from vault.store.sqlite.backup import copy_artifacts
 from vault.store.sqlite.idempotency import Replayed, revive
+from vault.store.state_port import StateStore
 
 from vault import clock
 from vault.inputs import CacheWrite, MessageFields, NewArtifact, NewMetric, NewSession, SessionChanges
@@ -44,16 +47,25 @@ FOLD_CHUNK = 5000
 ATTEMPTS = 3
 
 
-class PostgresStore(BlobOperations):
+class PostgresStore(BlobOperations, PortOperations):
     backend = "postgresql"
 
     def __init__(
-        self, dsn: str, *, blobs: BlobStore, pool_size: int = 10, pool_timeout: float = 5.0, queue_max: int = 1000
+        self,
+        dsn: str,
+        *,
+        blobs: BlobStore,
+        cache: CacheStore | None = None,
+        state: StateStore | None = None,
+        pool_size: int = 10,
+        pool_timeout: float = 5.0,
+        queue_max: int = 1000,
     ) -> None:
         self.dsn = dsn
         # Artifact content: every instance must see the same blobs (one shared volume).
         self._blobs = blobs
         self._content = ContentKeeper(blobs, self._remove_unclaimed)
+        self._use_ports(cache, state)
         self._timeout = pool_timeout
         self._pool = Pool(dsn, size=pool_size, timeout=pool_timeout, queue_max=queue_max)
         self._touches: dict[str, str] = {}
@@ -159,6 +171,7 @@ class PostgresStore(BlobOperations):
     async def delete_session(self, session_id: str) -> None:
         _known("session", session_id)
         released = await self._write(writes.delete_session, session_id)
+        await self._state.forget(session_id)
         await self._content.release_quietly(released)
 
     async def list_sessions(self, query: SessionQuery) -> Page:
@@ -204,19 +217,19 @@ class PostgresStore(BlobOperations):
 
     # -- state
 
-    async def get_state(self, session_id: str) -> State:
+    async def _db_get_state(self, session_id: str) -> State:
         _known("session", session_id)
         return await self._read(reads.get_state, session_id)
 
-    async def put_state(self, session_id: str, data: dict[str, Any], if_match: int | None) -> State:
+    async def _db_put_state(self, session_id: str, data: dict[str, Any], if_match: int | None) -> State:
         _known("session", session_id)
         return await self._write(writes.put_state, session_id, data, if_match)
 
-    async def patch_state(self, session_id: str, patch: dict[str, Any], if_match: int | None) -> State:
+    async def _db_patch_state(self, session_id: str, patch: dict[str, Any], if_match: int | None) -> State:
         _known("session", session_id)
         return await self._write(writes.patch_state, session_id, patch, if_match)
 
-    async def delete_state(self, session_id: str, if_match: int | None) -> State:
+    async def _db_delete_state(self, session_id: str, if_match: int | None) -> State:
         _known("session", session_id)
         return await self._write(writes.delete_state, session_id, if_match)
 
@@ -277,17 +290,17 @@ class PostgresStore(BlobOperations):
 
     # -- cache
 
-    async def cache_get(self, key: str) -> CacheEntry:
+    async def _db_cache_get(self, key: str) -> CacheEntry:
         _known("cache key", key)
         entry = await self._read(reads.cache_get, key)
         now = clock.now_text()
         self._touch(key, now)
         return CacheEntry(entry.key, entry.value, entry.ttl, entry.created_at, now, entry.expires_at)
 
-    async def cache_set(self, key: str, write: CacheWrite) -> CacheEntry:
+    async def _db_cache_set(self, key: str, write: CacheWrite) -> CacheEntry:
         return await self._write(writes.cache_set, key, write)
 
-    async def cache_delete(self, key: str) -> None:
+    async def _db_cache_delete(self, key: str) -> None:
         _known("cache key", key)
         await self._write(writes.cache_delete, key)
 
@@ -300,7 +313,7 @@ class PostgresStore(BlobOperations):
             if done < chunk:
                 return total
 
-    async def cache_cleanup(self, claim: IdempotencyClaim | None = None) -> int:
+    async def _db_cache_cleanup(self, claim: IdempotencyClaim | None = None) -> int:
         if claim is not None:
             # The sweep spans several transactions, so the claim is checked before it:
             # a replay or a mismatched request must not sweep.

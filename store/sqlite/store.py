@@ -17,8 +17,10 @@ from vault.store import errors
 from vault.store.blob_operations import BlobOperations
 from vault.store.blobfs import FilesystemBlobStore
 from vault.store.blobs import BlobInfo, BlobStore, BlobUpload
+from vault.store.cache_port import CacheStore
 from vault.store.content import ContentKeeper
 from vault.store.interface import IdempotencyClaim
+from vault.store.port_operations import PortOperations
 from vault.store.sqlite import backup, blob_refs, idempotency, migrations, reads, rollups, writes
 from vault.store.sqlite.connection import (
     JOURNAL_SIZE_LIMIT,
@@ -31,6 +33,7 @@ from vault.store.sqlite.connection import (
 from vault.store.sqlite.idempotency import Replayed, revive
 from vault.store.sqlite.readers import ReadPool
 from vault.store.sqlite.writer import Writer
+from vault.store.state_port import StateStore
 
 from vault import clock
 from vault.inputs import CacheWrite, MessageFields, NewArtifact, NewMetric, NewSession, SessionChanges
@@ -47,7 +50,7 @@ FOLD_CHUNK = 5000
 TOUCH_FLUSH_SECONDS = 1.0
 
 
-class SQLiteStore(BlobOperations):
+class SQLiteStore(BlobOperations, PortOperations):
     backend = "sqlite"
 
     def __init__(
@@ -59,6 +62,8 @@ class SQLiteStore(BlobOperations):
         batch_max: int = 256,
         read_connections: int = 4,
         blobs: BlobStore | None = None,
+        cache: CacheStore | None = None,
+        state: StateStore | None = None,
         wal_autocheckpoint_pages: int = WAL_AUTOCHECKPOINT_PAGES,
         journal_size_limit: int = JOURNAL_SIZE_LIMIT,
         ack_before_commit: bool = False,
@@ -80,6 +85,7 @@ class SQLiteStore(BlobOperations):
         # Artifact content; by default in an `artifacts` folder beside the database.
         self._blobs = blobs if blobs is not None else FilesystemBlobStore(Path(path).parent / "artifacts")
         self._content = ContentKeeper(self._blobs, self._remove_unclaimed)
+        self._use_ports(cache, state)
 
     # -- lifecycle
 
@@ -188,6 +194,7 @@ class SQLiteStore(BlobOperations):
 
     async def delete_session(self, session_id: str) -> None:
         released = await self._write(writes.delete_session, session_id)
+        await self._state.forget(session_id)
         await self._content.release_quietly(released)
 
     async def list_sessions(self, query: SessionQuery) -> Page:
@@ -218,16 +225,16 @@ class SQLiteStore(BlobOperations):
 
     # -- state
 
-    async def get_state(self, session_id: str) -> State:
+    async def _db_get_state(self, session_id: str) -> State:
         return await self._read(reads.get_state, session_id)
 
-    async def put_state(self, session_id: str, data: dict[str, Any], if_match: int | None) -> State:
+    async def _db_put_state(self, session_id: str, data: dict[str, Any], if_match: int | None) -> State:
         return await self._write(writes.put_state, session_id, data, if_match)
 
-    async def patch_state(self, session_id: str, patch: dict[str, Any], if_match: int | None) -> State:
+    async def _db_patch_state(self, session_id: str, patch: dict[str, Any], if_match: int | None) -> State:
         return await self._write(writes.patch_state, session_id, patch, if_match)
 
-    async def delete_state(self, session_id: str, if_match: int | None) -> State:
+    async def _db_delete_state(self, session_id: str, if_match: int | None) -> State:
         return await self._write(writes.delete_state, session_id, if_match)
 
     # -- artifacts
@@ -281,16 +288,16 @@ class SQLiteStore(BlobOperations):
 
     # -- cache
 
-    async def cache_get(self, key: str) -> CacheEntry:
+    async def _db_cache_get(self, key: str) -> CacheEntry:
         entry = await self._read(reads.cache_get, key)
         now = clock.now_text()
         self._touch(key, now)
         return CacheEntry(entry.key, entry.value, entry.ttl, entry.created_at, now, entry.expires_at)
 
-    async def cache_set(self, key: str, write: CacheWrite) -> CacheEntry:
+    async def _db_cache_set(self, key: str, write: CacheWrite) -> CacheEntry:
         return await self._write(writes.cache_set, key, write)
 
-    async def cache_delete(self, key: str) -> None:
+    async def _db_cache_delete(self, key: str) -> None:
         await self._write(writes.cache_delete, key)
 
     async def _repeat(self, chunk: int, operation: Callable[..., int], *args: Any) -> int:
@@ -302,7 +309,7 @@ class SQLiteStore(BlobOperations):
             if done < chunk:
                 return total
 
-    async def cache_cleanup(self, claim: IdempotencyClaim | None = None) -> int:
+    async def _db_cache_cleanup(self, claim: IdempotencyClaim | None = None) -> int:
         if claim is not None:
             # The sweep spans several commands, so the claim is checked before it: a replay
             # or a mismatched request must not sweep.
