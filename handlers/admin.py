@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import os
-
 from aiohttp import web
 from vault.handlers.common import json_response, store_of
-from vault.jobs.backups import backup_files, take_backup
+from vault.jobs.backups import take_backup
 from vault.jobs.scheduler import JobStatus
 
-from vault import clock
 from vault.appkeys import CONFIG, JOBS
 from vault.models import BackupInfo, UtcTime
 from vault.openapi.operation import WRITE_ERRORS, Named, Operation, Reply, described, ok_reply
@@ -64,13 +61,7 @@ async def backup_now(request: web.Request) -> web.Response:
     ),
 )
 async def list_backups(request: web.Request) -> web.Response:
-    found = []
-    for path in backup_files(request.app[CONFIG].backup_dir):
-        stat = os.stat(path)
-        found.append(
-            {"file": str(path), "size": stat.st_size, "created_at": clock.format_time(clock.from_epoch(stat.st_mtime))}
-        )
-    return json_response(found)
+    return json_response(await store_of(request).list_backups(request.app[CONFIG].backup_dir))
 
 
 @routes.get("/storage/admin/jobs")

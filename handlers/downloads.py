@@ -9,22 +9,18 @@ an RFC 8187 `filename*`, and the body is always an attachment, never sniffed.
 
 from __future__ import annotations
 
-import asyncio
-import os
 import re
-from typing import BinaryIO
+from collections.abc import AsyncIterator
 from urllib.parse import quote
 
 from aiohttp import web
 from attrs import frozen
 from vault.handlers.uploads import is_media_type
-from vault.store.errors import BlobMissing
 from vault.store.interface import Store
 
 from vault.errors import ApiError
 from vault.models import Artifact
 
-CHUNK_BYTES = 1024 * 1024
 OCTET_STREAM = "application/octet-stream"
 _SINGLE_RANGE = re.compile(r"bytes\s*=\s*([0-9]*)\s*-\s*([0-9]*)", re.IGNORECASE)
 # Characters that stay as they are in the quoted fallback filename.
@@ -126,22 +122,6 @@ def _headers(artifact: Artifact, etag: str) -> dict[str, str]:
     }
 
 
-def _open_sized(store: Store, sha256: str) -> tuple[BinaryIO, int]:
-    handle = store.blobs.open_blob(sha256)
-    # The size of the open file: it is what will be read, whatever happens to the name.
-    return handle, os.fstat(handle.fileno()).st_size
-
-
-async def _open(store: Store, artifact: Artifact) -> tuple[BinaryIO, int]:
-    assert artifact.sha256 is not None
-    try:
-        return await asyncio.to_thread(_open_sized, store, artifact.sha256)
-    except FileNotFoundError:
-        # Deleted between the read of its record and now: then it is simply gone.
-        await store.get_artifact(artifact.id)
-        raise BlobMissing(artifact.sha256) from None
-
-
 async def send_content(request: web.Request, store: Store, artifact: Artifact) -> web.StreamResponse:
     if artifact.sha256 is None:
         raise NoStoredContent(f"artifact {artifact.id!r} is a reference to content stored elsewhere (see its path)")
@@ -149,46 +129,42 @@ async def send_content(request: web.Request, store: Store, artifact: Artifact) -
     headers = _headers(artifact, etag)
     if none_match(request.headers.get("If-None-Match"), etag):
         return web.Response(status=304, headers={name: headers[name] for name in ("ETag", "Cache-Control")})
-    handle, size = await _open(store, artifact)
-    try:
-        wanted = None
-        range_header = request.headers.get("Range")
-        if_range = request.headers.get("If-Range")
-        # A Range is honoured only for the representation the client holds (a date never matches).
-        if range_header is not None and (if_range is None or if_range.strip() == etag):
-            try:
-                wanted = parse_range(range_header, size)
-            except RangeNotSatisfiable:
-                raise Unsatisfiable(
-                    f"the range starts past the end of the content ({size} bytes)",
-                    headers={"Content-Range": f"bytes */{size}"},
-                ) from None
-        response = web.StreamResponse(status=200 if wanted is None else 206, headers=headers)
-        if wanted is None:
-            wanted = ByteRange(0, size - 1)
-        else:
-            response.headers["Content-Range"] = f"bytes {wanted.start}-{wanted.end}/{size}"
-        response.content_length = wanted.length
-        await response.prepare(request)
+    content = await store.artifact_content(artifact)
+    size = content.size
+    wanted = None
+    range_header = request.headers.get("Range")
+    if_range = request.headers.get("If-Range")
+    # A Range is honoured only for the representation the client holds (a date never matches).
+    if range_header is not None and (if_range is None or if_range.strip() == etag):
         try:
-            if request.method != "HEAD":
-                await _stream(response, handle, wanted, artifact.sha256)
-            await response.write_eof()
-        except ConnectionResetError:
-            pass  # the client went away; there is no one left to answer
+            wanted = parse_range(range_header, size)
+        except RangeNotSatisfiable:
+            raise Unsatisfiable(
+                f"the range starts past the end of the content ({size} bytes)",
+                headers={"Content-Range": f"bytes */{size}"},
+            ) from None
+    response = web.StreamResponse(status=200 if wanted is None else 206, headers=headers)
+    if wanted is None:
+        wanted = ByteRange(0, size - 1)
+    else:
+        response.headers["Content-Range"] = f"bytes {wanted.start}-{wanted.end}/{size}"
+    response.content_length = wanted.length
+    if request.method == "HEAD":
+        await _send(request, response, None)
         return response
-    finally:
-        # Closing a file opened for reading does not block; awaiting here could be cut short.
-        handle.close()
+    # Opened before the headers go out: a blob gone by now is still an error status, not a cut body.
+    async with content.range(wanted.start, wanted.end + 1) as chunks:
+        await _send(request, response, chunks)
+    return response
 
 
-async def _stream(response: web.StreamResponse, handle: BinaryIO, wanted: ByteRange, sha256: str) -> None:
-    await asyncio.to_thread(handle.seek, wanted.start)
-    left = wanted.length
-    while left > 0:
-        chunk = await asyncio.to_thread(handle.read, min(CHUNK_BYTES, left))
-        if not chunk:
-            raise BlobMissing(sha256)  # shorter than when it was opened: damaged on disk
-        left -= len(chunk)
-        # write() waits while the client is slower than the disk: memory stays at a chunk or two.
-        await response.write(chunk)
+async def _send(request: web.Request, response: web.StreamResponse, chunks: AsyncIterator[bytes] | None) -> None:
+    await response.prepare(request)
+    try:
+        if chunks is not None:
+            async for chunk in chunks:
+                # write() waits while the client is slower than the disk: memory stays at a chunk or two.
+                await response.write(chunk)
+        await response.write_eof()
+    except ConnectionResetError:
+        pass  # the client went away; there is no one left to answer

@@ -126,7 +126,7 @@ async def create_from_json(request: web.Request, body: ArtifactBody, raw: bytes)
         content_type += "; charset=utf-8"
     new = attrs.evolve(new, content_type=content_type)
     store = store_of(request)
-    async with store.blobs.upload(request.app[CONFIG].max_artifact_bytes) as upload:
+    async with store.upload_content(request.app[CONFIG].max_artifact_bytes) as upload:
         await upload.write(content)
         return await _store(request, store, new, upload, raw)
 
@@ -196,7 +196,7 @@ async def create_from_multipart(request: web.Request) -> Artifact:
     budget = config.max_body_bytes
     file_seen = False
     filename = part_type = None
-    async with store.blobs.upload(limit) as upload:
+    async with store.upload_content(limit) as upload:
         try:
             while (part := await reader.next()) is not None:
                 if not isinstance(part, BodyPartReader):

@@ -25,16 +25,19 @@ import logging
 import os
 import shutil
 import uuid
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
+from itertools import islice
 from pathlib import Path
 from types import TracebackType
 from typing import Any, BinaryIO, TypeVar
 
 from vault.store.blobs import BlobInfo, ExportResult, is_sha256
-from vault.store.errors import ContentTooLarge, DiskFull, StoreReadOnly, StoreUnavailable
+from vault.store.errors import BlobMissing, ContentTooLarge, DiskFull, StoreReadOnly, StoreUnavailable
 
 # Chunks are gathered to about this size before one trip to a thread writes and hashes them.
 FLUSH_BYTES = 1024 * 1024
+# Reads go to a thread a chunk at a time: memory stays at a chunk or two whatever the size.
+READ_CHUNK_BYTES = 1024 * 1024
 SHARDS = tuple(f"{n:02x}" for n in range(256))
 PARTIAL_SUFFIX = ".partial"
 READ_ONLY_ERRNOS = (errno.EROFS, errno.EACCES, errno.EPERM)
@@ -73,6 +76,20 @@ def _blob_name(sha256: str) -> str:
     if not is_sha256(sha256):
         raise ValueError(f"not a sha256: {sha256!r}")
     return sha256
+
+
+def _open_at(path: Path, start: int) -> BinaryIO:
+    handle = path.open("rb")
+    try:
+        handle.seek(start)
+    except BaseException:
+        handle.close()
+        raise
+    return handle
+
+
+def _take(names: Iterator[str], count: int) -> list[str]:
+    return list(islice(names, count))
 
 
 def _ensure_shard(folder: Path) -> None:
@@ -152,10 +169,36 @@ class FilesystemBlobStore:
             return False
         return True
 
-    def open_blob(self, sha256: str) -> BinaryIO:
-        return self.path(sha256).open("rb")
+    async def size(self, sha256: str) -> int:
+        try:
+            return (await asyncio.to_thread(self.path(sha256).stat)).st_size
+        except FileNotFoundError:
+            raise BlobMissing(sha256) from None
 
-    def stored_before(self, cutoff: float) -> Iterator[str]:
+    async def read(self, sha256: str, start: int, end: int) -> AsyncIterator[bytes]:
+        try:
+            handle = await asyncio.to_thread(_open_at, self.path(sha256), start)
+        except FileNotFoundError:
+            raise BlobMissing(sha256) from None
+        # From here the open file keeps the bytes, even if the blob's name is removed.
+        try:
+            left = end - start
+            while left > 0:
+                chunk = await asyncio.to_thread(handle.read, min(READ_CHUNK_BYTES, left))
+                if not chunk:
+                    raise BlobMissing(sha256)  # shorter than its size: damaged on disk
+                left -= len(chunk)
+                yield chunk
+        finally:
+            # Closing a file opened for reading does not block; awaiting here could be cut short.
+            handle.close()
+
+    async def stored_before(self, cutoff: float, page: int) -> AsyncIterator[list[str]]:
+        names = self._stored_before(cutoff)
+        while chunk := await asyncio.to_thread(_take, names, page):
+            yield chunk
+
+    def _stored_before(self, cutoff: float) -> Iterator[str]:
         for shard in SHARDS:
             try:
                 entries = list(os.scandir(self.blob_dir / shard))
@@ -168,7 +211,10 @@ class FilesystemBlobStore:
                     if entry.stat(follow_symlinks=False).st_mtime < cutoff:
                         yield entry.name
 
-    def remove_partials_before(self, cutoff: float) -> int:
+    async def remove_partials_before(self, cutoff: float) -> int:
+        return await asyncio.to_thread(self._remove_partials_before, cutoff)
+
+    def _remove_partials_before(self, cutoff: float) -> int:
         removed = 0
         folders = [self.tmp_dir, *(self.blob_dir / shard for shard in SHARDS)]
         for folder in folders:

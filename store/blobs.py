@@ -1,4 +1,4 @@
-"""Artifact content: the blob store interface.
+"""Artifact content: the blob store port.
 
 Blobs are addressed by the sha256 of their bytes, so identical content is
 stored once and a blob never changes. An upload streams into a temporary copy
@@ -6,17 +6,21 @@ while it is hashed; `place` makes it a blob; only an artifact record that the
 store commits with the blob present claims it (vault.store.interface). Blobs no
 record claims are removed by the store (`release_blobs`), never directly.
 
-The methods that are not async are short file operations: the SQLite store
-calls `contains` and `remove` on its writer thread, so they are ordered with
-the commits that claim and release blobs.
+The port fits a filesystem and an object store alike: no method hands out a
+file, a path or a descriptor; bytes go in through an upload and come out as an
+async stream of a range. The methods that are not async are short operations:
+the SQLite store calls `contains` and `remove` on its writer thread, so they
+are ordered with the commits that claim and release blobs; `export` and
+`import_from` run on a thread of their own.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import AsyncIterator, Iterable
 from pathlib import Path
-from typing import BinaryIO, Protocol
+from types import TracebackType
+from typing import Protocol
 
 from attrs import frozen
 
@@ -24,7 +28,7 @@ _SHA256 = re.compile(r"[0-9a-f]{64}")
 
 
 def is_sha256(text: str) -> bool:
-    """A lowercase hex sha256: the only form a blob name may take (it becomes a file name)."""
+    """A lowercase hex sha256: the only form a blob name may take (it becomes a file or object name)."""
     return _SHA256.fullmatch(text) is not None
 
 
@@ -51,27 +55,38 @@ class BlobUpload(Protocol):
 
     info: BlobInfo | None
 
+    async def __aenter__(self) -> BlobUpload: ...
+
+    async def __aexit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> None: ...
+
     async def write(self, chunk: bytes) -> None:
         """Append bytes; ContentTooLarge past the upload's limit."""
 
     async def finish(self) -> BlobInfo:
-        """Flush and fsync; the bytes are complete and hashed."""
+        """Flush and make the bytes durable; they are complete and hashed."""
 
     async def place(self) -> None:
-        """Make the finished bytes a durable blob; again if it was removed since. Safe to repeat."""
+        """Make the finished bytes a durable blob under their sha256; again if it was removed since. Safe to repeat."""
 
     async def discard(self) -> None:
         """Remove the temporary copy; a placed blob stays."""
 
 
 class BlobStore(Protocol):
+    # Where the blobs are, for messages (a folder, a bucket URL).
     location: str
 
     def open(self) -> None:
-        """Create what is missing; raise OSError if the store cannot be written."""
+        """Create what is missing; raise OSError if the store cannot be reached at all.
+
+        A store that can be read but not written still opens (downloads go on);
+        its uploads are then refused with StoreReadOnly.
+        """
 
     def upload(self, limit: int | None = None) -> BlobUpload:
-        """A new upload, refused past `limit` bytes."""
+        """A new upload, refused past `limit` bytes (memory stays flat whatever the size)."""
 
     def contains(self, sha256: str) -> bool:
         """Whether the blob is present."""
@@ -79,17 +94,26 @@ class BlobStore(Protocol):
     def remove(self, sha256: str) -> bool:
         """Delete the blob; False if it was not there. Only the store calls this."""
 
-    def open_blob(self, sha256: str) -> BinaryIO:
-        """The blob for reading; FileNotFoundError if it is not there."""
+    async def size(self, sha256: str) -> int:
+        """The blob's length in bytes; BlobMissing if it is not there."""
 
-    def stored_before(self, cutoff: float) -> Iterator[str]:
-        """Every blob last written before `cutoff` (seconds since the epoch)."""
+    def read(self, sha256: str, start: int, end: int) -> AsyncIterator[bytes]:
+        """The bytes `start` (inclusive) to `end` (exclusive), in chunks of a bounded size.
 
-    def remove_partials_before(self, cutoff: float) -> int:
+        BlobMissing at the first step if the blob is not there, and later if it
+        holds fewer bytes than `end`. Once the first step has returned, the read
+        goes on to the end even if the blob is removed meanwhile. Close the
+        iterator (`aclose`) when stopping early.
+        """
+
+    def stored_before(self, cutoff: float, page: int) -> AsyncIterator[list[str]]:
+        """Every blob last written before `cutoff` (seconds since the epoch), `page` names at a time."""
+
+    async def remove_partials_before(self, cutoff: float) -> int:
         """Delete temporary copies of uploads abandoned before `cutoff` (a crash, a lost client)."""
 
     def export(self, sha256s: Iterable[str], folder: Path) -> ExportResult:
-        """Durably copy (or hard-link) the blobs into `folder`, laid out as a blob store."""
+        """Durably copy the blobs into the local `folder`, laid out as `<2 hex digits>/<sha256>`."""
 
     def import_from(self, folder: Path) -> int:
         """Bring in every blob of an exported folder that is not here yet; return how many."""

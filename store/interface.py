@@ -12,10 +12,12 @@ from contextlib import AbstractAsyncContextManager
 from typing import Any, Protocol
 
 from attrs import frozen
-from vault.store.blobs import BlobStore, BlobUpload
+from vault.store.artifact_content import ArtifactContent
+from vault.store.blobs import BlobUpload
+from vault.store.orphans import OrphanSweep
 
 from vault.inputs import CacheWrite, MessageFields, NewArtifact, NewMetric, NewSession, SessionChanges
-from vault.models import Artifact, BackupInfo, CacheEntry, Message, Metric, Page, Session, State
+from vault.models import Artifact, BackupFile, BackupInfo, CacheEntry, Message, Metric, Page, Session, State
 from vault.queries import ArtifactQuery, HistoryQuery, MetricQuery, RollupQuery, SessionQuery
 
 
@@ -35,8 +37,6 @@ class IdempotencyClaim:
 
 class Store(Protocol):
     backend: str
-    # Where artifact bytes live; records point at blobs by sha256.
-    blobs: BlobStore
 
     async def start(self) -> None:
         """Open connections and apply migrations; raise if the database is unusable."""
@@ -97,7 +97,7 @@ class Store(Protocol):
     async def clear_history(self, session_id: str) -> int:
         """Delete every message of the session; return how many. Seq numbers are not reused."""
 
-    # -- state
+    # -- state (through the store's StateStore port, vault.store.state_port)
 
     async def get_state(self, session_id: str) -> State:
         """The state; `data={}`, `version=0` for a session that has none yet."""
@@ -113,12 +113,21 @@ class Store(Protocol):
 
     # -- artifacts
 
+    def upload_content(self, limit: int | None = None) -> BlobUpload:
+        """`async with store.upload_content(limit) as upload:` a place to stream an artifact's bytes into.
+
+        The bytes are hashed while written and refused past `limit`
+        (ContentTooLarge); memory stays flat whatever the size. They become
+        content only through create_artifact(content=upload); leaving the
+        block discards whatever no record claimed.
+        """
+
     async def create_artifact(
         self, new: NewArtifact, claim: IdempotencyClaim | None = None, content: BlobUpload | None = None
     ) -> Artifact:
         """Record an artifact; NotFound if its session does not exist.
 
-        With `content` (an upload into `blobs`), the record takes its sha256 and
+        With `content` (from upload_content), the record takes its sha256 and
         size from it, and commits only with its blob present: the blob is placed
         first, and placed again if a release removed it meanwhile. If nothing
         is recorded, the blob is released.
@@ -132,6 +141,15 @@ class Store(Protocol):
 
     async def delete_artifact(self, artifact_id: str) -> None:
         """Delete one artifact; then release its blob (removed if no other artifact has the same bytes)."""
+
+    async def artifact_content(self, artifact: Artifact) -> ArtifactContent:
+        """The stored bytes of `artifact` (a record just read, with a sha256): their size and any range.
+
+        NotFound if the artifact was deleted since its record was read, here
+        or when a range is opened; BlobMissing if its record stays but the
+        bytes are gone. An opened range is read to its end even if the
+        artifact is deleted meanwhile.
+        """
 
     async def referenced_blobs(self, sha256s: list[str]) -> set[str]:
         """Those of the sha256s that some artifact record points at."""
@@ -155,7 +173,7 @@ class Store(Protocol):
     async def list_metrics(self, query: MetricQuery) -> Page:
         """Raw points matching the filters, newest first."""
 
-    # -- cache
+    # -- cache (through the store's CacheStore port, vault.store.cache_port)
 
     async def cache_get(self, key: str) -> CacheEntry:
         """The live entry; NotFound if there is none or it has expired."""
@@ -186,6 +204,22 @@ class Store(Protocol):
 
     async def prune_idempotency_keys(self, older_than: str) -> int:
         """Forget idempotency keys recorded before the timestamp."""
+
+    async def sweep_orphans(self, cutoff: float) -> OrphanSweep:
+        """Remove partial uploads, and blobs no artifact references, last written before `cutoff`.
+
+        `cutoff` is in seconds since the epoch. Each removal goes through
+        release_blobs, so a blob a new record claims meanwhile stays.
+        """
+
+    async def list_backups(self, backup_dir: str) -> list[BackupFile]:
+        """The backups in `backup_dir`, newest first, with their sizes."""
+
+    async def backup_into(self, backup_dir: str, keep: int) -> BackupInfo:
+        """Take a backup under a new timestamped name in `backup_dir`, then keep only the newest `keep`.
+
+        Older backups go together with their `.artifacts/` folders.
+        """
 
     async def backup(self, target: str, progress: Any = None) -> BackupInfo:
         """Write a consistent, checked copy of the live database to `target`.

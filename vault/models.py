@@ -126,3 +126,12 @@ class BackupInfo:
     integrity_check: str
     # Artifact blobs copied beside the database file (into `<file>.artifacts/`).
     artifacts: int = 0
+
+
+@frozen
+class BackupFile:
+    """A backup found in the backup folder."""
+
+    file: str
+    size: int
+    created_at: UtcTime

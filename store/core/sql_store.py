@@ -23,13 +23,17 @@ from types import ModuleType
 from typing import Any, ClassVar
 
 from vault.store import errors
+from vault.store.blob_operations import BlobOperations
 from vault.store.blobs import BlobInfo, BlobStore, BlobUpload
+from vault.store.cache_port import CacheStore
 from vault.store.content import ContentKeeper
 from vault.store.core import commands
 from vault.store.core.copies import Check, copy_artifacts
 from vault.store.core.idempotency import Replayed, revive
 from vault.store.core.migrations import Migration
 from vault.store.interface import IdempotencyClaim
+from vault.store.port_operations import PortOperations
+from vault.store.state_port import StateStore
 
 from vault import clock
 from vault.inputs import CacheWrite, MessageFields, NewArtifact, NewMetric, NewSession, SessionChanges
@@ -45,24 +49,26 @@ FOLD_CHUNK = 5000
 TOUCH_FLUSH_SECONDS = 1.0
 
 
-class SqlStore:
+class SqlStore(BlobOperations, PortOperations):
     backend: ClassVar[str]
     # The backend's read functions, each taking its connection first.
     _queries: ClassVar[ModuleType]
 
-    def __init__(self, blobs: BlobStore) -> None:
-        self.blobs = blobs
+    def __init__(self, blobs: BlobStore, cache: CacheStore | None, state: StateStore | None) -> None:
+        self._blobs = blobs
         self._content = ContentKeeper(blobs, self._remove_unclaimed)
+        # The cache and state ports: the database's own tables unless an adapter is given.
+        self._use_ports(cache, state)
         self._touches: dict[str, str] = {}
         self._background: set[asyncio.Task] = set()
         self.applied_migrations: list[Migration] = []
 
     async def _open_blobs(self) -> None:
         try:
-            await asyncio.to_thread(self.blobs.open)
+            await asyncio.to_thread(self._blobs.open)
         except OSError as exc:
             raise errors.StoreUnavailable(
-                f"cannot use the artifact folder {self.blobs.location}: {exc.strerror or exc}"
+                f"cannot use the artifact folder {self._blobs.location}: {exc.strerror or exc}"
             ) from exc
 
     # -- what a backend supplies
@@ -117,6 +123,7 @@ class SqlStore:
     async def delete_session(self, session_id: str) -> None:
         self._known("session", session_id)
         released = await self._write(commands.DeleteSession(session_id))
+        await self._state.forget(session_id)
         await self._content.release_quietly(released)
 
     async def list_sessions(self, query: SessionQuery) -> Page:
@@ -150,21 +157,21 @@ class SqlStore:
         self._known("session", session_id)
         return await self._write(commands.ClearHistory(session_id))
 
-    # -- state
+    # -- state, in the database (the state port's database adapter calls these)
 
-    async def get_state(self, session_id: str) -> State:
+    async def _db_get_state(self, session_id: str) -> State:
         self._known("session", session_id)
         return await self._read(self._queries.get_state, session_id)
 
-    async def put_state(self, session_id: str, data: dict[str, Any], if_match: int | None) -> State:
+    async def _db_put_state(self, session_id: str, data: dict[str, Any], if_match: int | None) -> State:
         self._known("session", session_id)
         return await self._write(commands.PutState(session_id, data, if_match))
 
-    async def patch_state(self, session_id: str, patch: dict[str, Any], if_match: int | None) -> State:
+    async def _db_patch_state(self, session_id: str, patch: dict[str, Any], if_match: int | None) -> State:
         self._known("session", session_id)
         return await self._write(commands.PatchState(session_id, patch, if_match))
 
-    async def delete_state(self, session_id: str, if_match: int | None) -> State:
+    async def _db_delete_state(self, session_id: str, if_match: int | None) -> State:
         self._known("session", session_id)
         return await self._write(commands.DeleteState(session_id, if_match))
 
@@ -177,7 +184,7 @@ class SqlStore:
             return revive(await self._write(commands.CreateArtifact(new), claim), Artifact)
 
         async def commit(info: BlobInfo) -> Any:
-            return await self._write(commands.CreateArtifact(new, info, self.blobs.contains), claim)
+            return await self._write(commands.CreateArtifact(new, info, self._blobs.contains), claim)
 
         result = await self._content.commit_with(content, commit)
         if isinstance(result, Replayed):
@@ -207,7 +214,7 @@ class SqlStore:
         return await self._content.release(sha256s)
 
     async def _remove_unclaimed(self, sha256s: list[str]) -> int:
-        return await self._write(commands.ReleaseBlobs(sha256s, self.blobs.remove))
+        return await self._write(commands.ReleaseBlobs(sha256s, self._blobs.remove))
 
     # -- metrics
 
@@ -223,23 +230,23 @@ class SqlStore:
             return Page([])
         return await self._read(self._queries.list_metrics, query)
 
-    # -- cache
+    # -- cache, in the database (the cache port's database adapter calls these)
 
-    async def cache_get(self, key: str) -> CacheEntry:
+    async def _db_cache_get(self, key: str) -> CacheEntry:
         self._known("cache key", key)
         entry = await self._read(self._queries.cache_get, key)
         now = clock.now_text()
         self._touch(key, now)
         return CacheEntry(entry.key, entry.value, entry.ttl, entry.created_at, now, entry.expires_at)
 
-    async def cache_set(self, key: str, write: CacheWrite) -> CacheEntry:
+    async def _db_cache_set(self, key: str, write: CacheWrite) -> CacheEntry:
         return await self._write(commands.CacheSet(key, write))
 
-    async def cache_delete(self, key: str) -> None:
+    async def _db_cache_delete(self, key: str) -> None:
         self._known("cache key", key)
         await self._write(commands.CacheDelete(key))
 
-    async def cache_cleanup(self, claim: IdempotencyClaim | None = None) -> int:
+    async def _db_cache_cleanup(self, claim: IdempotencyClaim | None = None) -> int:
         if claim is not None:
             # The sweep spans several commands, so the claim is checked before it:
             # a replay or a mismatched request must not sweep.
@@ -308,7 +315,7 @@ class SqlStore:
         # whichever instance would release them.
         async with self._content.releases_held(), self._blobs_held_elsewhere():
             checked = await self._snapshot(target, progress)
-            exported = await asyncio.to_thread(copy_artifacts, target, self.blobs)
+            exported = await asyncio.to_thread(copy_artifacts, target, self._blobs)
         return BackupInfo(
             file=str(target),
             size=os.path.getsize(target),

@@ -19,6 +19,7 @@ import asyncpg
 from attrs import frozen
 from vault.store import errors
 from vault.store.blobs import BlobStore
+from vault.store.cache_port import CacheStore
 from vault.store.core.commands import Command
 from vault.store.core.copies import Check
 from vault.store.core.sql_store import SqlStore
@@ -26,6 +27,7 @@ from vault.store.interface import IdempotencyClaim
 from vault.store.postgres import blob_refs, idempotency, locks, migrations, reads
 from vault.store.postgres.connection import Pool, redact, storable, translate
 from vault.store.postgres.operations import OPERATIONS
+from vault.store.state_port import StateStore
 
 from vault.queries import HistoryQuery
 from vault.telemetry import StoreCollector, Telemetry
@@ -50,10 +52,18 @@ class PostgresStore(SqlStore):
     backend = "postgresql"
     _queries = reads
 
-    def __init__(self, dsn: str, settings: PostgresSettings, *, blobs: BlobStore) -> None:
+    def __init__(
+        self,
+        dsn: str,
+        settings: PostgresSettings,
+        *,
+        blobs: BlobStore,
+        cache: CacheStore | None = None,
+        state: StateStore | None = None,
+    ) -> None:
         self.dsn = dsn
         # Artifact content: every instance must see the same blobs (one shared volume).
-        super().__init__(blobs)
+        super().__init__(blobs, cache, state)
         self._timeout = settings.pool_timeout
         self._pool = Pool(dsn, size=settings.pool_size, timeout=settings.pool_timeout, queue_max=settings.queue_max)
         self._observer: Callable[[int, float], None] | None = None

@@ -14,6 +14,7 @@ from attrs import frozen
 from vault.store import errors
 from vault.store.blobfs import FilesystemBlobStore
 from vault.store.blobs import BlobStore
+from vault.store.cache_port import CacheStore
 from vault.store.core.commands import Command
 from vault.store.core.copies import Check
 from vault.store.core.sql_store import SqlStore
@@ -30,6 +31,7 @@ from vault.store.sqlite.connection import (
 from vault.store.sqlite.operations import OPERATIONS
 from vault.store.sqlite.readers import ReadPool
 from vault.store.sqlite.writer import Writer, WriterStats
+from vault.store.state_port import StateStore
 
 from vault.models import Page
 from vault.queries import HistoryQuery
@@ -60,6 +62,8 @@ class SQLiteStore(SqlStore):
         settings: SQLiteSettings,
         *,
         blobs: BlobStore | None = None,
+        cache: CacheStore | None = None,
+        state: StateStore | None = None,
         wal_autocheckpoint_pages: int = WAL_AUTOCHECKPOINT_PAGES,
         journal_size_limit: int = JOURNAL_SIZE_LIMIT,
     ) -> None:
@@ -72,7 +76,8 @@ class SQLiteStore(SqlStore):
         self._write_conn: aiosqlite.Connection | None = None
         self._writer: Writer | None = None
         # Artifact content; by default in an `artifacts` folder beside the database.
-        super().__init__(blobs if blobs is not None else FilesystemBlobStore(Path(path).parent / "artifacts"))
+        blobs = blobs if blobs is not None else FilesystemBlobStore(Path(path).parent / "artifacts")
+        super().__init__(blobs, cache, state)
 
     # -- lifecycle
 

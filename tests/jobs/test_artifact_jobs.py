@@ -10,8 +10,9 @@ import time
 from pathlib import Path
 
 from vault.jobs.artifacts import ORPHAN_AGE_SECONDS, OrphanSweep, sweep_orphan_blobs
-from vault.jobs.backups import backup_files, take_backup
+from vault.jobs.backups import take_backup
 from vault.jobs.wiring import build_jobs
+from vault.store.backup_files import backup_files
 from vault.store.blobfs import FilesystemBlobStore
 from vault.store.blobs import artifacts_folder
 from vault.store.sqlite import SQLiteStore, backup
@@ -30,15 +31,20 @@ def age(path: Path, seconds: float) -> None:
     os.utime(path, (then, then))
 
 
+def blobs_of(store: SQLiteStore) -> FilesystemBlobStore:
+    """The store's artifact folder (beside its database), seen from outside the store."""
+    return FilesystemBlobStore(Path(store.path).parent / "artifacts")
+
+
 async def stored(store, data: bytes, **fields):
-    async with store.blobs.upload() as upload:
+    async with store.upload_content() as upload:
         await upload.write(data)
         return await store.create_artifact(NewArtifact(name=fields.pop("name", "a"), **fields), content=upload)
 
 
 async def unclaimed(store, data: bytes) -> str:
     """Bytes placed as a blob with no record, as a crash between place and commit leaves them."""
-    async with store.blobs.upload() as upload:
+    async with store.upload_content() as upload:
         await upload.write(data)
         await upload.place()
         return upload.info.sha256
@@ -52,17 +58,17 @@ async def test_the_sweep_removes_old_unclaimed_blobs_and_partials_only(store):
     old_orphan = await unclaimed(store, b"old orphan")
     young_orphan = await unclaimed(store, b"young orphan")
     for sha in (claimed.sha256, old_orphan):
-        age(store.blobs.path(sha), ORPHAN_AGE_SECONDS + 60)
-    old_partial = store.blobs.tmp_dir / "crashed.partial"
+        age(blobs_of(store).path(sha), ORPHAN_AGE_SECONDS + 60)
+    old_partial = blobs_of(store).tmp_dir / "crashed.partial"
     old_partial.write_bytes(b"half an upload")
     age(old_partial, ORPHAN_AGE_SECONDS + 60)
-    live_partial = store.blobs.tmp_dir / "in-flight.partial"
+    live_partial = blobs_of(store).tmp_dir / "in-flight.partial"
     live_partial.write_bytes(b"still arriving")
 
     assert await sweep_orphan_blobs(store) == OrphanSweep(blobs=1, partials=1)
-    assert store.blobs.contains(claimed.sha256)
-    assert not store.blobs.contains(old_orphan)
-    assert store.blobs.contains(young_orphan)
+    assert blobs_of(store).contains(claimed.sha256)
+    assert not blobs_of(store).contains(old_orphan)
+    assert blobs_of(store).contains(young_orphan)
     assert not old_partial.exists() and live_partial.exists()
     assert await sweep_orphan_blobs(store) == OrphanSweep(blobs=0, partials=0)
 
@@ -73,7 +79,7 @@ async def test_the_sweep_pages_through_many_blobs(store, still_clock):
     still_clock.shift(ORPHAN_AGE_SECONDS + 60)
     result = await sweep_orphan_blobs(store)
     assert result.blobs == 24
-    assert [sha for sha in shas if store.blobs.contains(sha)] == [keep.sha256]
+    assert [sha for sha in shas if blobs_of(store).contains(sha)] == [keep.sha256]
 
 
 async def test_the_sweep_job_is_scheduled(config, store):
@@ -103,8 +109,7 @@ async def test_a_backup_carries_the_bytes_its_records_point_at(store, tmp_path):
     await restored.start()
     try:
         artifact = await restored.get_artifact(kept.id)
-        with restored.blobs.open_blob(artifact.sha256) as handle:
-            assert handle.read() == b"kept bytes"
+        assert restored_blobs.path(artifact.sha256).read_bytes() == b"kept bytes"
     finally:
         await restored.close()
 
@@ -131,7 +136,7 @@ def vault_cli(*args: str, db_path: str, artifact_dir: str) -> subprocess.Complet
 async def test_cli_backup_and_restore_carry_the_bytes(store, db_path, tmp_path):
     artifact = await stored(store, b"through the command line")
     copy = tmp_path / "cli-copy.db"
-    result = vault_cli("backup", "--to", str(copy), db_path=db_path, artifact_dir=store.blobs.location)
+    result = vault_cli("backup", "--to", str(copy), db_path=db_path, artifact_dir=blobs_of(store).location)
     assert result.returncode == 0, result.stderr
     assert "artifact content: 1 files" in result.stdout
 

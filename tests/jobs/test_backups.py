@@ -9,7 +9,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from vault.jobs.backups import backup_files, take_backup
+from vault.jobs.backups import take_backup
+from vault.store.backup_files import backup_files
 from vault.store.core import copies
 from vault.store.errors import SchemaTooNew, StoreUnavailable
 from vault.store.sqlite import SQLiteStore, backup

@@ -49,7 +49,7 @@ async def fill(store: Store) -> None:
     await store.put_state(first.id, {"nested": {"list": [1, 2.5, None]}}, None)
     await store.patch_state(first.id, {"more": True}, None)
     await store.create_artifact(NewArtifact(name="report.pdf", session_id=first.id, size=10, metadata={"p": 3}))
-    async with store.blobs.upload() as upload:
+    async with store.upload_content() as upload:
         await upload.write(b"artifact bytes")
         await store.create_artifact(NewArtifact(name="stored.txt", session_id=second.id), content=upload)
     await store.record_metrics([point(float(m), timestamp=at(m), session_id=first.id) for m in range(5)])

@@ -8,6 +8,7 @@ import asyncpg
 import pytest
 from attrs import evolve
 from vault.store import errors
+from vault.store.blobfs import FilesystemBlobStore
 from vault.store.postgres import PostgresStore
 from vault.store.postgres.connection import translate
 from vault.store.sqlite import SQLiteStore
@@ -183,7 +184,7 @@ async def test_an_unreachable_database_fails_at_start(tmp_path):
     store = PostgresStore(
         "postgresql://nobody@127.0.0.1:1/none",
         evolve(store_settings.POSTGRES, pool_timeout=2),
-        blobs=new_store("x", tmp_path).blobs,
+        blobs=FilesystemBlobStore(tmp_path / "artifacts"),
     )
     with pytest.raises(errors.StoreUnavailable, match="cannot open database"):
         await store.start()
@@ -226,14 +227,14 @@ async def test_concurrent_folds_on_two_instances_count_each_point_once(two_store
 async def test_backup_is_a_sqlite_vault_holding_the_snapshot(store, tmp_path):
     session = await new_session(store, "backed-up")
     await add_texts(store, session.id, "one", "two")
-    async with store.blobs.upload() as upload:
+    async with store.upload_content() as upload:
         await upload.write(b"bytes to keep")
         artifact = await store.create_artifact(NewArtifact(name="kept.txt", session_id=session.id), content=upload)
 
     info = await store.backup(str(tmp_path / "backups" / "vault.db"))
 
     assert (info.integrity_check, info.artifacts) == ("ok", 1)
-    copy = SQLiteStore(info.file, store_settings.SQLITE, blobs=new_store("x", tmp_path / "restored").blobs)
+    copy = SQLiteStore(info.file, store_settings.SQLITE, blobs=FilesystemBlobStore(tmp_path / "restored" / "artifacts"))
     await copy.start()
     try:
         assert (await copy.get_session(session.id)).message_count == 2

@@ -15,10 +15,12 @@ from typing import Any
 import pytest
 from attrs import evolve
 from vault.store.blobfs import FilesystemBlobStore
+from vault.store.cache_port import CacheStore, DatabaseCache
 from vault.store.errors import NotFound
 from vault.store.interface import Store
 from vault.store.postgres import PostgresStore
 from vault.store.sqlite import SQLiteStore
+from vault.store.state_port import DatabaseState, StateStore
 
 from tests import store_settings
 from tests.pgtemp import fresh_database
@@ -29,7 +31,9 @@ from vault.models import Message, Metric, Session
 
 @asynccontextmanager
 async def _sqlite_store(tmp_path: Path) -> AsyncIterator[Store]:
-    yield SQLiteStore(str(tmp_path / "contract.db"), store_settings.SQLITE)
+    yield SQLiteStore(
+        str(tmp_path / "contract.db"), store_settings.SQLITE, blobs=FilesystemBlobStore(tmp_path / "artifacts")
+    )
 
 
 @asynccontextmanager
@@ -59,6 +63,29 @@ async def backend_store(request, tmp_path):
         await store.start()
         yield store
         await store.close()
+
+
+# Cache and state adapters their port contracts run against, each built on a
+# started backend store (the database it lives in, or the sessions it serves).
+# A new adapter (Redis, ...) joins here and runs beside every backend.
+CACHE_ADAPTERS: dict[str, Callable[[Store], CacheStore]] = {"database": DatabaseCache}
+STATE_ADAPTERS: dict[str, Callable[[Store], StateStore]] = {"database": DatabaseState}
+
+
+@pytest.fixture(params=list(CACHE_ADAPTERS))
+def cache_store(request, backend_store) -> CacheStore:
+    return CACHE_ADAPTERS[request.param](backend_store)
+
+
+@pytest.fixture(params=list(STATE_ADAPTERS))
+def state_store(request, backend_store) -> StateStore:
+    return STATE_ADAPTERS[request.param](backend_store)
+
+
+@pytest.fixture
+def backend_blobs(tmp_path) -> FilesystemBlobStore:
+    """The artifact folder every backend above keeps its blobs in, seen from outside the store."""
+    return FilesystemBlobStore(tmp_path / "artifacts")
 
 
 # -- helpers

@@ -19,17 +19,17 @@ def sha256(data: bytes) -> str:
 
 
 async def test_the_commit_refuses_a_record_whose_blob_is_gone(store):
-    async with store.blobs.upload() as upload:
+    async with store.upload_content() as upload:
         await upload.write(b"gone")
         info = await upload.finish()  # never placed
         with pytest.raises(BlobMissing):
-            await store._write(CreateArtifact(NewArtifact(name="x"), info, store.blobs.contains))
-    assert not store.blobs.contains(info.sha256)
+            await store._write(CreateArtifact(NewArtifact(name="x"), info, store._blobs.contains))
+    assert not store._blobs.contains(info.sha256)
 
 
 async def test_a_release_between_place_and_commit_is_undone_by_placing_again(store):
     # Rule: an upload whose blob a racing release removed puts it back before its record commits.
-    keeper = ContentKeeper(store.blobs, store.release_blobs)
+    keeper = ContentKeeper(store._blobs, store.release_blobs)
     new = NewArtifact(name="raced")
     attempts = []
 
@@ -38,19 +38,18 @@ async def test_a_release_between_place_and_commit_is_undone_by_placing_again(sto
         if len(attempts) == 1:
             # A delete of another artifact with these bytes releases them right here.
             assert await store.release_blobs([info.sha256]) == 1
-        return await store._write(CreateArtifact(new, info, store.blobs.contains))
+        return await store._write(CreateArtifact(new, info, store._blobs.contains))
 
-    async with store.blobs.upload() as upload:
+    async with store.upload_content() as upload:
         await upload.write(b"raced bytes")
         artifact = await keeper.commit_with(upload, commit)
     assert len(attempts) == 2
     assert artifact.sha256 == sha256(b"raced bytes")
-    with store.blobs.open_blob(artifact.sha256) as handle:
-        assert handle.read() == b"raced bytes"
+    assert store._blobs.path(artifact.sha256).read_bytes() == b"raced bytes"
 
 
 async def test_releases_wait_while_a_backup_holds_the_gate(store):
-    async with store.blobs.upload() as upload:
+    async with store.upload_content() as upload:
         await upload.write(b"held")
         artifact = await store.create_artifact(NewArtifact(name="held"), content=upload)
     held = asyncio.Event()
@@ -64,10 +63,10 @@ async def test_releases_wait_while_a_backup_holds_the_gate(store):
     task = asyncio.ensure_future(backup_like())
     await held.wait()
     await store.delete_artifact(artifact.id)
-    assert store.blobs.contains(artifact.sha256), "removed while a backup was copying blobs"
+    assert store._blobs.contains(artifact.sha256), "removed while a backup was copying blobs"
     go_on.set()
     await task
-    assert not store.blobs.contains(artifact.sha256)
+    assert not store._blobs.contains(artifact.sha256)
 
 
 async def test_a_hold_waits_for_releases_under_way():

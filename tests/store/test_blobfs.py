@@ -31,6 +31,10 @@ def partials(blobs: FilesystemBlobStore) -> list[str]:
     return sorted(os.listdir(blobs.tmp_dir))
 
 
+async def listed_before(blobs: FilesystemBlobStore, cutoff: float) -> list[str]:
+    return [sha async for page in blobs.stored_before(cutoff, 1000) for sha in page]
+
+
 async def put(blobs: FilesystemBlobStore, data: bytes) -> str:
     async with blobs.upload() as upload:
         for start in range(0, len(data), 7000):
@@ -52,7 +56,7 @@ async def test_an_upload_is_hashed_placed_and_its_partial_removed(blobs):
 async def test_placing_twice_and_identical_uploads_keep_one_file(blobs):
     sha = await put(blobs, b"twice")
     assert await put(blobs, b"twice") == sha
-    assert list(blobs.stored_before(time.time() + 60)) == [sha]
+    assert await listed_before(blobs, time.time() + 60) == [sha]
 
 
 async def test_a_placed_blob_can_be_placed_again_after_removal(blobs):
@@ -79,7 +83,7 @@ async def test_past_the_limit_nothing_is_left(blobs):
             await upload.write(b"12345")
             await upload.write(b"123456")
     assert partials(blobs) == []
-    assert list(blobs.stored_before(time.time() + 60)) == []
+    assert await listed_before(blobs, time.time() + 60) == []
 
 
 async def test_exactly_the_limit_is_accepted(blobs):
@@ -112,9 +116,9 @@ async def test_stored_before_and_partials_before(blobs):
     os.utime(stale, (an_hour_ago - 10, an_hour_ago - 10))
     fresh = blobs.tmp_dir / "fresh.partial"
     fresh.write_bytes(b"y")
-    assert list(blobs.stored_before(an_hour_ago)) == [old]
-    assert young in set(blobs.stored_before(time.time() + 60))
-    assert blobs.remove_partials_before(an_hour_ago) == 1
+    assert await listed_before(blobs, an_hour_ago) == [old]
+    assert young in set(await listed_before(blobs, time.time() + 60))
+    assert await blobs.remove_partials_before(an_hour_ago) == 1
     assert partials(blobs) == ["fresh.partial"]
 
 

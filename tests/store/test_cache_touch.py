@@ -21,7 +21,7 @@ async def test_reads_reach_accessed_at(store, db_path):
     # Wait for the writer to count the flush's commit, not for its row: another
     # connection sees the row at COMMIT, before the writer has counted it.
     async with asyncio.timeout(30):
-        while store.writer.stats.commits == commits_before:
+        while store.write_stats.commits == commits_before:
             await asyncio.sleep(0.05)
     assert stored_accessed_at(db_path, "k") == last_read
     assert last_read > written.accessed_at

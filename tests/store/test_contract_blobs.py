@@ -1,98 +1,167 @@
-"""Store contract: artifact content, claimed by records and released with them."""
+"""Blob store port contract: what every blob store adapter promises (vault.store.blobs.BlobStore).
+
+The tests speak to an adapter only through the port, so each adapter (the
+filesystem today, an object store later) is held to the same promises.
+"""
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
+import time
+from collections.abc import Callable
+from pathlib import Path
 
 import pytest
-from vault.store.errors import NotFound
-from vault.store.interface import Store
-
-from tests.store.conftest import new_session
-from vault.inputs import NewArtifact
-from vault.models import Artifact
+from vault.store.blobfs import FilesystemBlobStore
+from vault.store.blobs import BlobStore
+from vault.store.errors import BlobMissing, ContentTooLarge
 
 
 def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-async def create_with(store: Store, data: bytes, **fields) -> Artifact:
-    async with store.blobs.upload() as upload:
-        await upload.write(data)
-        return await store.create_artifact(NewArtifact(name=fields.pop("name", "a"), **fields), content=upload)
+# Adapters the contract runs against. A new adapter joins here: a builder
+# that returns it, unopened, empty, given a fresh temporary folder.
+ADAPTERS: dict[str, Callable[[Path], BlobStore]] = {
+    "filesystem": lambda tmp_path: FilesystemBlobStore(tmp_path / "artifacts"),
+}
 
 
-def read_blob(store: Store, sha: str) -> bytes:
-    with store.blobs.open_blob(sha) as handle:
-        return handle.read()
+@pytest.fixture(params=list(ADAPTERS))
+def blob_store(request, tmp_path) -> BlobStore:
+    store = ADAPTERS[request.param](tmp_path)
+    store.open()
+    return store
 
 
-async def test_content_fills_in_size_and_sha256(backend_store):
-    artifact = await create_with(backend_store, b"hello bytes", content_type="text/plain")
-    assert (artifact.size, artifact.sha256, artifact.content_type) == (11, sha256(b"hello bytes"), "text/plain")
-    assert await backend_store.get_artifact(artifact.id) == artifact
-    assert read_blob(backend_store, artifact.sha256) == b"hello bytes"
-
-
-async def test_same_bytes_share_one_blob_until_the_last_record_goes(backend_store):
-    first = await create_with(backend_store, b"same")
-    second = await create_with(backend_store, b"same")
-    assert first.sha256 == second.sha256
-    await backend_store.delete_artifact(first.id)
-    assert backend_store.blobs.contains(second.sha256)
-    await backend_store.delete_artifact(second.id)
-    assert not backend_store.blobs.contains(second.sha256)
-
-
-async def test_session_delete_releases_its_blobs(backend_store):
-    session = await new_session(backend_store)
-    other = await new_session(backend_store)
-    mine = await create_with(backend_store, b"mine", session_id=session.id)
-    shared = await create_with(backend_store, b"shared", session_id=session.id)
-    await create_with(backend_store, b"shared", session_id=other.id)
-    await backend_store.delete_session(session.id)
-    assert not backend_store.blobs.contains(mine.sha256)
-    assert backend_store.blobs.contains(shared.sha256)
-
-
-async def test_a_failed_create_keeps_no_blob(backend_store):
-    with pytest.raises(NotFound):
-        await create_with(backend_store, b"orphan", session_id="session_missing")
-    assert not backend_store.blobs.contains(sha256(b"orphan"))
-
-
-async def test_referenced_blobs_and_release(backend_store):
-    kept = await create_with(backend_store, b"kept")
-    async with backend_store.blobs.upload() as upload:
-        await upload.write(b"unclaimed")
+async def put(blobs: BlobStore, data: bytes, chunk: int = 7000) -> str:
+    async with blobs.upload() as upload:
+        for start in range(0, len(data), chunk):
+            await upload.write(data[start : start + chunk])
         await upload.place()
-    unclaimed = sha256(b"unclaimed")
-    assert await backend_store.referenced_blobs([kept.sha256, unclaimed, "0" * 64]) == {kept.sha256}
-    assert await backend_store.release_blobs([kept.sha256, unclaimed]) == 1
-    assert backend_store.blobs.contains(kept.sha256)
-    assert not backend_store.blobs.contains(unclaimed)
+        assert upload.info is not None
+        return upload.info.sha256
 
 
-async def test_uploads_and_deletes_of_the_same_bytes_never_lose_a_committed_blob(backend_store):
-    # Rule: a committed record always has its bytes, however uploads and deletes of the same bytes interleave.
-    data = b"contended bytes"
+async def read(blobs: BlobStore, sha: str, start: int, end: int) -> bytes:
+    return b"".join([chunk async for chunk in blobs.read(sha, start, end)])
 
-    async def cycle(rounds: int) -> list[str]:
-        survivors = []
-        for n in range(rounds):
-            artifact = await create_with(backend_store, data)
-            if n % 3:
-                await backend_store.delete_artifact(artifact.id)
-            else:
-                survivors.append(artifact.id)
-        return survivors
 
-    results = await asyncio.gather(*(cycle(12) for _ in range(8)))
-    survivors = [artifact_id for found in results for artifact_id in found]
-    assert survivors
-    assert read_blob(backend_store, sha256(data)) == data
-    for artifact_id in survivors:
-        await backend_store.delete_artifact(artifact_id)
-    assert not backend_store.blobs.contains(sha256(data))
+async def listed_before(blobs: BlobStore, cutoff: float, page: int = 1000) -> list[str]:
+    return [sha async for names in blobs.stored_before(cutoff, page) for sha in names]
+
+
+async def test_an_upload_is_hashed_and_placed_under_its_sha256(blob_store):
+    data = bytes(range(256)) * 100
+    sha = await put(blob_store, data)
+    assert sha == sha256(data)
+    assert blob_store.contains(sha)
+    assert await blob_store.size(sha) == len(data)
+    assert await read(blob_store, sha, 0, len(data)) == data
+
+
+async def test_a_range_is_exactly_its_bytes(blob_store):
+    data = bytes(range(256)) * 10_000
+    sha = await put(blob_store, data, chunk=65_536)
+    for start, end in ((0, 1), (1, 2), (255, 70_000), (len(data) - 3, len(data)), (17, 17)):
+        assert await read(blob_store, sha, start, end) == data[start:end]
+
+
+async def test_a_large_read_comes_in_bounded_chunks(blob_store):
+    data = b"z" * (5 * 1024 * 1024)
+    sha = await put(blob_store, data, chunk=256 * 1024)
+    sizes = [len(chunk) async for chunk in blob_store.read(sha, 0, len(data))]
+    assert sum(sizes) == len(data)
+    assert max(sizes) <= 1024 * 1024
+
+
+async def test_a_missing_blob_is_blob_missing(blob_store):
+    absent = sha256(b"never stored")
+    assert not blob_store.contains(absent)
+    with pytest.raises(BlobMissing):
+        await blob_store.size(absent)
+    with pytest.raises(BlobMissing):
+        await read(blob_store, absent, 0, 1)
+    assert blob_store.remove(absent) is False
+
+
+async def test_a_read_past_the_end_is_blob_missing(blob_store):
+    sha = await put(blob_store, b"short")
+    with pytest.raises(BlobMissing):
+        await read(blob_store, sha, 0, 10)
+
+
+async def test_an_open_read_goes_on_after_removal(blob_store):
+    data = b"y" * (3 * 1024 * 1024)
+    sha = await put(blob_store, data)
+    stream = blob_store.read(sha, 0, len(data))
+    try:
+        first = await anext(stream)
+        assert blob_store.remove(sha)
+        rest = [chunk async for chunk in stream]
+    finally:
+        await stream.aclose()
+    assert first + b"".join(rest) == data
+
+
+async def test_identical_uploads_make_one_blob(blob_store):
+    sha = await put(blob_store, b"twice")
+    assert await put(blob_store, b"twice") == sha
+    assert await listed_before(blob_store, time.time() + 60) == [sha]
+
+
+async def test_a_placed_blob_can_be_placed_again_after_removal(blob_store):
+    async with blob_store.upload() as upload:
+        await upload.write(b"again")
+        await upload.place()
+        sha = upload.info.sha256
+        assert blob_store.remove(sha)
+        assert not blob_store.contains(sha)
+        await upload.place()
+    assert await read(blob_store, sha, 0, 5) == b"again"
+
+
+async def test_past_the_limit_nothing_is_kept(blob_store):
+    with pytest.raises(ContentTooLarge):
+        async with blob_store.upload(limit=10) as upload:
+            await upload.write(b"0123456789")
+            await upload.write(b"!")
+    assert await listed_before(blob_store, time.time() + 60) == []
+    assert await blob_store.remove_partials_before(time.time() + 60) == 0
+
+
+async def test_an_unplaced_upload_leaves_nothing(blob_store):
+    async with blob_store.upload(limit=10) as upload:
+        await upload.write(b"0123456789")
+        info = await upload.finish()
+    assert (info.sha256, info.size) == (sha256(b"0123456789"), 10)
+    assert not blob_store.contains(info.sha256)
+    assert await blob_store.remove_partials_before(time.time() + 60) == 0
+
+
+async def test_stored_before_pages_through_every_blob(blob_store):
+    shas = {await put(blob_store, f"blob {n}".encode()) for n in range(7)}
+    pages = [names async for names in blob_store.stored_before(time.time() + 60, 3)]
+    assert all(len(names) <= 3 for names in pages)
+    assert {sha for names in pages for sha in names} == shas
+    assert await listed_before(blob_store, time.time() - 3600) == []
+
+
+async def test_partials_of_abandoned_uploads_are_swept(blob_store):
+    async with blob_store.upload() as upload:
+        await upload.write(b"abandoned mid-way")
+        assert await blob_store.remove_partials_before(time.time() - 3600) == 0
+        assert await blob_store.remove_partials_before(time.time() + 60) == 1
+
+
+async def test_export_and_import(blob_store, tmp_path):
+    first = await put(blob_store, b"first")
+    second = await put(blob_store, b"second")
+    exported = blob_store.export([first, second, "0" * 64], tmp_path / "copy")
+    assert (exported.copied, exported.size, exported.missing) == (2, 11, ("0" * 64,))
+    assert (tmp_path / "copy" / first[:2] / first).read_bytes() == b"first"
+    blob_store.remove(first)
+    assert blob_store.import_from(tmp_path / "copy") == 1
+    assert await read(blob_store, first, 0, 5) == b"first"
+    assert blob_store.import_from(tmp_path / "copy") == 0

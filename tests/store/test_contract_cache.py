@@ -1,4 +1,4 @@
-"""Store contract: the cache (set, get, delete, expiry, cleanup)."""
+"""Cache port contract: set, get, delete, expiry, cleanup, on every cache adapter (and the store's own sweep)."""
 
 from __future__ import annotations
 
@@ -6,117 +6,118 @@ import sqlite3
 from contextlib import closing
 
 import pytest
+from vault.store.cache_port import CacheStore
 from vault.store.errors import NotFound
 
 from tests.store.conftest import at, is_missing
 from vault.inputs import CacheWrite
 
 
-async def put(store, key: str, value=None, ttl: int | None = None):
-    return await store.cache_set(key, CacheWrite(value=value, ttl=ttl))
+async def put(cache: CacheStore, key: str, value=None, ttl: int | None = None):
+    return await cache.set(key, CacheWrite(value=value, ttl=ttl))
 
 
 # Moved by this much after a write with ttl=1, the clock is past the entry's expiry.
 PAST_A_ONE_SECOND_TTL = 2
 
 
-async def assert_expired(store, *keys: str) -> None:
+async def assert_expired(cache: CacheStore, *keys: str) -> None:
     for key in keys:
-        assert await is_missing(store.cache_get(key)), f"cache key {key!r} is still readable"
+        assert await is_missing(cache.get(key)), f"cache key {key!r} is still readable"
 
 
 @pytest.mark.parametrize("value", [None, 0, 1.5, "text", True, [], [1, "a"], {"nested": {"list": [None]}}])
-async def test_cache_value_round_trips(backend_store, value):
-    written = await put(backend_store, "k", value)
+async def test_cache_value_round_trips(cache_store, value):
+    written = await put(cache_store, "k", value)
 
-    entry = await backend_store.cache_get("k")
+    entry = await cache_store.get("k")
 
     assert (entry.key, entry.value, written.value) == ("k", value, value)
 
 
-async def test_entry_without_ttl_never_expires(backend_store):
-    written = await put(backend_store, "k", "v")
+async def test_entry_without_ttl_never_expires(cache_store):
+    written = await put(cache_store, "k", "v")
 
-    entry = await backend_store.cache_get("k")
+    entry = await cache_store.get("k")
 
     assert (written.ttl, written.expires_at) == (None, None)
     assert (entry.ttl, entry.expires_at, entry.created_at) == (None, None, written.created_at)
     assert entry.accessed_at >= entry.created_at
 
 
-async def test_entry_with_ttl_has_an_expiry(backend_store):
-    written = await put(backend_store, "k", "v", ttl=60)
+async def test_entry_with_ttl_has_an_expiry(cache_store):
+    written = await put(cache_store, "k", "v", ttl=60)
 
-    entry = await backend_store.cache_get("k")
+    entry = await cache_store.get("k")
 
     assert (entry.ttl, entry.expires_at) == (60, written.expires_at)
     assert written.expires_at > written.created_at
 
 
-async def test_setting_again_replaces_the_value_and_restarts_the_ttl(backend_store):
-    first = await put(backend_store, "k", "old", ttl=60)
+async def test_setting_again_replaces_the_value_and_restarts_the_ttl(cache_store):
+    first = await put(cache_store, "k", "old", ttl=60)
 
-    longer = await put(backend_store, "k", "new", ttl=120)
+    longer = await put(cache_store, "k", "new", ttl=120)
     assert longer.expires_at > first.expires_at
-    assert (await backend_store.cache_get("k")).value == "new"
+    assert (await cache_store.get("k")).value == "new"
 
-    forever = await put(backend_store, "k", "newest")
+    forever = await put(cache_store, "k", "newest")
     assert forever.expires_at is None
-    assert (await backend_store.cache_get("k")).expires_at is None
+    assert (await cache_store.get("k")).expires_at is None
 
 
-async def test_get_unknown_key_is_not_found(backend_store):
+async def test_get_unknown_key_is_not_found(cache_store):
     with pytest.raises(NotFound):
-        await backend_store.cache_get("missing")
+        await cache_store.get("missing")
 
 
-async def test_delete_removes_the_entry(backend_store):
-    await put(backend_store, "k", "v")
+async def test_delete_removes_the_entry(cache_store):
+    await put(cache_store, "k", "v")
 
-    await backend_store.cache_delete("k")
+    await cache_store.delete("k")
 
     with pytest.raises(NotFound):
-        await backend_store.cache_get("k")
+        await cache_store.get("k")
     with pytest.raises(NotFound):
-        await backend_store.cache_delete("k")
+        await cache_store.delete("k")
 
 
-async def test_keys_are_independent(backend_store):
-    await put(backend_store, "a", 1)
-    await put(backend_store, "b", 2)
+async def test_keys_are_independent(cache_store):
+    await put(cache_store, "a", 1)
+    await put(cache_store, "b", 2)
 
-    await backend_store.cache_delete("a")
+    await cache_store.delete("a")
 
-    assert (await backend_store.cache_get("b")).value == 2
+    assert (await cache_store.get("b")).value == 2
 
 
 # Regression: an entry past its expiry is gone at once, before any cleanup runs.
-async def test_expired_entry_is_not_found_without_cleanup(backend_store, still_clock):
-    await put(backend_store, "short", "v", ttl=1)
-    assert (await backend_store.cache_get("short")).value == "v"
+async def test_expired_entry_is_not_found_without_cleanup(cache_store, still_clock):
+    await put(cache_store, "short", "v", ttl=1)
+    assert (await cache_store.get("short")).value == "v"
 
     still_clock.shift(PAST_A_ONE_SECOND_TTL)
-    await assert_expired(backend_store, "short")
+    await assert_expired(cache_store, "short")
 
     with pytest.raises(NotFound):
-        await backend_store.cache_delete("short")
-    await put(backend_store, "short", "again", ttl=3600)
-    assert (await backend_store.cache_get("short")).value == "again"
+        await cache_store.delete("short")
+    await put(cache_store, "short", "again", ttl=3600)
+    assert (await cache_store.get("short")).value == "again"
 
 
-async def test_cleanup_removes_exactly_the_expired_entries(backend_store, still_clock):
+async def test_cleanup_removes_exactly_the_expired_entries(cache_store, still_clock):
     for key in ("short1", "short2"):
-        await put(backend_store, key, key, ttl=1)
-    await put(backend_store, "long", "long", ttl=3600)
-    await put(backend_store, "forever", "forever")
+        await put(cache_store, key, key, ttl=1)
+    await put(cache_store, "long", "long", ttl=3600)
+    await put(cache_store, "forever", "forever")
     still_clock.shift(PAST_A_ONE_SECOND_TTL)
-    await assert_expired(backend_store, "short1", "short2")
+    await assert_expired(cache_store, "short1", "short2")
 
-    assert await backend_store.cache_cleanup() == 2
-    assert await backend_store.cache_cleanup() == 0
+    assert await cache_store.cleanup() == 2
+    assert await cache_store.cleanup() == 0
 
-    assert (await backend_store.cache_get("long")).value == "long"
-    assert (await backend_store.cache_get("forever")).value == "forever"
+    assert (await cache_store.get("long")).value == "long"
+    assert (await cache_store.get("forever")).value == "forever"
 
 
 def insert_expired_rows(store, count: int) -> None:
@@ -138,8 +139,8 @@ def insert_expired_rows(store, count: int) -> None:
 
 @pytest.mark.sqlite_only
 async def test_cleanup_sweeps_more_than_one_chunk_and_nothing_live(backend_store):
-    await put(backend_store, "live", "v", ttl=3600)
-    await put(backend_store, "forever", "v")
+    await backend_store.cache_set("live", CacheWrite(value="v", ttl=3600))
+    await backend_store.cache_set("forever", CacheWrite(value="v"))
     insert_expired_rows(backend_store, 2500)
 
     assert await backend_store.cache_cleanup() == 2500

@@ -1,0 +1,66 @@
+"""The backup folder: timestamped backup files, each with its `.artifacts/` folder beside it.
+
+Whatever the backend, a backup is one SQLite file (see Store.backup); this
+module names them, lists them and keeps the newest N. File work runs on a
+thread, never on the event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import shutil
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+from vault.store.blobs import artifacts_folder
+
+from vault import clock
+from vault.models import BackupFile, BackupInfo, UtcTime
+
+PREFIX = "vault-"
+SUFFIX = ".db"
+
+
+def backup_files(backup_dir: str) -> list[Path]:
+    """Backups in the folder, newest first (names sort by time)."""
+    folder = Path(backup_dir)
+    if not folder.is_dir():
+        return []
+    return sorted(folder.glob(f"{PREFIX}*{SUFFIX}"), reverse=True)
+
+
+def new_backup_name() -> str:
+    now = time.time()
+    return f"{PREFIX}{time.strftime('%Y%m%dT%H%M%S', time.gmtime(now))}{int(now * 1e6) % 1_000_000:06d}Z{SUFFIX}"
+
+
+def _describe(backup_dir: str) -> list[BackupFile]:
+    found = []
+    for path in backup_files(backup_dir):
+        # Pruned between the listing and now: it is no longer a backup to show.
+        with contextlib.suppress(FileNotFoundError):
+            stat = os.stat(path)
+            created_at = UtcTime(clock.format_time(clock.from_epoch(stat.st_mtime)))
+            found.append(BackupFile(file=str(path), size=stat.st_size, created_at=created_at))
+    return found
+
+
+async def list_backups(backup_dir: str) -> list[BackupFile]:
+    """The backups in the folder, newest first, with their sizes."""
+    return await asyncio.to_thread(_describe, backup_dir)
+
+
+def _prune(backup_dir: str, keep: int) -> None:
+    for old in backup_files(backup_dir)[keep:]:
+        old.unlink(missing_ok=True)
+        shutil.rmtree(artifacts_folder(old), ignore_errors=True)
+
+
+async def backup_into(backup: Callable[[str], Awaitable[BackupInfo]], backup_dir: str, keep: int) -> BackupInfo:
+    """Take a backup under a new name in the folder, then keep only the newest `keep` (and their artifacts)."""
+    info = await backup(str(Path(backup_dir) / new_backup_name()))
+    await asyncio.to_thread(_prune, backup_dir, keep)
+    return info

@@ -1,0 +1,58 @@
+"""The store's cache and state methods, the same for every backend: each goes through its port.
+
+A backend mixes this in and calls `_use_ports(cache, state)` when built;
+without adapters, the cache and state stay in its own database (its `_db_*`
+commands). Contracts: vault.store.interface.Store.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from vault.store.cache_port import CacheStore, DatabaseCache
+from vault.store.interface import IdempotencyClaim
+from vault.store.state_port import DatabaseState, SessionScopedState, StateStore
+
+from vault.inputs import CacheWrite
+from vault.models import CacheEntry, Session, State
+
+
+class PortOperations:
+    _cache: CacheStore
+    _state: StateStore
+
+    def _use_ports(self, cache: CacheStore | None, state: StateStore | None) -> None:
+        self._cache = cache if cache is not None else DatabaseCache(self)
+        # Only the database checks sessions by itself; another adapter is told about them.
+        self._state = SessionScopedState(state, self.get_session) if state is not None else DatabaseState(self)
+
+    async def get_session(self, session_id: str) -> Session:
+        raise NotImplementedError  # provided by the backend
+
+    # -- cache
+
+    async def cache_get(self, key: str) -> CacheEntry:
+        return await self._cache.get(key)
+
+    async def cache_set(self, key: str, write: CacheWrite) -> CacheEntry:
+        return await self._cache.set(key, write)
+
+    async def cache_delete(self, key: str) -> None:
+        await self._cache.delete(key)
+
+    async def cache_cleanup(self, claim: IdempotencyClaim | None = None) -> int:
+        return await self._cache.cleanup(claim)
+
+    # -- state
+
+    async def get_state(self, session_id: str) -> State:
+        return await self._state.get(session_id)
+
+    async def put_state(self, session_id: str, data: dict[str, Any], if_match: int | None) -> State:
+        return await self._state.put(session_id, data, if_match)
+
+    async def patch_state(self, session_id: str, patch: dict[str, Any], if_match: int | None) -> State:
+        return await self._state.patch(session_id, patch, if_match)
+
+    async def delete_state(self, session_id: str, if_match: int | None) -> State:
+        return await self._state.delete(session_id, if_match)
