@@ -30,9 +30,7 @@ def _back_to_version_3(path: str) -> None:
         for statement in migration.statements
         if statement.startswith("CREATE TABLE")
     }
-    indexes = [
-        statement for migration in MIGRATIONS[:3] for statement in migration.statements if "INDEX" in statement
-    ]
+    indexes = [statement for migration in MIGRATIONS[:3] for statement in migration.statements if "INDEX" in statement]
     conn = sqlite3.connect(path, isolation_level=None)
     try:
         conn.execute("PRAGMA foreign_keys=OFF")
