@@ -29,6 +29,7 @@ from vault.store.sqlite.connection import (
 )
 from vault.store.sqlite.idempotency import Replayed, revive
 from vault.store.sqlite.readers import ReadPool
+from vault.store.sqlite.usage_lock import UsageLock
 from vault.store.sqlite.writer import Writer
 
 from vault import clock
@@ -71,6 +72,7 @@ class SQLiteStore:
         self._wal_settings = (wal_autocheckpoint_pages, journal_size_limit)
         self._ack_before_commit = ack_before_commit
         self._reads = ReadPool(path, read_connections)
+        self._usage = UsageLock(path)
         self._write_conn: aiosqlite.Connection | None = None
         self._writer: Writer | None = None
         self._touches: dict[str, str] = {}
@@ -94,6 +96,7 @@ class SQLiteStore:
             raise errors.StoreUnavailable(
                 f"cannot use the artifact folder {self.blobs.location}: {exc.strerror or exc}"
             ) from exc
+        await asyncio.to_thread(self._usage.hold)
         try:
             self._write_conn = await self._open_writer()
             self.applied_migrations = await run_on_thread(self._write_conn, migrations.migrate)
@@ -130,6 +133,7 @@ class SQLiteStore:
         if self._write_conn is not None:
             conn, self._write_conn = self._write_conn, None
             await conn.close()
+        self._usage.release()
 
     async def ping(self) -> None:
         if self._writer is None or not self._writer.running:

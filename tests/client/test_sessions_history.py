@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 import pytest
 
 from tests.client.harness import collect
@@ -15,7 +13,7 @@ async def test_session_lifecycle(vault, unique):
     created = await vault.create_session(unique, user_id="user_123", metadata={"source": "cli", "n": 1})
     assert isinstance(created, Session)
     assert (created.agent_name, created.user_id, created.status) == (unique, "user_123", "active")
-    assert datetime.fromisoformat(created.created_at).utcoffset() is not None
+    assert created.created_at.utcoffset() is not None
 
     assert await vault.get_session(created.id) == created
 
