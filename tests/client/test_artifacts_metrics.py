@@ -57,7 +57,7 @@ async def test_metrics_points_and_pages(vault, unique):
     )
     assert isinstance(one, Metric)
     assert (one.value, one.labels, one.entity_type) == (120.0, {"model": "a"}, "agent")
-    assert one.timestamp == start
+    assert datetime.fromisoformat(one.timestamp) == start
 
     batch = await vault.record_metrics(
         [

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import pytest
 
 from tests.client.harness import collect
@@ -13,7 +15,7 @@ async def test_session_lifecycle(vault, unique):
     created = await vault.create_session(unique, user_id="user_123", metadata={"source": "cli", "n": 1})
     assert isinstance(created, Session)
     assert (created.agent_name, created.user_id, created.status) == (unique, "user_123", "active")
-    assert created.created_at.utcoffset() is not None
+    assert datetime.fromisoformat(created.created_at).utcoffset() is not None
 
     assert await vault.get_session(created.id) == created
 
