@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -50,3 +52,24 @@ def test_check_on_a_fresh_path_creates_nothing(tmp_path):
     assert check.returncode == 0
     assert "it will be created at start-up" in check.stdout
     assert not db.exists()
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_serve_on_a_folder_says_one_line_and_exits(tmp_path):
+    # Rule: a database path that cannot be opened ends with one clear line, no traceback.
+    result = subprocess.run(
+        [sys.executable, "-m", "vault", "serve", "--host", "127.0.0.1", "--port", str(_free_port())],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "DB_PATH": str(tmp_path)},
+    )
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        f"vault: cannot start: cannot open database {tmp_path}: unable to open database file"
+    ]

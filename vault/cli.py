@@ -143,6 +143,8 @@ def restore_command(args: argparse.Namespace) -> int:
             f"restore replaces a SQLite file; to load {args.path} into PostgreSQL, run"
             f" vault copy --from {args.path} --to <an empty database's postgresql:// URL>"
         )
+    if not Path(args.path).is_file():
+        return _fail(f"no backup file at {args.path}")
     checked = copies.check(args.path)
     if not checked.ok:
         return _fail(f"refusing {args.path}: integrity_check says {checked.result}")

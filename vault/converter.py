@@ -24,12 +24,14 @@ from cattrs.gen import make_dict_structure_fn
 from vault import clock
 from vault.inputs import (
     MAX_BATCH,
+    MAX_METRIC_MAGNITUDE,
     MAX_TTL,
     ByteCount,
     Content,
     JsonObject,
     JsonValue,
     Labels,
+    MetricValue,
     Name,
     Timestamp,
     ToolCalls,
@@ -106,6 +108,13 @@ def _structure_float(value: Any, _: type) -> float:
         raise FieldRule("is out of range for a number") from None
     if not math.isfinite(number):
         raise FieldRule("must be a finite number")
+    return number
+
+
+def _structure_metric_value(value: Any, _: type) -> float:
+    number = _structure_float(value, float)
+    if abs(number) > MAX_METRIC_MAGNITUDE:
+        raise FieldRule(f"must be from -{MAX_METRIC_MAGNITUDE:g} to {MAX_METRIC_MAGNITUDE:g}")
     return number
 
 
@@ -197,6 +206,7 @@ converter.register_structure_hook(Content, _structure_content)
 converter.register_structure_hook(ToolCalls, _structure_tool_calls)
 converter.register_structure_hook(Timestamp, _structure_timestamp)
 converter.register_structure_hook(Ttl, _structure_ttl)
+converter.register_structure_hook(MetricValue, _structure_metric_value)
 converter.register_structure_hook(ByteCount, _structure_byte_count)
 converter.register_structure_hook(JsonValue, lambda value, _: value)
 

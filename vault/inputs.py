@@ -32,10 +32,16 @@ Ttl = NewType("Ttl", int)
 ByteCount = NewType("ByteCount", int)
 # Any JSON value, null included.
 JsonValue = NewType("JsonValue", object)
+# A metric point's value: a finite number of magnitude at most MAX_METRIC_MAGNITUDE,
+# so that the sum of any number of points in a rollup bucket stays finite.
+MetricValue = NewType("MetricValue", float)
 
 MAX_TTL = 10 * 365 * 24 * 3600
 MAX_BATCH = 1000
 MAX_IDEMPOTENCY_KEY = 255  # characters of an Idempotency-Key header
+# 1e15 points of this size still sum below float's 1.8e308; byte counts, nanosecond
+# timestamps and money all fit well inside it.
+MAX_METRIC_MAGNITUDE = 1e18
 
 
 class Unset(enum.Enum):
@@ -141,7 +147,7 @@ class ArtifactBody:
 class NewMetric:
     entity_name: Name
     metric_name: Name
-    value: float
+    value: MetricValue
     entity_type: Name = "agent"
     session_id: Name | None = None
     labels: Labels = Factory(dict)

@@ -1,4 +1,8 @@
-"""A schema migration: the same numbered steps in every backend, each in its own SQL."""
+"""A schema migration: a numbered step of one backend's schema, in its own SQL.
+
+The backends share their first steps; a step that only one engine needs (SQLite's
+rowid tables, version 4) exists in that backend's list alone.
+"""
 
 from __future__ import annotations
 
@@ -10,3 +14,7 @@ class Migration:
     version: int
     name: str
     statements: tuple[str, ...]
+    # Rebuilding a table that others reference needs foreign keys off for the
+    # drop and rename (SQLite ignores the pragma inside a transaction), and a
+    # foreign-key check before the COMMIT, so nothing dangles afterwards.
+    rebuilds_tables: bool = False

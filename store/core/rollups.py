@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from vault.inputs import MAX_METRIC_MAGNITUDE
 from vault.jsonutil import canonical_text, loads
 from vault.models import Rollup
 
@@ -25,6 +26,10 @@ def bucket_totals(points: list[Any]) -> dict[tuple[str, ...], list[Any]]:
     """
     totals: dict[tuple[str, ...], list[Any]] = {}
     for _, entity_type, entity_name, metric_name, labels, value, timestamp in points:
+        if not abs(value) <= MAX_METRIC_MAGNITUDE:
+            # Taken before values were bounded: left out of the rollups rather than
+            # turning a bucket's sum into infinity or NaN, which no row can store.
+            continue
         series = (entity_name, metric_name, entity_type, canonical_text(loads(labels)))
         for bucket in BUCKET_PREFIX:
             key = (bucket, *series, bucket_start(timestamp, bucket))

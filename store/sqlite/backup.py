@@ -21,6 +21,7 @@ from pathlib import Path
 from vault.store.blobs import BlobStore, artifacts_folder
 from vault.store.core.copies import Check, Progress, check, fsync
 from vault.store.errors import SchemaTooNew, StoreUnavailable
+from vault.store.sqlite import usage_lock
 from vault.store.sqlite.migrations import LATEST_VERSION
 
 log = logging.getLogger(__name__)
@@ -76,8 +77,9 @@ def copy_database(source: str, target: str | Path, progress: Progress | None = N
 def restore(backup: str | Path, db_path: str | Path, blobs: BlobStore | None = None) -> Path | None:
     """Replace the database at `db_path` with a checked copy of `backup`.
 
-    The service must be stopped. The old database (with its -wal and -shm) is
-    moved aside, not deleted; returns where it went, or None if there was none.
+    The service must be stopped: DatabaseInUse while any store has the file
+    open. The old database (with its -wal and -shm) is moved aside, not
+    deleted; returns where it went, or None if there was none.
     With `blobs`, the backup's artifact bytes are brought in first, so the
     restored records never point at missing content.
     """
@@ -91,17 +93,18 @@ def restore(backup: str | Path, db_path: str | Path, blobs: BlobStore | None = N
         )
     if checked.schema_version == 0:
         raise StoreUnavailable(f"{backup} is not a Vault database (no schema_migrations table)")
-    if blobs is not None and artifacts_folder(backup).is_dir():
-        blobs.open()
-        blobs.import_from(artifacts_folder(backup))
-    staged = db_path.with_name(f".{db_path.name}.restoring")
-    copy_database(str(backup), staged)
-    aside = None
-    if db_path.exists():
-        aside = db_path.with_name(f"{db_path.name}.before-restore-{time.strftime('%Y%m%dT%H%M%S')}")
-        _move_database(db_path, aside)
-    os.replace(staged, db_path)
-    fsync(db_path.parent)
+    with usage_lock.exclusive(db_path):
+        if blobs is not None and artifacts_folder(backup).is_dir():
+            blobs.open()
+            blobs.import_from(artifacts_folder(backup))
+        staged = db_path.with_name(f".{db_path.name}.restoring")
+        copy_database(str(backup), staged)
+        aside = None
+        if db_path.exists():
+            aside = db_path.with_name(f"{db_path.name}.before-restore-{time.strftime('%Y%m%dT%H%M%S')}")
+            _move_database(db_path, aside)
+        os.replace(staged, db_path)
+        fsync(db_path.parent)
     return aside
 
 

@@ -10,6 +10,7 @@ every test).
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -34,6 +35,7 @@ async def open_writer(
     wal_autocheckpoint_pages: int = WAL_AUTOCHECKPOINT_PAGES,
     journal_size_limit: int = JOURNAL_SIZE_LIMIT,
 ) -> aiosqlite.Connection:
+    await asyncio.to_thread(_open_once, path)
     conn = await aiosqlite.connect(path, isolation_level=None)
     try:
         await run_on_thread(conn, _configure_writer, synchronous, wal_autocheckpoint_pages, journal_size_limit)
@@ -41,6 +43,18 @@ async def open_writer(
         await conn.close()
         raise
     return conn
+
+
+def _open_once(path: str) -> None:
+    """Open and close the file with the standard module first, so a path that cannot be a
+    database fails here: aiosqlite reports a failed open from a thread that outlives the
+    call, and at start-up that thread then meets a closed event loop (a traceback after
+    the one clear line)."""
+    conn = sqlite3.connect(path)
+    try:
+        conn.execute("PRAGMA schema_version")
+    finally:
+        conn.close()
 
 
 async def open_reader(path: str) -> aiosqlite.Connection:

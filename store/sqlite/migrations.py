@@ -10,6 +10,70 @@ from vault.store.errors import SchemaTooNew
 
 from vault import clock
 
+
+def _as_rowid_table(table: str, columns: str, indexes: tuple[str, ...] = ()) -> tuple[str, ...]:
+    """Statements that rebuild `table` as a rowid table with the same columns, rows and indexes."""
+    return (
+        f"CREATE TABLE {table}_rebuilt ({columns})",
+        f"INSERT INTO {table}_rebuilt SELECT * FROM {table}",
+        f"DROP TABLE {table}",
+        f"ALTER TABLE {table}_rebuilt RENAME TO {table}",
+        *indexes,
+    )
+
+
+# Tables holding documents (metadata, state, cache values, message bodies) are
+# rowid tables from version 4 on. In a WITHOUT ROWID table the whole row is the
+# b-tree key, so a search that passes a row with a multi-megabyte document reads
+# its overflow chain to compare keys: one large session made every foreign-key
+# check on `sessions` (each append, each delete) read it again. In a rowid table
+# the document sits in the leaf and only a read of that column touches it.
+SESSIONS_COLUMNS = """
+    id TEXT PRIMARY KEY,
+    agent_name TEXT NOT NULL,
+    user_id TEXT,
+    status TEXT NOT NULL,
+    metadata TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    message_count INTEGER NOT NULL DEFAULT 0,
+    last_seq INTEGER NOT NULL DEFAULT 0"""
+MESSAGES_COLUMNS = """
+    session_id TEXT NOT NULL REFERENCES sessions (id) ON DELETE CASCADE,
+    seq INTEGER NOT NULL,
+    id TEXT NOT NULL UNIQUE,
+    role TEXT NOT NULL,
+    body TEXT NOT NULL,
+    PRIMARY KEY (session_id, seq)"""
+STATE_COLUMNS = """
+    session_id TEXT PRIMARY KEY REFERENCES sessions (id) ON DELETE CASCADE,
+    data TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    updated_at TEXT NOT NULL"""
+ARTIFACTS_COLUMNS = """
+    id TEXT PRIMARY KEY,
+    session_id TEXT REFERENCES sessions (id) ON DELETE CASCADE,
+    name TEXT NOT NULL,
+    type TEXT NOT NULL,
+    content_type TEXT,
+    path TEXT,
+    size INTEGER,
+    sha256 TEXT,
+    metadata TEXT NOT NULL,
+    created_at TEXT NOT NULL"""
+CACHE_COLUMNS = """
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL,
+    ttl INTEGER,
+    created_at TEXT NOT NULL,
+    accessed_at TEXT NOT NULL,
+    expires_at TEXT"""
+IDEMPOTENCY_COLUMNS = """
+    key TEXT PRIMARY KEY,
+    fingerprint TEXT NOT NULL,
+    response TEXT NOT NULL,
+    created_at TEXT NOT NULL"""
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(
         1,
@@ -127,6 +191,43 @@ MIGRATIONS: tuple[Migration, ...] = (
             "CREATE INDEX artifacts_by_sha256 ON artifacts (sha256) WHERE sha256 IS NOT NULL",
         ),
     ),
+    Migration(
+        4,
+        "documents in rowid tables, so one large document slows no other row",
+        (
+            *_as_rowid_table(
+                "sessions",
+                SESSIONS_COLUMNS,
+                (
+                    "CREATE INDEX sessions_by_agent ON sessions (agent_name, id)",
+                    "CREATE INDEX sessions_by_user ON sessions (user_id, id)",
+                    "CREATE INDEX sessions_by_status ON sessions (status, id)",
+                ),
+            ),
+            *_as_rowid_table("messages", MESSAGES_COLUMNS),
+            *_as_rowid_table("state", STATE_COLUMNS),
+            *_as_rowid_table(
+                "artifacts",
+                ARTIFACTS_COLUMNS,
+                (
+                    "CREATE INDEX artifacts_by_session ON artifacts (session_id, id)",
+                    "CREATE INDEX artifacts_by_type ON artifacts (type, id)",
+                    "CREATE INDEX artifacts_by_sha256 ON artifacts (sha256) WHERE sha256 IS NOT NULL",
+                ),
+            ),
+            *_as_rowid_table(
+                "cache",
+                CACHE_COLUMNS,
+                ("CREATE INDEX cache_by_expiry ON cache (expires_at) WHERE expires_at IS NOT NULL",),
+            ),
+            *_as_rowid_table(
+                "idempotency_keys",
+                IDEMPOTENCY_COLUMNS,
+                ("CREATE INDEX idempotency_keys_by_age ON idempotency_keys (created_at)",),
+            ),
+        ),
+        rebuilds_tables=True,
+    ),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version
@@ -155,14 +256,27 @@ def migrate(conn: sqlite3.Connection) -> list[Migration]:
     applied = []
     check_not_newer(current_version(conn))
     for migration in MIGRATIONS:
+        if _apply(conn, migration):
+            applied.append(migration)
+    return applied
+
+
+def _apply(conn: sqlite3.Connection, migration: Migration) -> bool:
+    """Apply one migration with its record in one transaction; False if it was already there."""
+    foreign_keys = conn.execute("PRAGMA foreign_keys").fetchone()[0]
+    if migration.rebuilds_tables:
+        conn.execute("PRAGMA foreign_keys=OFF")
+    try:
         conn.execute("BEGIN IMMEDIATE")
         try:
             # Read again inside the lock: another process may have migrated meanwhile.
             if current_version(conn) >= migration.version:
                 conn.execute("COMMIT")
-                continue
+                return False
             for statement in migration.statements:
                 conn.execute(statement)
+            if migration.rebuilds_tables and conn.execute("PRAGMA foreign_key_check").fetchone() is not None:
+                raise sqlite3.IntegrityError(f"migration {migration.version} would leave rows without their parent")
             conn.execute(
                 "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
                 (migration.version, migration.name, clock.now_text()),
@@ -171,5 +285,6 @@ def migrate(conn: sqlite3.Connection) -> list[Migration]:
         except BaseException:
             conn.execute("ROLLBACK")
             raise
-        applied.append(migration)
-    return applied
+    finally:
+        conn.execute(f"PRAGMA foreign_keys={'ON' if foreign_keys else 'OFF'}")
+    return True

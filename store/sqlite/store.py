@@ -30,6 +30,7 @@ from vault.store.sqlite.connection import (
 )
 from vault.store.sqlite.operations import OPERATIONS
 from vault.store.sqlite.readers import ReadPool
+from vault.store.sqlite.usage_lock import UsageLock
 from vault.store.sqlite.writer import Writer, WriterStats
 from vault.store.state_port import StateStore
 
@@ -73,6 +74,7 @@ class SQLiteStore(SqlStore):
         self._settings = settings
         self._wal_settings = (wal_autocheckpoint_pages, journal_size_limit)
         self._reads = ReadPool(path, settings.read_connections)
+        self._usage = UsageLock(path)
         self._write_conn: aiosqlite.Connection | None = None
         self._writer: Writer | None = None
         # Artifact content; by default in an `artifacts` folder beside the database.
@@ -88,6 +90,7 @@ class SQLiteStore(SqlStore):
         except OSError as exc:
             raise errors.StoreUnavailable(f"cannot create the folder of {self.path}: {exc.strerror or exc}") from exc
         await self._open_blobs()
+        await asyncio.to_thread(self._usage.hold)
         try:
             self._write_conn = await self._open_writer()
             self.applied_migrations = await run_on_thread(self._write_conn, migrations.migrate)
@@ -125,6 +128,7 @@ class SQLiteStore(SqlStore):
         if self._write_conn is not None:
             conn, self._write_conn = self._write_conn, None
             await conn.close()
+        self._usage.release()
 
     async def ping(self) -> None:
         if self._writer is None or not self._writer.running:

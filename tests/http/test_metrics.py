@@ -109,10 +109,20 @@ async def test_null_timestamp_means_now(client):
     assert datetime.fromisoformat(metric["timestamp"]).utcoffset() == timedelta(0)
 
 
-@pytest.mark.parametrize("value", [0, -3, 2.5, 1e-300, 1e300, 10**30])
-async def test_value_is_any_finite_number(client, value):
+@pytest.mark.parametrize("value", [0, -3, 2.5, 1e-300, 1e18, -(10**18)])
+async def test_value_is_any_finite_number_up_to_1e18(client, value):
     metric = await record(client, value=value)
     assert metric["value"] == float(value)
+
+
+@pytest.mark.parametrize("value", [1.7e308, -1.7e308, 1e300, 10**30, 1e18 * 1.0000001])
+async def test_value_beyond_1e18_is_422(client, value):
+    # Rule: no input may make a rollup sum overflow to infinity (then NaN), which wedged the fold.
+    response = await client.post(
+        "/storage/metrics", json={"entity_name": "agent", "metric_name": "latency_ms", "value": value}
+    )
+    assert response.status == 422
+    assert (await response.json())["errors"][0]["loc"] == ["body", "value"]
 
 
 @pytest.mark.parametrize(

@@ -147,3 +147,37 @@ async def test_cli_backup_and_restore(store, db_path, tmp_path):
     result = vault_cli("restore", str(corrupt), db_path=other)
     assert result.returncode == 2
     assert result.stderr.startswith("vault: refusing")
+
+
+async def test_restore_is_refused_while_a_service_uses_the_database(db_path, tmp_path):
+    # Rule: a restore never moves a database out from under a running writer (its later
+    # acknowledged writes would land in the moved-aside file).
+    live = SQLiteStore(db_path, store_settings.SQLITE)
+    await live.start()
+    try:
+        await live.create_session(NewSession(agent_name="before"))
+        copy = tmp_path / "copy.db"
+        await live.backup(str(copy))
+        result = vault_cli("restore", str(copy), db_path=db_path)
+        assert result.returncode == 2
+        assert result.stderr.strip().splitlines() == [
+            f"vault: refusing to restore: {db_path} is in use by a running service; stop it first"
+        ]
+        after = await live.create_session(NewSession(agent_name="after"))
+    finally:
+        await live.close()
+    assert not list(Path(db_path).parent.glob("*.before-restore-*"))
+    reopened = SQLiteStore(db_path, store_settings.SQLITE)
+    await reopened.start()
+    try:
+        assert (await reopened.get_session(after.id)).agent_name == "after"
+    finally:
+        await reopened.close()
+    # Once the service has stopped, the same restore goes ahead.
+    assert vault_cli("restore", str(copy), db_path=db_path).returncode == 0
+
+
+def test_restore_of_a_missing_file_says_so(db_path, tmp_path):
+    result = vault_cli("restore", str(tmp_path / "nothing.db"), db_path=db_path)
+    assert result.returncode == 2
+    assert result.stderr.strip() == f"vault: no backup file at {tmp_path / 'nothing.db'}"

@@ -25,12 +25,14 @@ import attrs
 from vault.converter import MAX_INT, MAX_NAME_LENGTH
 from vault.inputs import (
     MAX_BATCH,
+    MAX_METRIC_MAGNITUDE,
     MAX_TTL,
     ByteCount,
     Content,
     JsonObject,
     JsonValue,
     Labels,
+    MetricValue,
     Name,
     Timestamp,
     ToolCalls,
@@ -71,6 +73,12 @@ FIELD_RULES: dict[Any, Schema] = {
     },
     Ttl: {"type": "integer", "minimum": 1, "maximum": MAX_TTL, "description": "Seconds to live."},
     ByteCount: {"type": "integer", "minimum": 0, "maximum": MAX_INT},
+    MetricValue: {
+        "type": "number",
+        "minimum": -MAX_METRIC_MAGNITUDE,
+        "maximum": MAX_METRIC_MAGNITUDE,
+        "description": "A finite number; its magnitude is bounded so that rollup sums stay finite.",
+    },
     JsonValue: {"description": "Any JSON value, null included."},
     UtcTime: {
         "type": "string",
