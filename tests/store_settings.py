@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from vault.store.postgres import PostgresSettings
+from vault.store.postgres.store import PostgresSettings
 from vault.store.sqlite import SQLiteSettings
 
 from vault.app import postgres_settings, sqlite_settings

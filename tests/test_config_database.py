@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from vault.store.postgres import PostgresStore
+from vault.store.postgres.store import PostgresStore
 from vault.store.sqlite import SQLiteStore
 
 from vault.app import build_store

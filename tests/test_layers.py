@@ -149,3 +149,26 @@ def test_no_server_module_imports_the_client():
         if name.startswith("vault.client")
     ]
     assert reaches == []
+
+
+def _imports_inside_functions(module: str, path: Path) -> list[str]:
+    tree = ast.parse(path.read_text(), str(path))
+    found = []
+    for function in ast.walk(tree):
+        if not isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            continue
+        for node in ast.walk(function):
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                names = [_absolute(node, module, path)]
+            else:
+                continue
+            found += [f"{module} imports {name} inside {function.name}() at line {node.lineno}" for name in names]
+    return [line for line in found if " imports vault" in line]
+
+
+def test_no_module_imports_the_project_inside_a_function():
+    # Rule: an import inside a function is how a cycle between packages hides; each module imports at its top.
+    hidden = [line for module, path in MODULES.items() for line in _imports_inside_functions(module, path)]
+    assert hidden == []

@@ -16,7 +16,7 @@ from vault.openapi.spec import spec_json
 from vault.security import auth_middleware, cors_middleware
 from vault.store.blobfs import FilesystemBlobStore
 from vault.store.interface import Store
-from vault.store.postgres import PostgresSettings, PostgresStore
+from vault.store.postgres.store import PostgresSettings, PostgresStore
 from vault.store.sqlite import SQLiteSettings, SQLiteStore
 from vault.telemetry import JobCollector, Telemetry
 

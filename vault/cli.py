@@ -20,8 +20,8 @@ from vault.store.blobfs import FilesystemBlobStore
 from vault.store.blobs import artifacts_folder
 from vault.store.core import copies
 from vault.store.errors import StoreError
-from vault.store.postgres import PostgresStore
 from vault.store.postgres import migrations as postgres_migrations
+from vault.store.postgres.store import PostgresStore
 from vault.store.sqlite import backup, diagnose
 from vault.store.sqlite.migrations import LATEST_VERSION
 

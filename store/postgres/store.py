@@ -24,7 +24,7 @@ from vault.store.core.commands import Command
 from vault.store.core.copies import Check
 from vault.store.core.sql_store import SqlStore
 from vault.store.interface import IdempotencyClaim
-from vault.store.postgres import blob_refs, idempotency, locks, migrations, reads
+from vault.store.postgres import backup, blob_refs, idempotency, locks, migrations, reads
 from vault.store.postgres.connection import Pool, redact, storable, translate
 from vault.store.postgres.operations import OPERATIONS
 from vault.store.state_port import StateStore
@@ -168,9 +168,6 @@ class PostgresStore(SqlStore):
 
     async def _snapshot(self, target: str, progress: Any) -> Check:
         """A SQLite file holding one consistent snapshot of this database (see vault.store.postgres.backup)."""
-        # Imported here: backups go through vault.store.transfer, which imports this package.
-        from vault.store.postgres import backup
-
         return await backup.snapshot_to_sqlite(self.dsn, target, progress)
 
     def _blobs_held_elsewhere(self) -> AbstractAsyncContextManager[None]:

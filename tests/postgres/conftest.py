@@ -13,7 +13,7 @@ import pytest
 from aiohttp.test_utils import TestClient
 from attrs import evolve
 from vault.store.blobfs import FilesystemBlobStore
-from vault.store.postgres import PostgresStore
+from vault.store.postgres.store import PostgresStore
 
 from tests import store_settings
 from tests.pgtemp import fresh_database

@@ -9,8 +9,8 @@ import pytest
 from attrs import evolve
 from vault.store import errors
 from vault.store.blobfs import FilesystemBlobStore
-from vault.store.postgres import PostgresStore
 from vault.store.postgres.connection import translate
+from vault.store.postgres.store import PostgresStore
 from vault.store.sqlite import SQLiteStore
 from yarl import URL
 

@@ -11,7 +11,8 @@ from itertools import cycle
 from typing import Any
 
 import asyncpg
-from vault.store.postgres import PostgresStore, migrations
+from vault.store.postgres import migrations
+from vault.store.postgres.store import PostgresStore
 
 from tests.conftest import create_session
 from tests.postgres.conftest import new_store

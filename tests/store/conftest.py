@@ -18,7 +18,7 @@ from vault.store.blobfs import FilesystemBlobStore
 from vault.store.cache_port import CacheStore, DatabaseCache
 from vault.store.errors import NotFound
 from vault.store.interface import Store
-from vault.store.postgres import PostgresStore
+from vault.store.postgres.store import PostgresStore
 from vault.store.sqlite import SQLiteStore
 from vault.store.state_port import DatabaseState, StateStore
 
