@@ -9,6 +9,8 @@ import subprocess
 
 import pytest
 
+from tests.services import missing
+
 NODE = shutil.which("node")
 
 
@@ -36,7 +38,7 @@ def _inputs(*fields: tuple[str, str, bool, str]) -> str:
 
 
 # Rule: "Try it" refuses to send while a required field is empty, and names each such field.
-@pytest.mark.skipif(NODE is None, reason="needs node to run the page's script")
+@pytest.mark.skipif(NODE is None, reason=missing("node, to run the /docs page's script"))
 async def test_try_it_names_the_required_fields_left_empty(client):
     page = await (await client.get("/docs")).text()
     source = page_function(page, "missingRequired")
