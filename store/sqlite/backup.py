@@ -20,8 +20,9 @@ from pathlib import Path
 
 from vault.store.blobs import BlobStore, artifacts_folder
 from vault.store.core.copies import Check, Progress, check, fsync
-from vault.store.errors import SchemaTooNew, StoreUnavailable
+from vault.store.errors import DiskFull, SchemaTooNew, StoreUnavailable
 from vault.store.sqlite import usage_lock
+from vault.store.sqlite.connection import translate
 from vault.store.sqlite.migrations import LATEST_VERSION
 
 log = logging.getLogger(__name__)
@@ -57,6 +58,8 @@ def copy_database(source: str, target: str | Path, progress: Progress | None = N
             src.close()
     except sqlite3.Error as exc:
         partial.unlink(missing_ok=True)
+        if isinstance(translate(exc), DiskFull):
+            raise DiskFull("backup failed: the disk is full") from exc
         raise StoreUnavailable(f"backup failed: {exc}") from exc
     finally:
         done.set()

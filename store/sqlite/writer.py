@@ -274,6 +274,10 @@ def _run_batch(conn: sqlite3.Connection, batch: list[Queued], commit: bool) -> l
                 conn.execute("ROLLBACK TO command")
                 outcomes.append((False, exc))
             except sqlite3.Error as exc:
+                if not conn.in_transaction:
+                    # SQLite rolled the whole transaction back (as on a full disk): the batch
+                    # fails with this error, not with the one ROLLBACK TO would raise.
+                    raise
                 conn.execute("ROLLBACK TO command")
                 outcomes.append((False, translate(exc)))
             except Exception as exc:
