@@ -114,7 +114,7 @@ async def test_admin_backup_routes(client, config):
     assert response.status == 201
     info = await response.json()
     assert info["integrity_check"] == "ok" and info["size"] > 0
-    assert Path(info["file"]).parent == Path(config.backup_dir)
+    assert (Path(config.backup_dir) / info["file"]).is_file()
     listed = await (await client.get("/storage/admin/backups")).json()
     assert [entry["file"] for entry in listed] == [info["file"]]
 
