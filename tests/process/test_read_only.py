@@ -55,3 +55,34 @@ async def test_read_only_database_serves_reads_and_refuses_writes(vault_process,
                 assert response.status == 201
     finally:
         vault.stop()
+
+
+async def test_a_cleanly_stopped_database_on_a_read_only_filesystem_serves_reads(small_disk, tmp_path):
+    # After a clean stop there is no -wal nor -shm, and none can be made: the service opens the
+    # database read-only and serves reads (writes 503 read_only) rather than refusing to start.
+    from tests.process.conftest import VaultProcess
+
+    vault = VaultProcess(str(small_disk / "vault.db"), tmp_path / "vault.log", LOG_LEVEL="warning")
+    try:
+        await vault.start()
+        async with aiohttp.ClientSession() as http:
+            async with http.post(f"{vault.url}/storage/sessions", json={"agent_name": "ro"}) as response:
+                session_id = (await response.json())["id"]
+            assert vault.terminate() == 0
+            assert not (small_disk / "vault.db-wal").exists()
+            assert run("mount", "-o", "remount,ro", str(small_disk)).returncode == 0
+            await vault.start()
+            async with http.get(f"{vault.url}/storage/sessions/{session_id}") as response:
+                assert response.status == 200
+            async with http.get(f"{vault.url}/storage/sessions") as response:
+                assert response.status == 200
+            async with http.post(f"{vault.url}/storage/sessions", json={"agent_name": "refused"}) as response:
+                assert response.status == 503
+                assert (await response.json())["error"] == "read_only"
+            vault.kill()
+            assert run("mount", "-o", "remount,rw", str(small_disk)).returncode == 0
+            await vault.start()
+            async with http.post(f"{vault.url}/storage/sessions", json={"agent_name": "accepted"}) as response:
+                assert response.status == 201
+    finally:
+        vault.stop()
