@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from aiohttp import web
+from attrs import evolve
 from vault.handlers.common import json_response, store_of
 from vault.jobs.backups import take_backup
 from vault.jobs.scheduler import JobStatus
@@ -13,6 +16,9 @@ from vault.openapi.operation import WRITE_ERRORS, Named, Operation, Reply, descr
 from vault.openapi.schemas import FIELD_RULES
 
 routes = web.RouteTableDef()
+
+# With VAULT_ADMIN_API_KEYS set, a key that is not one of them is refused here (vault.security).
+ADMIN_ERRORS = (403,)
 
 BACKUP_FILES = Named(
     "BackupFiles",
@@ -39,14 +45,18 @@ BACKUP_FILES = Named(
         "backup_now",
         "Take a backup now",
         "admin",
-        Reply(201, "The backup, checked.", BackupInfo, ("Location",)),
-        errors=WRITE_ERRORS,
+        Reply(201, "The backup, checked; `file` is its name in the backup folder.", BackupInfo, ("Location",)),
+        description="One backup runs at a time: while one runs, another is refused with 409 (`backup_running`)"
+        " naming it.",
+        errors=(*ADMIN_ERRORS, 409, *WRITE_ERRORS),
     ),
 )
 async def backup_now(request: web.Request) -> web.Response:
     config = request.app[CONFIG]
     info = await take_backup(store_of(request), config.backup_dir, config.backup_keep)
-    return json_response(info, status=201, headers={"Location": "/storage/admin/backups"})
+    # The name only: the server's paths are not the client's business.
+    named = evolve(info, file=Path(info.file).name)
+    return json_response(named, status=201, headers={"Location": "/storage/admin/backups"})
 
 
 @routes.get("/storage/admin/backups")
@@ -57,11 +67,13 @@ async def backup_now(request: web.Request) -> web.Response:
         "list_backups",
         "List backups, newest first",
         "admin",
-        ok_reply(BACKUP_FILES, "Backup files in the backup folder."),
+        ok_reply(BACKUP_FILES, "Backup files in the backup folder, by name."),
+        errors=ADMIN_ERRORS,
     ),
 )
 async def list_backups(request: web.Request) -> web.Response:
-    return json_response(await store_of(request).list_backups(request.app[CONFIG].backup_dir))
+    found = await store_of(request).list_backups(request.app[CONFIG].backup_dir)
+    return json_response([evolve(backup, file=Path(backup.file).name) for backup in found])
 
 
 @routes.get("/storage/admin/jobs")
@@ -73,6 +85,7 @@ async def list_backups(request: web.Request) -> web.Response:
         "Scheduled jobs",
         "admin",
         ok_reply(list[JobStatus], "Each job with its next run, last run, duration, outcome and error."),
+        errors=ADMIN_ERRORS,
     ),
 )
 async def list_jobs(request: web.Request) -> web.Response:

@@ -55,6 +55,10 @@ async def _always(job_id: str, min_gap: float | None) -> AsyncIterator[bool]:
     yield True
 
 
+class JobSkipped(Exception):
+    """Raised by a job function that will not run this time (say why); recorded as skipped, not failed."""
+
+
 @define
 class JobStatus:
     id: str
@@ -69,7 +73,7 @@ class JobStatus:
     runs: int = 0
     failures: int = 0
     missed: int = 0
-    # Runs left to another instance sharing the database (store.job_lock).
+    # Runs left to another instance sharing the database (store.job_lock), or that the job skipped itself.
     skipped: int = 0
 
 
@@ -125,6 +129,8 @@ class JobRunner:
                 if acquired:
                     ran = True
                     return await self._run_now(status)
+        except JobSkipped as skipped:
+            log.info("job %s skipped: %s", job_id, skipped)
         except Exception as exc:
             if not ran:  # the lock itself failed; a run records its own failures
                 status.failures += 1
@@ -140,9 +146,12 @@ class JobRunner:
 
     async def _run_now(self, status: JobStatus) -> Any:
         status.last_started = clock.now_text()
-        started = time.monotonic()
+        started: float | None = time.monotonic()
         try:
             result = await self._functions[status.id]()
+        except JobSkipped:
+            started = None  # not a run: run() records the skip
+            raise
         except Exception as exc:
             status.failures += 1
             status.last_outcome = "error"
@@ -154,9 +163,10 @@ class JobRunner:
             status.last_result = result
             return result
         finally:
-            status.runs += 1
-            status.last_finished = clock.now_text()
-            status.last_duration_seconds = round(time.monotonic() - started, 3)
+            if started is not None:
+                status.runs += 1
+                status.last_finished = clock.now_text()
+                status.last_duration_seconds = round(time.monotonic() - started, 3)
 
     def statuses(self) -> list[JobStatus]:
         for status in self._status.values():

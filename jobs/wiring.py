@@ -7,7 +7,7 @@ from functools import partial
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from vault.jobs.artifacts import sweep_orphan_blobs
-from vault.jobs.backups import take_backup
+from vault.jobs.backups import scheduled_backup
 from vault.jobs.housekeeping import expire_idempotency_keys, sweep_cache
 from vault.jobs.rollups import roll_up_metrics
 from vault.jobs.scheduler import JobRunner
@@ -54,7 +54,7 @@ def build_jobs(config: Config, store: Store) -> JobRunner:
         )
         runner.add(
             "backup",
-            partial(take_backup, store, config.backup_dir, config.backup_keep),
+            partial(scheduled_backup, store, config.backup_dir, config.backup_keep),
             trigger,
             "write a checked copy of the database",
         )

@@ -46,6 +46,15 @@ class StoreClosed(StoreError):
     """The store is shutting down and takes no more commands."""
 
 
+class BackupRunning(StoreError):
+    """Another backup into the same folder is running; it is named by its file name, never its path."""
+
+    def __init__(self, file: str, started_at: str) -> None:
+        super().__init__(f"backup {file}, started at {started_at}, is still running")
+        self.file = file
+        self.started_at = started_at
+
+
 class DiskFull(StoreError):
     """The database could not grow."""
 

@@ -14,6 +14,7 @@ from vault.jobs.wiring import build_jobs
 from vault.middleware import content_encoding_middleware, errors_middleware, request_middleware
 from vault.openapi.spec import spec_json
 from vault.security import auth_middleware, cors_middleware
+from vault.store.backup_files import remove_leftovers
 from vault.store.blobfs import FilesystemBlobStore
 from vault.store.interface import Store
 from vault.store.postgres.store import PostgresSettings, PostgresStore
@@ -56,6 +57,8 @@ async def _store_context(app: web.Application) -> AsyncIterator[None]:
 
 
 async def _jobs_context(app: web.Application) -> AsyncIterator[None]:
+    # A backup killed mid-copy left its partial file; no backup runs before the jobs start.
+    await remove_leftovers(app[CONFIG].backup_dir)
     runner = build_jobs(app[CONFIG], app[STORE])
     app[JOBS] = runner
     app[TELEMETRY].watch(JobCollector(runner.statuses))
@@ -75,8 +78,8 @@ def _middlewares(config: Config, telemetry: Telemetry) -> list:
     if config.cors_origins:
         chain.append(cors_middleware(config.cors_origins))
     chain.append(errors_middleware)
-    if config.api_keys:
-        chain.append(auth_middleware(config.api_keys))
+    if config.api_keys or config.admin_api_keys:
+        chain.append(auth_middleware(config.api_keys, config.admin_api_keys))
     chain.append(content_encoding_middleware)
     return chain
 

@@ -44,6 +44,7 @@ def _parser() -> argparse.ArgumentParser:
     migrate.add_argument("--db-path", help="overrides DB_PATH")
     backup = commands.add_parser("backup", help="write a checked copy of the database (safe while it runs)")
     backup.add_argument("--to", required=True, metavar="PATH", help="the backup file to write")
+    backup.add_argument("--force", action="store_true", help="replace the file at PATH if there is one")
     backup.add_argument("--db-path", help="overrides DB_PATH")
     restore = commands.add_parser("restore", help="replace the database with a backup (stop the service first)")
     restore.add_argument("path", metavar="PATH", help="the backup file to restore")
@@ -105,6 +106,8 @@ async def _applied_migrations(store: PostgresStore) -> list:
 
 def backup_command(args: argparse.Namespace) -> int:
     config = _config(args)
+    if Path(args.to).exists() and not args.force:
+        return _fail(f"{args.to} already exists; pass --force to replace it")
     if config.database_url is not None:
         info = _on_postgres(config, lambda store: store.backup(args.to, row_progress("copying", sys.stderr)))
         print(
@@ -149,10 +152,11 @@ def restore_command(args: argparse.Namespace) -> int:
     if not checked.ok:
         return _fail(f"refusing {args.path}: integrity_check says {checked.result}")
     started = time.monotonic()
-    aside = backup.restore(args.path, config.db_path, FilesystemBlobStore(config.artifact_dir))
+    restored = backup.restore(args.path, config.db_path, FilesystemBlobStore(config.artifact_dir))
     print(f"restored {args.path} (schema version {checked.schema_version}) to {config.db_path}")
-    if aside is not None:
-        print(f"the previous database was kept at {aside}")
+    print(f"artifact content: {restored.artifacts} files brought back into {config.artifact_dir}")
+    if restored.aside is not None:
+        print(f"the previous database was kept at {restored.aside}")
     print(f"done in {time.monotonic() - started:.1f}s")
     return 0
 

@@ -91,6 +91,14 @@ class Config:
         "Comma-separated keys; when set, every route but /health needs Authorization: Bearer <key>.",
         shown="none",
     )
+    admin_api_keys: tuple[str, ...] = setting(
+        "VAULT_ADMIN_API_KEYS",
+        (),
+        listing,
+        "Comma-separated keys; when set, only these reach /storage/admin/* (backups, jobs): another key gets 403."
+        " VAULT_API_KEYS still governs every other route.",
+        shown="none",
+    )
     cors_origins: tuple[str, ...] = setting(
         "VAULT_CORS_ORIGINS",
         (),

@@ -10,6 +10,7 @@ from aiohttp import web
 from vault.errors import ApiError
 
 OPEN_PATHS = frozenset({"/health"})
+ADMIN_PREFIX = "/storage/admin/"
 CORS_EXPOSED = "ETag, Link, Location, Retry-After, X-Request-ID, Content-Range, Content-Disposition"
 CORS_ALLOWED = "Authorization, Content-Type, Idempotency-Key, If-Match, If-None-Match, Range, X-Request-ID"
 CORS_METHODS = "GET, POST, PUT, PATCH, DELETE, OPTIONS"
@@ -20,6 +21,11 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 class Unauthorized(ApiError):
     status = 401
     code = "unauthorized"
+
+
+class Forbidden(ApiError):
+    status = 403
+    code = "forbidden"
 
 
 def key_matches(offered: str, keys: tuple[str, ...]) -> bool:
@@ -35,20 +41,35 @@ def key_matches(offered: str, keys: tuple[str, ...]) -> bool:
     return found
 
 
-def auth_middleware(keys: tuple[str, ...]):
+def auth_middleware(keys: tuple[str, ...], admin_keys: tuple[str, ...] = ()):
+    """`keys` (when set) for every route but /health; `admin_keys` (when set) alone for /storage/admin/*."""
+
     @web.middleware
     async def require_key(request: web.Request, handler: Handler) -> web.StreamResponse:
         if request.path in OPEN_PATHS or request.method == "OPTIONS":
             return await handler(request)
-        scheme, _, offered = request.headers.get("Authorization", "").partition(" ")
-        if scheme.lower() != "bearer" or not offered or not key_matches(offered.strip(), keys):
-            raise Unauthorized(
-                "a valid API key is required: Authorization: Bearer <key>",
-                headers={"WWW-Authenticate": 'Bearer realm="vault"'},
-            )
-        return await handler(request)
+        admin = bool(admin_keys) and request.path.startswith(ADMIN_PREFIX)
+        needed = admin_keys if admin else keys
+        if not needed:
+            return await handler(request)
+        offered = _offered_key(request)
+        if offered is not None and key_matches(offered, needed):
+            return await handler(request)
+        if admin and offered is not None and (not keys or key_matches(offered, keys)):
+            raise Forbidden("this key may not use the administration routes (VAULT_ADMIN_API_KEYS)")
+        raise Unauthorized(
+            "a valid API key is required: Authorization: Bearer <key>",
+            headers={"WWW-Authenticate": 'Bearer realm="vault"'},
+        )
 
     return require_key
+
+
+def _offered_key(request: web.Request) -> str | None:
+    scheme, _, offered = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not offered.strip():
+        return None
+    return offered.strip()
 
 
 def cors_middleware(origins: tuple[str, ...]):

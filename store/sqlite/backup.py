@@ -18,10 +18,12 @@ import threading
 import time
 from pathlib import Path
 
+from attrs import frozen
 from vault.store.blobs import BlobStore, artifacts_folder
 from vault.store.core.copies import Check, Progress, check, fsync
-from vault.store.errors import SchemaTooNew, StoreUnavailable
+from vault.store.errors import DiskFull, SchemaTooNew, StoreUnavailable
 from vault.store.sqlite import usage_lock
+from vault.store.sqlite.connection import translate
 from vault.store.sqlite.migrations import LATEST_VERSION
 
 log = logging.getLogger(__name__)
@@ -57,6 +59,8 @@ def copy_database(source: str, target: str | Path, progress: Progress | None = N
             src.close()
     except sqlite3.Error as exc:
         partial.unlink(missing_ok=True)
+        if isinstance(translate(exc), DiskFull):
+            raise DiskFull("backup failed: the disk is full") from exc
         raise StoreUnavailable(f"backup failed: {exc}") from exc
     finally:
         done.set()
@@ -74,14 +78,21 @@ def copy_database(source: str, target: str | Path, progress: Progress | None = N
     return checked
 
 
-def restore(backup: str | Path, db_path: str | Path, blobs: BlobStore | None = None) -> Path | None:
+@frozen
+class Restored:
+    # Where the old database was moved, or None if there was none.
+    aside: Path | None
+    # Artifact files brought into the blob store (those it lacked).
+    artifacts: int
+
+
+def restore(backup: str | Path, db_path: str | Path, blobs: BlobStore | None = None) -> Restored:
     """Replace the database at `db_path` with a checked copy of `backup`.
 
     The service must be stopped: DatabaseInUse while any store has the file
     open. The old database (with its -wal and -shm) is moved aside, not
-    deleted; returns where it went, or None if there was none.
-    With `blobs`, the backup's artifact bytes are brought in first, so the
-    restored records never point at missing content.
+    deleted. With `blobs`, the backup's artifact bytes are brought in first,
+    so the restored records never point at missing content.
     """
     backup, db_path = Path(backup), Path(db_path)
     checked = check(backup)
@@ -93,10 +104,11 @@ def restore(backup: str | Path, db_path: str | Path, blobs: BlobStore | None = N
         )
     if checked.schema_version == 0:
         raise StoreUnavailable(f"{backup} is not a Vault database (no schema_migrations table)")
+    artifacts = 0
     with usage_lock.exclusive(db_path):
         if blobs is not None and artifacts_folder(backup).is_dir():
             blobs.open()
-            blobs.import_from(artifacts_folder(backup))
+            artifacts = blobs.import_from(artifacts_folder(backup))
         staged = db_path.with_name(f".{db_path.name}.restoring")
         copy_database(str(backup), staged)
         aside = None
@@ -105,7 +117,7 @@ def restore(backup: str | Path, db_path: str | Path, blobs: BlobStore | None = N
             _move_database(db_path, aside)
         os.replace(staged, db_path)
         fsync(db_path.parent)
-    return aside
+    return Restored(aside, artifacts)
 
 
 def _move_database(path: Path, to: Path) -> None:

@@ -11,8 +11,10 @@ every test).
 from __future__ import annotations
 
 import asyncio
+import os
 import sqlite3
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 import aiosqlite
@@ -29,6 +31,21 @@ WAL_AUTOCHECKPOINT_PAGES = 1000
 JOURNAL_SIZE_LIMIT = 32 * 1024 * 1024
 
 
+def connect_args(path: str) -> dict[str, Any]:
+    """How to open `path`: read-only and immutable where SQLite could not open it otherwise.
+
+    A WAL database needs its -wal and -shm files; after a clean stop they are
+    gone, and in a folder that cannot be written (a read-only mount) SQLite
+    cannot make them, so it cannot open the file at all. Nothing can write
+    there either, so the file is opened as immutable: reads are served, and a
+    write fails with SQLITE_READONLY (503 read_only).
+    """
+    folder = Path(path).resolve().parent
+    if Path(f"{path}-wal").exists() or not Path(path).is_file() or os.access(folder, os.W_OK):
+        return {"database": path}
+    return {"database": f"{Path(path).resolve().as_uri()}?mode=ro&immutable=1", "uri": True}
+
+
 async def open_writer(
     path: str,
     synchronous: str,
@@ -36,9 +53,13 @@ async def open_writer(
     journal_size_limit: int = JOURNAL_SIZE_LIMIT,
 ) -> aiosqlite.Connection:
     await asyncio.to_thread(_open_once, path)
-    conn = await aiosqlite.connect(path, isolation_level=None)
+    target = connect_args(path)
+    conn = await aiosqlite.connect(**target, isolation_level=None)
     try:
-        await run_on_thread(conn, _configure_writer, synchronous, wal_autocheckpoint_pages, journal_size_limit)
+        read_only = target.get("uri", False)
+        await run_on_thread(
+            conn, _configure_writer, synchronous, wal_autocheckpoint_pages, journal_size_limit, read_only
+        )
     except BaseException:
         await conn.close()
         raise
@@ -50,7 +71,7 @@ def _open_once(path: str) -> None:
     database fails here: aiosqlite reports a failed open from a thread that outlives the
     call, and at start-up that thread then meets a closed event loop (a traceback after
     the one clear line)."""
-    conn = sqlite3.connect(path)
+    conn = sqlite3.connect(**connect_args(path))
     try:
         conn.execute("PRAGMA schema_version")
     finally:
@@ -58,7 +79,7 @@ def _open_once(path: str) -> None:
 
 
 async def open_reader(path: str) -> aiosqlite.Connection:
-    conn = await aiosqlite.connect(path, isolation_level=None)
+    conn = await aiosqlite.connect(**connect_args(path), isolation_level=None)
     await run_on_thread(conn, configure_reader)
     return conn
 
@@ -70,10 +91,15 @@ async def run_on_thread(conn: aiosqlite.Connection, fn: Callable[..., T], *args:
 
 
 def _configure_writer(
-    conn: sqlite3.Connection, synchronous: str, wal_autocheckpoint_pages: int, journal_size_limit: int
+    conn: sqlite3.Connection,
+    synchronous: str,
+    wal_autocheckpoint_pages: int,
+    journal_size_limit: int,
+    read_only: bool = False,
 ) -> None:
-    mode = conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
-    if mode.lower() != "wal":
+    # An immutable database reports no WAL, and takes no writes to need one.
+    mode = conn.execute("PRAGMA journal_mode" if read_only else "PRAGMA journal_mode=WAL").fetchone()[0]
+    if mode.lower() != "wal" and not read_only:
         raise errors.StoreUnavailable(f"the database cannot use WAL mode (it is in {mode} mode)")
     conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
     conn.execute(f"PRAGMA synchronous={synchronous.upper()}")

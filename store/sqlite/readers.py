@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 
 import aiosqlite
 from vault.store.errors import StoreBusy, StoreClosed
-from vault.store.sqlite.connection import configure_reader, open_reader, run_on_thread
+from vault.store.sqlite.connection import configure_reader, connect_args, open_reader, run_on_thread
 
 T = TypeVar("T")
 
@@ -41,7 +41,7 @@ class ReadPool:
             conn = await open_reader(self._path)
             self._all.append(conn)
             self._idle.put_nowait(conn)
-        self._inline = sqlite3.connect(self._path, isolation_level=None)
+        self._inline = sqlite3.connect(**connect_args(self._path), isolation_level=None)
         # Never wait on the loop's thread: a busy database sends the read to the pool.
         configure_reader(self._inline, busy_timeout_ms=0)
 

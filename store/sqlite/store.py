@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import sqlite3
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -31,7 +32,7 @@ from vault.store.sqlite.connection import (
 from vault.store.sqlite.operations import OPERATIONS
 from vault.store.sqlite.readers import ReadPool
 from vault.store.sqlite.usage_lock import UsageLock
-from vault.store.sqlite.writer import Writer, WriterStats
+from vault.store.sqlite.writer import Writer, WriterStats, quick_check
 from vault.store.state_port import StateStore
 
 from vault.models import Page
@@ -39,6 +40,8 @@ from vault.queries import HistoryQuery
 from vault.telemetry import StoreCollector, Telemetry
 
 T = TypeVar("T")
+
+log = logging.getLogger(__name__)
 
 
 @frozen(kw_only=True)
@@ -94,6 +97,8 @@ class SQLiteStore(SqlStore):
         try:
             self._write_conn = await self._open_writer()
             self.applied_migrations = await run_on_thread(self._write_conn, migrations.migrate)
+            # A corrupt page is found now, not at the first write that meets it (README: its cost).
+            checked = await run_on_thread(self._write_conn, quick_check)
             await self._reads.open()
         except sqlite3.Error as exc:
             await self._close_connections()
@@ -109,6 +114,11 @@ class SQLiteStore(SqlStore):
             reopen=self._open_writer,
             ack_before_commit=self._settings.ack_before_commit,
         )
+        if checked != "ok":
+            # Reads go on; writes and /ready are refused until the database passes the check.
+            problem = next(line for line in [*checked.splitlines(), checked] if not line.startswith("***"))
+            self._writer.failure = f"the database failed quick_check at start ({problem}); restore it from a backup"
+            log.error("%s", self._writer.failure)
         self._writer.start()
 
     async def _open_writer(self) -> aiosqlite.Connection:

@@ -218,7 +218,7 @@ class Writer:
                 with contextlib.suppress(Exception):  # the old connection is thrown away either way
                     await self._conn.close()
                 self._conn = await self._reopen()
-            result = await run_on_thread(self._conn, _quick_check)
+            result = await run_on_thread(self._conn, quick_check)
         except Exception as exc:  # stay failed and try again at the next batch; never let the writer die
             log.error("writer could not reopen the database: %s", exc)
             return
@@ -248,7 +248,7 @@ def _is_database_failure(error: sqlite3.Error) -> bool:
     return (getattr(error, "sqlite_errorname", "") or "").startswith(DATABASE_FAILURES)
 
 
-def _quick_check(conn: sqlite3.Connection) -> str:
+def quick_check(conn: sqlite3.Connection) -> str:
     return conn.execute("PRAGMA quick_check").fetchone()[0]
 
 
@@ -274,6 +274,10 @@ def _run_batch(conn: sqlite3.Connection, batch: list[Queued], commit: bool) -> l
                 conn.execute("ROLLBACK TO command")
                 outcomes.append((False, exc))
             except sqlite3.Error as exc:
+                if not conn.in_transaction:
+                    # SQLite rolled the whole transaction back (as on a full disk): the batch
+                    # fails with this error, not with the one ROLLBACK TO would raise.
+                    raise
                 conn.execute("ROLLBACK TO command")
                 outcomes.append((False, translate(exc)))
             except Exception as exc:

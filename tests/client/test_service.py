@@ -15,10 +15,13 @@ async def test_health_and_ready(vault):
     assert await vault.ready() is True
 
 
-async def test_backup_and_list(vault):
+async def test_backup_and_list(vault, service):
     info = await vault.backup()
     assert isinstance(info, BackupInfo)
-    assert info.integrity_check == "ok" and os.path.exists(info.file)
+    # The service names its backups by file name, in the backup folder beside its database.
+    assert info.integrity_check == "ok" and os.path.exists(
+        os.path.join(os.path.dirname(service.db_path), "backups", info.file)
+    )
     listed = await vault.list_backups()
     assert all(isinstance(item, BackupFile) for item in listed)
     assert info.file in [item.file for item in listed]

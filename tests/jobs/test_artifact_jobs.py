@@ -145,3 +145,18 @@ async def test_cli_backup_and_restore_carry_the_bytes(store, db_path, tmp_path):
     result = vault_cli("restore", str(copy), db_path=other_db, artifact_dir=other_blobs)
     assert result.returncode == 0, result.stderr
     assert FilesystemBlobStore(other_blobs).path(artifact.sha256).read_bytes() == b"through the command line"
+
+
+async def test_cli_restore_says_how_many_artifact_files_it_brought_back(store, db_path, tmp_path):
+    # The restore's summary counts the artifact files it brought back.
+    await stored(store, b"first")
+    await stored(store, b"second")
+    copy = tmp_path / "cli-copy.db"
+    assert (
+        vault_cli("backup", "--to", str(copy), db_path=db_path, artifact_dir=blobs_of(store).location).returncode == 0
+    )
+    other_db = str(tmp_path / "other" / "storage.db")
+    other_blobs = str(tmp_path / "other" / "artifacts")
+    result = vault_cli("restore", str(copy), db_path=other_db, artifact_dir=other_blobs)
+    assert result.returncode == 0, result.stderr
+    assert f"artifact content: 2 files brought back into {other_blobs}" in result.stdout.splitlines()

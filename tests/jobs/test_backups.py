@@ -47,7 +47,7 @@ async def test_backup_under_write_load_restores_every_earlier_write(store, tmp_p
 
     restored_path = tmp_path / "restored" / "storage.db"
     restored_path.parent.mkdir()
-    assert backup.restore(tmp_path / "copy.db", restored_path) is None
+    assert backup.restore(tmp_path / "copy.db", restored_path).aside is None
     restored = SQLiteStore(str(restored_path), store_settings.SQLITE)
     await restored.start()
     try:
@@ -103,7 +103,7 @@ async def test_restore_keeps_the_old_database_aside(store, tmp_path):
     await store.backup(str(copy))
     live = tmp_path / "live.db"
     live.write_bytes(copy.read_bytes())
-    aside = backup.restore(copy, live)
+    aside = backup.restore(copy, live).aside
     assert aside is not None and aside.exists()
     assert copies.check(live).ok
 
@@ -114,7 +114,7 @@ async def test_admin_backup_routes(client, config):
     assert response.status == 201
     info = await response.json()
     assert info["integrity_check"] == "ok" and info["size"] > 0
-    assert Path(info["file"]).parent == Path(config.backup_dir)
+    assert (Path(config.backup_dir) / info["file"]).is_file()
     listed = await (await client.get("/storage/admin/backups")).json()
     assert [entry["file"] for entry in listed] == [info["file"]]
 
@@ -181,3 +181,17 @@ def test_restore_of_a_missing_file_says_so(db_path, tmp_path):
     result = vault_cli("restore", str(tmp_path / "nothing.db"), db_path=db_path)
     assert result.returncode == 2
     assert result.stderr.strip() == f"vault: no backup file at {tmp_path / 'nothing.db'}"
+
+
+async def test_cli_backup_refuses_to_overwrite_a_file_without_force(store, db_path, tmp_path):
+    # `vault backup --to` never silently replaces an existing file.
+    await store.create_session(NewSession(agent_name="kept"))
+    existing = tmp_path / "precious.db"
+    existing.write_bytes(b"not to be lost")
+    result = vault_cli("backup", "--to", str(existing), db_path=db_path)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [f"vault: {existing} already exists; pass --force to replace it"]
+    assert existing.read_bytes() == b"not to be lost"
+    forced = vault_cli("backup", "--to", str(existing), "--force", db_path=db_path)
+    assert forced.returncode == 0, forced.stderr
+    assert copies.check(existing).ok

@@ -38,17 +38,22 @@ def integrity(db_path: Path) -> str:
         return conn.execute("PRAGMA integrity_check").fetchone()[0]
 
 
+def fill(disk: Path) -> Path:
+    """Write a file until the disk is full; unbuffered, so closing it has nothing left to write."""
+    filler = disk / "filler"
+    with filler.open("wb", buffering=0) as handle, pytest.raises(OSError):
+        while True:
+            handle.write(b"\0" * 65536)
+    return filler
+
+
 async def test_full_disk_answers_507_keeps_reads_and_recovers(aiohttp_client, small_disk):
     db_path = small_disk / "vault.db"
     client = await aiohttp_client(create_app(Config(db_path=str(db_path))))
     session = await create_session(client)
     kept = await add_message(client, session["id"], "written before the disk filled")
     # Fill the disk from outside the service, then keep writing until it says so.
-    filler = small_disk / "filler"
-    with filler.open("wb") as handle, pytest.raises(OSError):
-        while True:
-            handle.write(b"\0" * 65536)
-            handle.flush()
+    filler = fill(small_disk)
     statuses = []
     for index in range(200):
         response = await client.post(
@@ -64,6 +69,27 @@ async def test_full_disk_answers_507_keeps_reads_and_recovers(aiohttp_client, sm
     assert history.status == 200
     assert kept["id"] in {message["id"] for message in await history.json()}
     # Space comes back: writes resume, and nothing was corrupted.
+    filler.unlink()
+    await add_message(client, session["id"], "written after space came back")
+    assert integrity(db_path) == "ok"
+
+
+async def test_clearing_history_and_backing_up_on_a_full_disk_answer_507(aiohttp_client, small_disk):
+    # A full disk is 507 disk_full on every write route, not a 503 naming some other SQLite error.
+    db_path = small_disk / "vault.db"
+    client = await aiohttp_client(create_app(Config(db_path=str(db_path), backup_dir=str(small_disk / "backups"))))
+    session = await create_session(client)
+    messages = [{"role": "user", "content": "x" * 2000} for _ in range(200)]
+    for _ in range(4):
+        response = await client.post("/storage/history/batch", json={"session_id": session["id"], "messages": messages})
+        assert response.status == 201
+    filler = fill(small_disk)
+    cleared = await client.delete(f"/storage/history?session_id={session['id']}")
+    assert cleared.status == 507, await cleared.text()
+    assert (await cleared.json())["error"] == "disk_full"
+    backup = await client.post("/storage/admin/backup")
+    assert backup.status == 507, await backup.text()
+    assert (await backup.json())["error"] == "disk_full"
     filler.unlink()
     await add_message(client, session["id"], "written after space came back")
     assert integrity(db_path) == "ok"

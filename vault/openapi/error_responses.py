@@ -51,7 +51,14 @@ ERROR_STATUSES: dict[int, tuple[str, tuple[str, ...], str]] = {
         ("WWW-Authenticate",),
         "Error",
     ),
+    403: (
+        "This key may not use the administration routes: the service runs with VAULT_ADMIN_API_KEYS and the key"
+        " is not one of them (`forbidden`).",
+        (),
+        "Error",
+    ),
     404: ("No such thing (`not_found`).", (), "Error"),
+    409: ("A backup is already running (`backup_running`); the detail names it and when it started.", (), "Error"),
     412: (
         "If-Match names another version (`precondition_failed`); `current` is the state as it is.",
         ("ETag",),
