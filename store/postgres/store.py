@@ -25,7 +25,7 @@ from vault.store.core.copies import Check
 from vault.store.core.sql_store import SqlStore
 from vault.store.interface import IdempotencyClaim
 from vault.store.postgres import blob_refs, idempotency, locks, migrations, reads
-from vault.store.postgres.connection import Pool, redact, storable, translate
+from vault.store.postgres.connection import CONNECTION_ERRORS, Pool, redact, storable, translate
 from vault.store.postgres.operations import OPERATIONS
 from vault.store.state_port import StateStore
 
@@ -118,7 +118,7 @@ class PostgresStore(SqlStore):
                     if attempt == ATTEMPTS:
                         raise translate(exc) from exc
                     continue
-                except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError) as exc:
+                except (*CONNECTION_ERRORS, TimeoutError) as exc:
                     raise translate(exc) from exc
                 except Exception as exc:  # a bug or an unencodable value: this write fails, the store goes on
                     log.exception("write %s failed", type(command).__name__)
@@ -145,7 +145,7 @@ class PostgresStore(SqlStore):
         async with self._pool.connection() as conn:
             try:
                 return await query(conn, *args)
-            except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError) as exc:
+            except (*CONNECTION_ERRORS, TimeoutError) as exc:
                 raise translate(exc) from exc
 
     def _takes_writes(self) -> bool:
