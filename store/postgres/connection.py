@@ -155,6 +155,13 @@ class Pool:
         finally:
             self._callers -= 1
 
+    def counts(self) -> dict[str, int]:
+        """Connections in use and idle, callers waiting for one, and the most the pool opens."""
+        pool = self._pool
+        size = pool.get_size() if pool is not None else 0
+        idle = pool.get_idle_size() if pool is not None else 0
+        return {"in_use": size - idle, "idle": idle, "waiting": self.waiting, "max": self._size}
+
     async def close(self, timeout: float = 30.0) -> None:
         """Take no more callers, let those holding a connection finish, then close."""
         self.closed = True

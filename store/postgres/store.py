@@ -30,7 +30,7 @@ from vault.store.postgres.operations import OPERATIONS
 from vault.store.state_port import StateStore
 
 from vault.queries import HistoryQuery
-from vault.telemetry import StoreCollector, Telemetry
+from vault.telemetry import PoolCollector, StoreCollector, Telemetry
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -67,6 +67,7 @@ class PostgresStore(SqlStore):
         self._timeout = settings.pool_timeout
         self._pool = Pool(dsn, size=settings.pool_size, timeout=settings.pool_timeout, queue_max=settings.queue_max)
         self._observer: Callable[[int, float], None] | None = None
+        self._sizes: dict[str, int] = {}  # read at scrape time
 
     # -- lifecycle
 
@@ -96,7 +97,12 @@ class PostgresStore(SqlStore):
     def observe(self, telemetry: Telemetry) -> None:
         self._observer = telemetry.observe_commit
         # No files to measure; the depth is callers waiting for a connection.
-        telemetry.watch(StoreCollector(queue_depth=lambda: self._pool.waiting, files=dict))
+        telemetry.watch(StoreCollector(queue_depth=lambda: self._pool.waiting, files=dict, sizes=self._sizes.copy))
+        telemetry.watch(PoolCollector(self._pool.counts))
+        telemetry.read_at_scrape(self._measure_database)
+
+    async def _measure_database(self) -> None:
+        self._sizes["database"] = await self._read(reads.database_size)
 
     def job_lock(self, job_id: str, min_gap: float | None = None) -> AbstractAsyncContextManager[bool]:
         return locks.job_lock(self.dsn, job_id, min_gap, self._timeout)
