@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import signal
 import sqlite3
 
@@ -20,6 +21,19 @@ async def _wait_for_log(vault, text: str) -> None:
     async with asyncio.timeout(WAIT_FOR_LOG):
         while text not in vault.log_path.read_text():
             await asyncio.sleep(0.01)
+
+
+async def _send_write(port: int, session_id: str) -> asyncio.StreamWriter:
+    """A whole write request sent on a connection of its own, left waiting for its answer."""
+    body = json.dumps({"session_id": session_id, "role": "user", "content": "late"}).encode()
+    head = (
+        f"POST /storage/history HTTP/1.1\r\nHost: vault\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {len(body)}\r\n\r\n"
+    )
+    _, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(head.encode() + body)
+    await writer.drain()
+    return writer
 
 
 # Rule: VAULT_SHUTDOWN_TIMEOUT bounds the whole stop; past it the process exits non-zero, saying what it abandoned.
@@ -40,14 +54,14 @@ async def test_a_stop_stuck_on_an_outside_lock_exits_by_itself(vault_process):
         blocker = sqlite3.connect(vault.db_path, isolation_level=None)
         blocker.execute("BEGIN EXCLUSIVE")
         try:
-            queued = asyncio.create_task(
-                http.post("/storage/history", json={"session_id": session_id, "role": "user", "content": "late"})
-            )
+            late = await _send_write(vault.port, session_id)
+            # Answered after the late write's bytes were in: that write is with the writer, held by the lock.
+            assert (await http.get("/health")).status == 200
             vault.process.send_signal(signal.SIGTERM)
             await _wait_for_log(vault, "stopping:")
             vault.process.send_signal(signal.SIGTERM)
             returncode = await asyncio.to_thread(vault.process.wait, EXITS_WITHIN)
-            await asyncio.gather(queued, return_exceptions=True)
+            late.close()
         finally:
             blocker.execute("ROLLBACK")
             blocker.close()
