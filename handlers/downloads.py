@@ -9,6 +9,7 @@ an RFC 8187 `filename*`, and the body is always an attachment, never sniffed.
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import AsyncIterator
 from urllib.parse import quote
@@ -16,10 +17,13 @@ from urllib.parse import quote
 from aiohttp import web
 from attrs import frozen
 from vault.handlers.uploads import is_media_type
+from vault.store import errors as store_errors
 from vault.store.interface import Store
 
-from vault.errors import ApiError
+from vault.errors import ERROR_REASON, ApiError
 from vault.models import Artifact
+
+log = logging.getLogger(__name__)
 
 OCTET_STREAM = "application/octet-stream"
 _SINGLE_RANGE = re.compile(r"bytes\s*=\s*([0-9]*)\s*-\s*([0-9]*)", re.IGNORECASE)
@@ -150,15 +154,17 @@ async def send_content(request: web.Request, store: Store, artifact: Artifact) -
         response.headers["Content-Range"] = f"bytes {wanted.start}-{wanted.end}/{size}"
     response.content_length = wanted.length
     if request.method == "HEAD":
-        await _send(request, response, None)
+        await _send(request, response, None, artifact.id)
         return response
     # Opened before the headers go out: a blob gone by now is still an error status, not a cut body.
     async with content.range(wanted.start, wanted.end + 1) as chunks:
-        await _send(request, response, chunks)
+        await _send(request, response, chunks, artifact.id)
     return response
 
 
-async def _send(request: web.Request, response: web.StreamResponse, chunks: AsyncIterator[bytes] | None) -> None:
+async def _send(
+    request: web.Request, response: web.StreamResponse, chunks: AsyncIterator[bytes] | None, artifact_id: str
+) -> None:
     await response.prepare(request)
     try:
         if chunks is not None:
@@ -168,3 +174,23 @@ async def _send(request: web.Request, response: web.StreamResponse, chunks: Asyn
         await response.write_eof()
     except ConnectionResetError:
         pass  # the client went away; there is no one left to answer
+    except Exception as exc:
+        _cut_off(request, response, artifact_id, exc)
+
+
+def _cut_off(request: web.Request, response: web.StreamResponse, artifact_id: str, error: Exception) -> None:
+    """End a download whose body can no longer be sent in full.
+
+    The status and Content-Length are out: an error answer now would be read as
+    file bytes. Closing the connection leaves the client a body shorter than
+    announced, which every HTTP client reports as a failed download.
+    """
+    log.warning(
+        "download of %s cut off: %s; the connection was closed",
+        artifact_id,
+        error,
+        exc_info=not isinstance(error, OSError | store_errors.StoreError),
+    )
+    response[ERROR_REASON] = f"cut_off: {type(error).__name__} after the answer started"
+    if request.transport is not None:
+        request.transport.abort()

@@ -103,5 +103,7 @@ async def ready(request: web.Request) -> web.Response:
     ),
 )
 async def metrics(request: web.Request) -> web.Response:
-    body = request.app[TELEMETRY].render()
+    telemetry = request.app[TELEMETRY]
+    await telemetry.refresh()
+    body = telemetry.render()
     return web.Response(body=body, headers={"Content-Type": "text/plain; version=0.0.4; charset=utf-8"})

@@ -39,6 +39,7 @@ VAULT_MODULES = {
     # What the handlers share: HTTP errors, the app's typed keys, how a route is described.
     "vault.errors": "handlers",
     "vault.appkeys": "handlers",
+    "vault.stop_deadline": "handlers",  # kept under an app key
     "vault.openapi.error_responses": "handlers",
     "vault.openapi.operation": "handlers",
     "vault.openapi.parameters": "handlers",

@@ -8,12 +8,13 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 from vault import handlers
-from vault.appkeys import CONFIG, JOBS, OPENAPI_JSON, STOPPING, STORE, TELEMETRY
+from vault.appkeys import CONFIG, JOBS, OPENAPI_JSON, STOP_DEADLINE, STOPPING, STORE, TELEMETRY
 from vault.config import Config
 from vault.jobs.wiring import build_jobs
 from vault.middleware import content_encoding_middleware, errors_middleware, request_middleware
 from vault.openapi.spec import spec_json
 from vault.security import auth_middleware, cors_middleware
+from vault.stop_deadline import StopDeadline
 from vault.store.backup_files import remove_leftovers
 from vault.store.blobfs import FilesystemBlobStore
 from vault.store.interface import Store
@@ -53,6 +54,7 @@ async def _store_context(app: web.Application) -> AsyncIterator[None]:
     store.observe(app[TELEMETRY])
     app[STORE] = store
     yield
+    app[STOP_DEADLINE].enter("the store's drain and close (writes not yet answered)")
     await store.close()
 
 
@@ -64,6 +66,7 @@ async def _jobs_context(app: web.Application) -> AsyncIterator[None]:
     app[TELEMETRY].watch(JobCollector(runner.statuses))
     runner.start()
     yield
+    app[STOP_DEADLINE].enter("a running job")
     await runner.stop(timeout=app[CONFIG].shutdown_timeout)
 
 
@@ -101,6 +104,7 @@ def create_app(config: Config) -> web.Application:
     app[TELEMETRY] = telemetry
     app[OPENAPI_JSON] = spec_json()
     app[STOPPING] = asyncio.Event()
+    app[STOP_DEADLINE] = StopDeadline()
     app.on_shutdown.append(_mark_stopping)
     # Order matters: the store starts first and closes last, so jobs stop
     # (and finish a running job) before the store drains and closes.

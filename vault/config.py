@@ -151,8 +151,8 @@ class Config:
         "VAULT_SHUTDOWN_TIMEOUT",
         30,
         int_between(1, 3600),
-        "Seconds that SIGTERM waits for requests in flight and a running job before the queue is drained and the"
-        " process exits.",
+        "Seconds a whole stop may take (SIGTERM): requests in flight get half, then a running job ends and the"
+        " write queue drains; past it the process exits non-zero, logging what it abandoned.",
     )
     unsafe_ack_before_commit: bool = setting(
         "VAULT_UNSAFE_ACK_BEFORE_COMMIT",

@@ -31,6 +31,7 @@ from aiohttp.http_exceptions import (
 )
 
 from vault import jsonutil
+from vault.appkeys import STOP_DEADLINE
 
 log = logging.getLogger("vault")
 
@@ -114,10 +115,13 @@ def run(app: web.Application, host: str, port: int, shutdown_timeout: float, on_
     """Serve until SIGTERM or SIGINT; `on_listening` runs once the port is bound.
 
     SIGTERM and SIGINT stop taking connections, let requests finish (up to
-    `shutdown_timeout`), then run the cleanup contexts: the store drains its
-    queue and commits. A bind that fails raises OSError.
+    half of `shutdown_timeout`), then run the cleanup contexts: a running job
+    ends, the store drains its queue and commits. The whole stop is bounded by
+    `shutdown_timeout`: past it the process exits non-zero, saying what it
+    abandoned (vault.stop_deadline). A bind that fails raises OSError.
     """
-    runner = VaultRunner(app, handle_signals=True, access_log=None, shutdown_timeout=shutdown_timeout)
+    # Requests in flight get half the bound, so the queue they filled has the rest to drain.
+    runner = VaultRunner(app, handle_signals=True, access_log=None, shutdown_timeout=shutdown_timeout / 2)
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
     main = loop.create_task(_serve(runner, host, port, on_listening))
@@ -134,7 +138,8 @@ def run(app: web.Application, host: str, port: int, shutdown_timeout: float, on_
                     log.info("already stopping")
                     continue
                 stopping = time.monotonic()
-                log.info("stopping: finishing requests in flight (up to %ss)", shutdown_timeout)
+                app[STOP_DEADLINE].start(shutdown_timeout)
+                log.info("stopping: finishing requests in flight (up to %ss)", shutdown_timeout / 2)
                 main.cancel()
         if not main.cancelled():
             main.result()  # a failed bind or start raises here

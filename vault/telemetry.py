@@ -6,12 +6,24 @@ instances side by side) never share counters.
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Histogram, disable_created_metrics, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
+
+log = logging.getLogger(__name__)
+
+# Each counter and histogram would add a `_created` series with its start time: as
+# many series again, which no dashboard of this service reads.
+disable_created_metrics()
+
+# A value read from the database at scrape time may take this long; past it the
+# scrape answers with the last value read, so a busy database never stalls /metrics.
+SCRAPE_READ_SECONDS = 1.0
 
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024)
@@ -46,6 +58,7 @@ class Telemetry:
             registry=self.registry,
         )
         self._request_series: dict[tuple[str, str, int], tuple] = {}
+        self._scrape_reads: list[Callable[[], Awaitable[None]]] = []
 
     def observe_request(self, method: str, route: str, status: int, seconds: float) -> None:
         # Label lookups are the costly part of an update; the series are few, so keep them.
@@ -64,16 +77,37 @@ class Telemetry:
     def watch(self, collector: Collector) -> None:
         self.registry.register(collector)
 
+    def read_at_scrape(self, read: Callable[[], Awaitable[None]]) -> None:
+        """Run `read` (which refreshes values a collector reports) before each scrape."""
+        self._scrape_reads.append(read)
+
+    async def refresh(self) -> None:
+        for read in self._scrape_reads:
+            try:
+                await asyncio.wait_for(read(), SCRAPE_READ_SECONDS)
+            except Exception as exc:  # the scrape goes on with the last value read: metrics must not fail
+                log.debug("a metric read at scrape time failed: %s", exc)
+
     def render(self) -> bytes:
         return generate_latest(self.registry)
 
 
 class StoreCollector:
-    """Reads the store's state at scrape time: queue depth and file sizes."""
+    """Reads the store's state at scrape time: queue depth and file sizes.
 
-    def __init__(self, queue_depth: Callable[[], int], files: Callable[[], dict[str, str]]) -> None:
+    `files` names files to measure; `sizes` gives sizes already known (a
+    database server's, read by a scrape-time read).
+    """
+
+    def __init__(
+        self,
+        queue_depth: Callable[[], int],
+        files: Callable[[], dict[str, str]],
+        sizes: Callable[[], dict[str, int]] = dict,
+    ) -> None:
         self._queue_depth = queue_depth
         self._files = files
+        self._sizes = sizes
 
     def collect(self) -> Iterable[Metric]:
         depth = GaugeMetricFamily("vault_write_queue_depth", "Write commands waiting for the writer.")
@@ -85,7 +119,31 @@ class StoreCollector:
                 sizes.add_metric([name], os.path.getsize(path))
             except OSError:
                 sizes.add_metric([name], 0)
+        for name, size in self._sizes().items():
+            sizes.add_metric([name], size)
         yield sizes
+
+
+class PoolCollector:
+    """A connection pool's state at scrape time: a full pool is how an overloaded database shows."""
+
+    def __init__(self, counts: Callable[[], dict[str, int]]) -> None:
+        self._counts = counts
+
+    def collect(self) -> Iterable[Metric]:
+        counts = self._counts()
+        connections = GaugeMetricFamily(
+            "vault_database_pool_connections", "Database connections open, in use or idle.", labels=["state"]
+        )
+        for state in ("in_use", "idle"):
+            connections.add_metric([state], counts[state])
+        yield connections
+        yield GaugeMetricFamily(
+            "vault_database_pool_max_connections", "Connections the pool may open.", value=counts["max"]
+        )
+        yield GaugeMetricFamily(
+            "vault_database_pool_waiting", "Callers waiting for a database connection.", value=counts["waiting"]
+        )
 
 
 class JobCollector:

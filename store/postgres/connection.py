@@ -64,7 +64,7 @@ def translate(error: BaseException) -> errors.StoreError:
         return errors.InvalidReference(["body"], f"a value cannot be stored: {_first_line(error)}")
     if isinstance(error, asyncpg.PostgresError):
         return errors.StoreUnavailable(f"database error {error.sqlstate}: {_first_line(error)}")
-    if isinstance(error, (OSError, asyncpg.InterfaceError)):
+    if isinstance(error, (OSError, asyncpg.InterfaceError, asyncpg.InternalClientError)):
         return errors.StoreUnavailable(f"the database cannot be reached: {_first_line(error)}")
     return errors.StoreUnavailable(f"write failed: {type(error).__name__}")
 
@@ -86,6 +86,22 @@ def storable(text: str) -> bool:
     except UnicodeEncodeError:
         return False
     return True
+
+
+# What acquiring or using a connection raises when the server went away or will not
+# take connections (CannotConnectNowError and AdminShutdownError are PostgresErrors;
+# ConnectionDoesNotExistError and a closed pool are InterfaceErrors; a query sent on a
+# connection whose server just went away can fail as an InternalClientError).
+CONNECTION_ERRORS = (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, asyncpg.InternalClientError)
+
+
+async def _release(pool: asyncpg.Pool, conn: asyncpg.Connection) -> None:
+    try:
+        await pool.release(conn)
+    except CONNECTION_ERRORS as exc:
+        # A broken connection is dropped by the pool either way; the caller's own
+        # answer (or error) is what counts, not this one.
+        log.debug("a database connection could not be returned to the pool: %s", _first_line(exc))
 
 
 class Pool:
@@ -124,17 +140,27 @@ class Pool:
                 conn = await pool.acquire(timeout=self._timeout)
             except TimeoutError:
                 raise errors.StoreBusy("no database connection came free in time") from None
-            except asyncpg.InterfaceError as exc:
-                # The pool was closed while this caller waited.
-                raise errors.StoreClosed("the store is closed") from exc
+            except CONNECTION_ERRORS as exc:
+                if self.closed:
+                    raise errors.StoreClosed("the store is closed") from exc
+                # The server is gone or refusing (stopped, restarting, unreachable): the pool
+                # opens a fresh connection for the next caller, so this heals by itself.
+                raise translate(exc) from exc
             finally:
                 self.waiting -= 1
             try:
                 yield conn
             finally:
-                await pool.release(conn)
+                await _release(pool, conn)
         finally:
             self._callers -= 1
+
+    def counts(self) -> dict[str, int]:
+        """Connections in use and idle, callers waiting for one, and the most the pool opens."""
+        pool = self._pool
+        size = pool.get_size() if pool is not None else 0
+        idle = pool.get_idle_size() if pool is not None else 0
+        return {"in_use": size - idle, "idle": idle, "waiting": self.waiting, "max": self._size}
 
     async def close(self, timeout: float = 30.0) -> None:
         """Take no more callers, let those holding a connection finish, then close."""

@@ -200,6 +200,10 @@ async def ping(conn: asyncpg.Connection) -> None:
     await conn.fetchval("SELECT count(*) FROM schema_migrations")
 
 
+async def database_size(conn: asyncpg.Connection) -> int:
+    return await conn.fetchval("SELECT pg_database_size(current_database())")
+
+
 # -- blobs
 
 

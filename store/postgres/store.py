@@ -25,12 +25,12 @@ from vault.store.core.copies import Check
 from vault.store.core.sql_store import SqlStore
 from vault.store.interface import IdempotencyClaim
 from vault.store.postgres import backup, blob_refs, idempotency, locks, migrations, reads
-from vault.store.postgres.connection import Pool, redact, storable, translate
+from vault.store.postgres.connection import CONNECTION_ERRORS, Pool, redact, storable, translate
 from vault.store.postgres.operations import OPERATIONS
 from vault.store.state_port import StateStore
 
 from vault.queries import HistoryQuery
-from vault.telemetry import StoreCollector, Telemetry
+from vault.telemetry import PoolCollector, StoreCollector, Telemetry
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -67,6 +67,7 @@ class PostgresStore(SqlStore):
         self._timeout = settings.pool_timeout
         self._pool = Pool(dsn, size=settings.pool_size, timeout=settings.pool_timeout, queue_max=settings.queue_max)
         self._observer: Callable[[int, float], None] | None = None
+        self._sizes: dict[str, int] = {}  # read at scrape time
 
     # -- lifecycle
 
@@ -96,7 +97,12 @@ class PostgresStore(SqlStore):
     def observe(self, telemetry: Telemetry) -> None:
         self._observer = telemetry.observe_commit
         # No files to measure; the depth is callers waiting for a connection.
-        telemetry.watch(StoreCollector(queue_depth=lambda: self._pool.waiting, files=dict))
+        telemetry.watch(StoreCollector(queue_depth=lambda: self._pool.waiting, files=dict, sizes=self._sizes.copy))
+        telemetry.watch(PoolCollector(self._pool.counts))
+        telemetry.read_at_scrape(self._measure_database)
+
+    async def _measure_database(self) -> None:
+        self._sizes["database"] = await self._read(reads.database_size)
 
     def job_lock(self, job_id: str, min_gap: float | None = None) -> AbstractAsyncContextManager[bool]:
         return locks.job_lock(self.dsn, job_id, min_gap, self._timeout)
@@ -118,7 +124,7 @@ class PostgresStore(SqlStore):
                     if attempt == ATTEMPTS:
                         raise translate(exc) from exc
                     continue
-                except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError) as exc:
+                except (*CONNECTION_ERRORS, TimeoutError) as exc:
                     raise translate(exc) from exc
                 except Exception as exc:  # a bug or an unencodable value: this write fails, the store goes on
                     log.exception("write %s failed", type(command).__name__)
@@ -145,7 +151,7 @@ class PostgresStore(SqlStore):
         async with self._pool.connection() as conn:
             try:
                 return await query(conn, *args)
-            except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError) as exc:
+            except (*CONNECTION_ERRORS, TimeoutError) as exc:
                 raise translate(exc) from exc
 
     def _takes_writes(self) -> bool:
