@@ -119,7 +119,7 @@ async def create_artifact(request: web.Request) -> web.Response:
         "list_artifacts",
         "List artifacts, newest first",
         "artifacts",
-        page_reply(Artifact, "Artifacts, newest first."),
+        page_reply(Artifact, "Artifacts, newest first; a page stops once its metadata reaches 8 MiB."),
         params=(
             text_filter("session_id", "Only this session's artifacts."),
             text_filter("type", "Only artifacts of this type."),
@@ -139,7 +139,7 @@ async def list_artifacts(request: web.Request) -> web.Response:
     )
     reader.done()
     page = await store_of(request).list_artifacts(query)
-    return page_response(request, page, offset_next(page, query.limit, query.offset))
+    return await page_response(request, page, offset_next(page, query.limit, query.offset))
 
 
 @routes.get("/storage/artifacts/{artifact_id}")

@@ -207,9 +207,20 @@ def _link_headers(request: web.Request, page: Page, next_params: dict[str, Any] 
     return {"Link": f'<{following}>; rel="next"'}
 
 
-def page_response(request: web.Request, page: Page, next_params: dict[str, Any] | None) -> web.Response:
+async def page_response(request: web.Request, page: Page, next_params: dict[str, Any] | None) -> web.Response:
     """A plain JSON array, with a Link header when another page follows."""
-    return json_response(page.items, headers=_link_headers(request, page, next_params))
+    body = await encode_page(page)
+    return web.Response(body=body, content_type="application/json", headers=_link_headers(request, page, next_params))
+
+
+async def encode_page(page: Page) -> bytes:
+    """The page's items as a JSON array; a large page is encoded on a worker thread, one item at a
+    time, so the loop answers other requests between two items."""
+    return await jsonutil.off_loop(page.size, lambda: _encode_items(page.items))
+
+
+def _encode_items(items: Iterable[Any]) -> bytes:
+    return b"[" + b",".join(jsonutil.dumps(unstructure(item)) for item in items) + b"]"
 
 
 def rendered_page_response(request: web.Request, page: Page, next_params: dict[str, Any] | None) -> web.Response:
@@ -221,4 +232,5 @@ def rendered_page_response(request: web.Request, page: Page, next_params: dict[s
 
 
 def offset_next(page: Page, limit: int, offset: int) -> dict[str, Any]:
-    return {"offset": offset + limit, "limit": limit}
+    # A page cut short by its byte budget holds fewer than `limit` items: the next starts after them.
+    return {"offset": offset + len(page.items), "limit": limit}

@@ -93,7 +93,7 @@ async def add_batch(request: web.Request) -> web.Response:
         "list_history",
         "Read a conversation",
         "history",
-        page_reply(Message, "Messages, oldest first."),
+        page_reply(Message, "Messages, oldest first; a page stops once its messages reach 8 MiB."),
         description="Without a cursor: the newest `limit` messages, oldest first (the context window). "
         "`after` or `before` (a seq number or a message id) page forwards or backwards from a message; "
         "`offset` pages from the start. One cursor at a time.",
@@ -137,7 +137,7 @@ def _next_page(query: HistoryQuery, items: list) -> dict | None:
     if query.after is not None:
         return {"after": items[-1].seq}
     if query.offset is not None:
-        return {"offset": query.offset + query.limit}
+        return {"offset": query.offset + len(items)}
     # The newest window and `before=` page backwards, to older messages.
     return {"before": items[0].seq}
 

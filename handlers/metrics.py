@@ -119,7 +119,7 @@ async def list_metrics(request: web.Request) -> web.Response:
     )
     reader.done()
     page = await store_of(request).list_metrics(query)
-    return page_response(request, page, offset_next(page, query.limit, query.offset))
+    return await page_response(request, page, offset_next(page, query.limit, query.offset))
 
 
 @routes.get("/storage/metrics/rollups")
@@ -157,7 +157,7 @@ async def list_rollups(request: web.Request) -> web.Response:
     )
     reader.done()
     page = await store_of(request).list_rollups(query)
-    return page_response(request, page, offset_next(page, query.limit, query.offset))
+    return await page_response(request, page, offset_next(page, query.limit, query.offset))
 
 
 @routes.get("/storage/metrics/{metric_id}")

@@ -37,7 +37,8 @@ SESSION_CHANGES = dict(
     tag="sessions",
     reply=ok_reply(Session, "The session as it is now."),
     description="Given fields change; `metadata` merges key by key into the stored one (a key set to null "
-    "is removed). PUT and PATCH do the same.",
+    "is removed). PUT and PATCH do the same. Metadata that would be over VAULT_MAX_DOCUMENT_BYTES once merged "
+    "is a 413 (`document_too_large`) and nothing changes.",
     params=(SESSION_ID,),
     body=SessionChanges,
     body_example={"status": "ended"},
@@ -74,7 +75,7 @@ async def create_session(request: web.Request) -> web.Response:
         "list_sessions",
         "List sessions, newest first",
         "sessions",
-        page_reply(Session, "Sessions, newest first."),
+        page_reply(Session, "Sessions, newest first; a page stops once its metadata reaches 8 MiB."),
         params=(
             text_filter("agent_name", "Only this agent's sessions."),
             text_filter("user_id", "Only this user's sessions."),
@@ -96,7 +97,7 @@ async def list_sessions(request: web.Request) -> web.Response:
     )
     reader.done()
     page = await store_of(request).list_sessions(query)
-    return page_response(request, page, offset_next(page, query.limit, query.offset))
+    return await page_response(request, page, offset_next(page, query.limit, query.offset))
 
 
 @routes.get("/storage/sessions/{session_id}")

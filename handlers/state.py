@@ -71,7 +71,8 @@ async def put_state(request: web.Request) -> web.Response:
         "state",
         STATE_REPLY,
         description="`data` is a JSON merge patch (RFC 7396) applied atomically: concurrent partial updates "
-        "never lose each other. A key set to null is removed.",
+        "never lose each other. A key set to null is removed. Data that would be over VAULT_MAX_DOCUMENT_BYTES "
+        "once patched is a 413 (`document_too_large`) and nothing changes.",
         params=(SESSION_ID, IF_MATCH),
         body=StateBody,
         body_example={"data": {"memory": ["fact1", "fact2"], "context": None}},

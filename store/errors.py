@@ -79,6 +79,19 @@ class ContentTooLarge(StoreError):
         self.limit = limit
 
 
+class DocumentTooLarge(StoreError):
+    """A document (metadata, state data, a cache value, a message) would be stored larger than the bound."""
+
+    def __init__(self, field: str, size: int, limit: int) -> None:
+        super().__init__(
+            f"{field} would be stored as {size} bytes of JSON, over the limit of {limit} bytes"
+            " (VAULT_MAX_DOCUMENT_BYTES); nothing was written"
+        )
+        self.field = field
+        self.size = size
+        self.limit = limit
+
+
 class BlobMissing(StoreError):
     """An artifact's bytes are not in the blob store (removed since they were placed, or lost)."""
 

@@ -134,6 +134,14 @@ class Config:
         int_between(1024, 2**31),
         "Largest request body accepted (413 above it).",
     )
+    max_document_bytes: int = setting(
+        "VAULT_MAX_DOCUMENT_BYTES",
+        1024 * 1024,
+        int_between(1024, 2**31),
+        "Largest stored JSON document (session metadata, state data, a cache value, one message), also once"
+        " merged (413 document_too_large above it). 1 MiB holds any sensible document, keeps a merge a few"
+        " milliseconds of the writer and bounds what a list page carries; artifacts take larger content.",
+    )
     artifact_dir: str = setting(
         "VAULT_ARTIFACT_DIR",
         _beside_database("artifacts"),

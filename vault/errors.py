@@ -86,6 +86,7 @@ STORE_ERRORS: dict[type[Exception], Mapped] = {
     store_errors.DiskFull: Mapped(507, "disk_full"),
     store_errors.SchemaTooNew: Mapped(503, "unavailable"),
     store_errors.ContentTooLarge: Mapped(413, "payload_too_large"),
+    store_errors.DocumentTooLarge: Mapped(413, "document_too_large"),
     store_errors.BlobMissing: Mapped(500, "content_missing"),
 }
 

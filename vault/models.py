@@ -105,6 +105,10 @@ class Page:
 
     items: list[Any]
     has_more: bool = field(default=False)
+    # About how many bytes of stored JSON the items hold, where the store measured
+    # them (characters on SQLite): decides whether encoding the page is worth a
+    # worker thread. Not part of what the page is, so not compared.
+    size: int = field(default=0, eq=False)
 
 
 @frozen

@@ -1,6 +1,8 @@
 """The store's write commands: every write a backend runs is one of these.
 
-A command names an operation and carries its inputs, nothing else. Each
+A command names an operation and carries its inputs, nothing else; one
+that stores a document carries `max_bytes`, the bound its stored JSON is
+checked against where it is built (DocumentTooLarge, nothing written). Each
 backend maps a command's type to the function that runs it in one table
 (vault.store.sqlite.operations, vault.store.postgres.operations); a writer
 takes these and nothing else, so there is no "run any function" write path.
@@ -37,12 +39,14 @@ class Chunked(Command):
 @frozen
 class CreateSession(Command):
     new: NewSession
+    max_bytes: int | None = None
 
 
 @frozen
 class UpdateSession(Command):
     session_id: str
     changes: SessionChanges
+    max_bytes: int | None = None
 
 
 @frozen
@@ -59,6 +63,7 @@ class DeleteSession(Command):
 class AddMessages(Command):
     session_id: str
     messages: Sequence[MessageFields]
+    max_bytes: int | None = None
 
 
 @frozen
@@ -74,6 +79,7 @@ class PutState(Command):
     session_id: str
     data: dict[str, Any]
     if_match: int | None
+    max_bytes: int | None = None
 
 
 @frozen
@@ -81,6 +87,7 @@ class PatchState(Command):
     session_id: str
     patch: dict[str, Any]
     if_match: int | None
+    max_bytes: int | None = None
 
 
 @frozen
@@ -143,6 +150,7 @@ class PruneMetricsChunk(Chunked):
 class CacheSet(Command):
     key: str
     write: CacheWrite
+    max_bytes: int | None = None
 
 
 @frozen

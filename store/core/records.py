@@ -12,6 +12,7 @@ from datetime import timedelta
 from typing import Any
 
 from vault.store.blobs import BlobInfo
+from vault.store.errors import DocumentTooLarge
 
 from vault import clock, ids
 from vault.inputs import CacheWrite, MessageFields, NewArtifact, NewMetric, NewSession, SessionChanges, is_set
@@ -20,15 +21,33 @@ from vault.merge_patch import merge_keys
 from vault.models import Artifact, CacheEntry, Message, Metric, Session, State
 
 
+def bounded_text(value: Any, field: str, limit: int | None) -> str:
+    """The stored JSON of a document; DocumentTooLarge when its UTF-8 is over `limit` bytes."""
+    text = dumps_text(value)
+    # A character is 1 to 4 bytes: most documents are decided without encoding them.
+    if limit is not None and len(text) * 4 > limit:
+        size = len(text.encode("utf-8"))
+        if size > limit:
+            raise DocumentTooLarge(field, size, limit)
+    return text
+
+
 def new_session(new: NewSession) -> Session:
     now = clock.now_text()
     return Session(ids.session_id(), new.agent_name, new.user_id, new.status, new.metadata, now, now, 0)
 
 
-def session_row(session: Session) -> tuple[Any, ...]:
+def session_row(session: Session, limit: int | None = None) -> tuple[Any, ...]:
     """Values for (id, agent_name, user_id, status, metadata, created_at, updated_at)."""
     s = session
-    return (s.id, s.agent_name, s.user_id, s.status, dumps_text(s.metadata), s.created_at, s.updated_at)
+    metadata = bounded_text(s.metadata, "metadata", limit)
+    return (s.id, s.agent_name, s.user_id, s.status, metadata, s.created_at, s.updated_at)
+
+
+def changed_session_row(session: Session, limit: int | None) -> tuple[Any, ...]:
+    """Values for (status, user_id, metadata, updated_at, id) of an update; the merged metadata is bounded."""
+    metadata = bounded_text(session.metadata, "metadata", limit)
+    return (session.status, session.user_id, metadata, session.updated_at, session.id)
 
 
 def changed_session(current: Session, changes: SessionChanges) -> Session:
@@ -68,9 +87,16 @@ def message_records(session_id: str, messages: Sequence[MessageFields], first_se
     ]
 
 
-def message_rows(records: list[dict]) -> list[tuple[Any, ...]]:
-    """Values for (session_id, seq, id, role, body)."""
-    return [(r["session_id"], r["seq"], r["id"], r["role"], dumps_text(r)) for r in records]
+def message_rows(records: list[dict], limit: int | None = None) -> list[tuple[Any, ...]]:
+    """Values for (session_id, seq, id, role, body); with `limit`, each stored body is bounded."""
+    return [
+        (r["session_id"], r["seq"], r["id"], r["role"], bounded_text(r, _message_field(records, index), limit))
+        for index, r in enumerate(records)
+    ]
+
+
+def _message_field(records: list[dict], index: int) -> str:
+    return "message" if len(records) == 1 else f"messages[{index}]"
 
 
 def messages_of(records: list[dict]) -> list[Message]:
@@ -82,9 +108,9 @@ def next_state(current: State, data: dict[str, Any]) -> State:
     return State(current.session_id, data, current.version + 1, clock.now_text())
 
 
-def state_row(state: State) -> tuple[Any, ...]:
-    """Values for (session_id, data, version, updated_at)."""
-    return (state.session_id, dumps_text(state.data), state.version, state.updated_at)
+def state_row(state: State, limit: int | None = None) -> tuple[Any, ...]:
+    """Values for (session_id, data, version, updated_at); with `limit`, the data is bounded."""
+    return (state.session_id, bounded_text(state.data, "data", limit), state.version, state.updated_at)
 
 
 def new_artifact(new: NewArtifact, content: BlobInfo | None) -> Artifact:
@@ -153,9 +179,10 @@ def new_cache_entry(key: str, write: CacheWrite) -> CacheEntry:
     return CacheEntry(key, write.value, write.ttl, now, now, expires_at)
 
 
-def cache_row(entry: CacheEntry) -> tuple[Any, ...]:
-    """Values for rows.CACHE_COLUMNS."""
-    return (entry.key, dumps_text(entry.value), entry.ttl, entry.created_at, entry.accessed_at, entry.expires_at)
+def cache_row(entry: CacheEntry, limit: int | None = None) -> tuple[Any, ...]:
+    """Values for rows.CACHE_COLUMNS; with `limit`, the value is bounded."""
+    value = bounded_text(entry.value, "value", limit)
+    return (entry.key, value, entry.ttl, entry.created_at, entry.accessed_at, entry.expires_at)
 
 
 def has_expired(expires_at: str | None) -> bool:

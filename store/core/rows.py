@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from vault.jsonutil import loads
+from vault.jsonutil import loads_stored as loads
 from vault.models import Artifact, CacheEntry, Message, Metric, Session, State
 
 SESSION_COLUMNS = "id, agent_name, user_id, status, metadata, created_at, updated_at, message_count"

@@ -54,8 +54,12 @@ class SqlStore(BlobOperations, PortOperations):
     # The backend's read functions, each taking its connection first.
     _queries: ClassVar[ModuleType]
 
-    def __init__(self, blobs: BlobStore, cache: CacheStore | None, state: StateStore | None) -> None:
+    def __init__(
+        self, blobs: BlobStore, cache: CacheStore | None, state: StateStore | None, max_document_bytes: int | None
+    ) -> None:
         self._blobs = blobs
+        # The bound each stored document is checked against where it is built; None: unbounded.
+        self._max_document_bytes = max_document_bytes
         self._content = ContentKeeper(blobs, self._remove_unclaimed)
         # The cache and state ports: the database's own tables unless an adapter is given.
         self._use_ports(cache, state)
@@ -110,7 +114,7 @@ class SqlStore(BlobOperations, PortOperations):
     # -- sessions
 
     async def create_session(self, new: NewSession, claim: IdempotencyClaim | None = None) -> Session:
-        return revive(await self._write(commands.CreateSession(new), claim), Session)
+        return revive(await self._write(commands.CreateSession(new, self._max_document_bytes), claim), Session)
 
     async def get_session(self, session_id: str) -> Session:
         self._known("session", session_id)
@@ -118,7 +122,7 @@ class SqlStore(BlobOperations, PortOperations):
 
     async def update_session(self, session_id: str, changes: SessionChanges) -> Session:
         self._known("session", session_id)
-        return await self._write(commands.UpdateSession(session_id, changes))
+        return await self._write(commands.UpdateSession(session_id, changes, self._max_document_bytes))
 
     async def delete_session(self, session_id: str) -> None:
         self._known("session", session_id)
@@ -137,7 +141,9 @@ class SqlStore(BlobOperations, PortOperations):
         self, session_id: str, messages: Sequence[MessageFields], claim: IdempotencyClaim | None = None
     ) -> list[Message]:
         self._known("session", session_id)
-        return revive(await self._write(commands.AddMessages(session_id, messages), claim), Message)
+        return revive(
+            await self._write(commands.AddMessages(session_id, messages, self._max_document_bytes), claim), Message
+        )
 
     async def get_message(self, message_id: str) -> Message:
         self._known("message", message_id)
@@ -165,11 +171,11 @@ class SqlStore(BlobOperations, PortOperations):
 
     async def _db_put_state(self, session_id: str, data: dict[str, Any], if_match: int | None) -> State:
         self._known("session", session_id)
-        return await self._write(commands.PutState(session_id, data, if_match))
+        return await self._write(commands.PutState(session_id, data, if_match, self._max_document_bytes))
 
     async def _db_patch_state(self, session_id: str, patch: dict[str, Any], if_match: int | None) -> State:
         self._known("session", session_id)
-        return await self._write(commands.PatchState(session_id, patch, if_match))
+        return await self._write(commands.PatchState(session_id, patch, if_match, self._max_document_bytes))
 
     async def _db_delete_state(self, session_id: str, if_match: int | None) -> State:
         self._known("session", session_id)
@@ -240,7 +246,7 @@ class SqlStore(BlobOperations, PortOperations):
         return CacheEntry(entry.key, entry.value, entry.ttl, entry.created_at, now, entry.expires_at)
 
     async def _db_cache_set(self, key: str, write: CacheWrite) -> CacheEntry:
-        return await self._write(commands.CacheSet(key, write))
+        return await self._write(commands.CacheSet(key, write, self._max_document_bytes))
 
     async def _db_cache_delete(self, key: str) -> None:
         self._known("cache key", key)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import asyncpg
 from vault.store.core import rows
 from vault.store.core.filters import Filters, artifact_filters, metric_filters, rollup_filters, session_filters
 from vault.store.core.idempotency import Replayed
+from vault.store.core.pages import PageFill
 from vault.store.core.rollups import rollup_window
 from vault.store.core.rows import MAX_SEQ
 from vault.store.errors import InvalidReference, NotFound
@@ -15,6 +17,7 @@ from vault.store.interface import IdempotencyClaim
 from vault.store.postgres import idempotency
 
 from vault import clock
+from vault.jsonutil import off_loop
 from vault.models import Artifact, CacheEntry, Message, Metric, Page, RenderedMessage, Rollup, Session, State
 from vault.queries import ArtifactQuery, HistoryQuery, MetricQuery, RollupQuery, SessionQuery
 
@@ -39,6 +42,40 @@ def _page(items: list[Any], limit: int) -> Page:
     return Page(items[:limit], has_more=len(items) > limit)
 
 
+async def _page_rows(
+    conn: asyncpg.Connection, columns: str, document: str, source: str, values: list[Any], limit: int, offset: int
+) -> tuple[list[Any], PageFill]:
+    """The rows of one page within its byte budget (vault.store.core.pages); call it in one snapshot.
+
+    The sizes of the candidates' documents come first (octet_length reads a
+    stored value's header, not the value), then only the rows that fit: the
+    rest never leave the database. `source` is the FROM ... ORDER BY part.
+    """
+    fill = PageFill(limit)
+    sizes = await conn.fetch(
+        f"SELECT octet_length({document}) FROM {source} LIMIT {limit + 1} OFFSET {offset}", *values
+    )
+    count = len(fill.read(sizes, lambda row: row[0], lambda row: row).items)
+    found = await conn.fetch(f"SELECT {columns} FROM {source} LIMIT {count} OFFSET {offset}", *values)
+    return found, fill
+
+
+async def _decoded_page(
+    conn: asyncpg.Connection,
+    columns: str,
+    document: str,
+    source: str,
+    values: list[Any],
+    query: SessionQuery | ArtifactQuery,
+    build: Callable[[Any], Any],
+) -> Page:
+    """A page of rows carrying a stored document, decoded on a worker thread when large."""
+    async with conn.transaction(isolation="repeatable_read", readonly=True):
+        found, fill = await _page_rows(conn, columns, document, source, values, query.limit, query.offset)
+    fill.items = await off_loop(fill.size, lambda: [build(row) for row in found])
+    return fill.page()
+
+
 # -- sessions
 
 
@@ -46,18 +83,14 @@ async def get_session(conn: asyncpg.Connection, session_id: str) -> Session:
     row = await conn.fetchrow(f"SELECT {rows.SESSION_COLUMNS} FROM sessions WHERE id = $1", session_id)
     if row is None:
         raise NotFound("session", session_id)
-    return rows.session(row)
+    return await off_loop(len(row[4]), lambda: rows.session(row))
 
 
 async def list_sessions(conn: asyncpg.Connection, query: SessionQuery) -> Page:
     params = Params()
     where = params.where(session_filters(query))
-    found = await conn.fetch(
-        f"SELECT {rows.SESSION_COLUMNS} FROM sessions{where} ORDER BY id DESC"
-        f" LIMIT {params.add(query.limit + 1)} OFFSET {params.add(query.offset)}",
-        *params.values,
-    )
-    return _page([rows.session(row) for row in found], query.limit)
+    source = f"sessions{where} ORDER BY id DESC"
+    return await _decoded_page(conn, rows.SESSION_COLUMNS, "metadata", source, params.values, query, rows.session)
 
 
 # -- history
@@ -67,7 +100,7 @@ async def get_message(conn: asyncpg.Connection, message_id: str) -> Message:
     body = await conn.fetchval("SELECT body FROM messages WHERE id = $1", message_id)
     if body is None:
         raise NotFound("message", message_id)
-    return rows.message(body)
+    return await off_loop(len(body), lambda: rows.message(body))
 
 
 async def _seq_of(conn: asyncpg.Connection, session_id: str, ref: str, name: str) -> int:
@@ -86,7 +119,8 @@ async def _seq_of(conn: asyncpg.Connection, session_id: str, ref: str, name: str
 
 async def list_messages(conn: asyncpg.Connection, query: HistoryQuery) -> Page:
     page = await list_message_bodies(conn, query)
-    return Page([rows.message(item.body) for item in page.items], has_more=page.has_more)
+    messages = await off_loop(page.size, lambda: [rows.message(item.body) for item in page.items])
+    return Page(messages, has_more=page.has_more, size=page.size)
 
 
 async def list_message_bodies(conn: asyncpg.Connection, query: HistoryQuery) -> Page:
@@ -114,16 +148,12 @@ async def _message_window(conn: asyncpg.Connection, query: HistoryQuery) -> Page
         newest_first = False
         offset = query.offset
     order = "DESC" if newest_first else "ASC"
-    found = await conn.fetch(
-        f"SELECT seq, body FROM messages WHERE {' AND '.join(clauses)}"
-        f" ORDER BY seq {order} LIMIT {params.add(query.limit + 1)} OFFSET {params.add(offset)}",
-        *params.values,
-    )
-    has_more = len(found) > query.limit
-    found = found[: query.limit]
+    source = f"messages WHERE {' AND '.join(clauses)} ORDER BY seq {order}"
+    found, fill = await _page_rows(conn, "seq, body", "body", source, params.values, query.limit, offset)
+    fill.items = [RenderedMessage(seq, body) for seq, body in found]
     if newest_first:
-        found.reverse()
-    return Page([RenderedMessage(seq, body) for seq, body in found], has_more=has_more)
+        fill.items.reverse()
+    return fill.page()
 
 
 # -- state
@@ -137,7 +167,7 @@ async def get_state(conn: asyncpg.Connection, session_id: str) -> State:
     )
     if row is None:
         raise NotFound("session", session_id)
-    return rows.state(session_id, row)
+    return await off_loop(len(row[0] or ""), lambda: rows.state(session_id, row))
 
 
 # -- artifacts
@@ -147,18 +177,14 @@ async def get_artifact(conn: asyncpg.Connection, artifact_id: str) -> Artifact:
     row = await conn.fetchrow(f"SELECT {rows.ARTIFACT_COLUMNS} FROM artifacts WHERE id = $1", artifact_id)
     if row is None:
         raise NotFound("artifact", artifact_id)
-    return rows.artifact(row)
+    return await off_loop(len(row[8]), lambda: rows.artifact(row))
 
 
 async def list_artifacts(conn: asyncpg.Connection, query: ArtifactQuery) -> Page:
     params = Params()
     where = params.where(artifact_filters(query))
-    found = await conn.fetch(
-        f"SELECT {rows.ARTIFACT_COLUMNS} FROM artifacts{where} ORDER BY id DESC"
-        f" LIMIT {params.add(query.limit + 1)} OFFSET {params.add(query.offset)}",
-        *params.values,
-    )
-    return _page([rows.artifact(row) for row in found], query.limit)
+    source = f"artifacts{where} ORDER BY id DESC"
+    return await _decoded_page(conn, rows.ARTIFACT_COLUMNS, "metadata", source, params.values, query, rows.artifact)
 
 
 # -- metrics
@@ -193,7 +219,7 @@ async def cache_get(conn: asyncpg.Connection, key: str) -> CacheEntry:
     )
     if row is None:
         raise NotFound("cache key", key)
-    return rows.cache_entry(row)
+    return await off_loop(len(row[1]), lambda: rows.cache_entry(row))
 
 
 async def ping(conn: asyncpg.Connection) -> None:

@@ -46,6 +46,8 @@ class PostgresSettings:
     pool_size: int
     pool_timeout: float
     queue_max: int
+    # Largest stored document once merged (VAULT_MAX_DOCUMENT_BYTES); None: unbounded.
+    max_document_bytes: int | None = None
 
 
 class PostgresStore(SqlStore):
@@ -63,7 +65,7 @@ class PostgresStore(SqlStore):
     ) -> None:
         self.dsn = dsn
         # Artifact content: every instance must see the same blobs (one shared volume).
-        super().__init__(blobs, cache, state)
+        super().__init__(blobs, cache, state, settings.max_document_bytes)
         self._timeout = settings.pool_timeout
         self._pool = Pool(dsn, size=settings.pool_size, timeout=settings.pool_timeout, queue_max=settings.queue_max)
         self._observer: Callable[[int, float], None] | None = None

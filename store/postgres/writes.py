@@ -19,7 +19,6 @@ from vault.store.errors import BlobMissing, NotFound, PreconditionFailed
 from vault.store.postgres.blob_refs import lock_blob
 
 from vault import clock
-from vault.jsonutil import dumps_text
 from vault.merge_patch import apply_merge_patch
 from vault.models import Artifact, CacheEntry, Message, Metric, Session, State
 
@@ -31,7 +30,7 @@ async def create_session(conn: asyncpg.Connection, command: commands.CreateSessi
     await conn.execute(
         "INSERT INTO sessions (id, agent_name, user_id, status, metadata, created_at, updated_at)"
         " VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        *records.session_row(session),
+        *records.session_row(session, command.max_bytes),
     )
     return session
 
@@ -45,11 +44,7 @@ async def update_session(conn: asyncpg.Connection, command: commands.UpdateSessi
     session = records.changed_session(rows.session(row), command.changes)
     await conn.execute(
         "UPDATE sessions SET status = $1, user_id = $2, metadata = $3, updated_at = $4 WHERE id = $5",
-        session.status,
-        session.user_id,
-        dumps_text(session.metadata),
-        session.updated_at,
-        session.id,
+        *records.changed_session_row(session, command.max_bytes),
     )
     return session
 
@@ -82,7 +77,7 @@ async def add_messages(conn: asyncpg.Connection, command: commands.AddMessages) 
     built = records.message_records(session_id, command.messages, last_seq + 1, now)
     await conn.executemany(
         "INSERT INTO messages (session_id, seq, id, role, body) VALUES ($1, $2, $3, $4, $5)",
-        records.message_rows(built),
+        records.message_rows(built, command.max_bytes),
     )
     await conn.execute(
         "UPDATE sessions SET last_seq = $1, message_count = message_count + $2, updated_at = $3 WHERE id = $4",
@@ -122,25 +117,27 @@ async def _current_state(conn: asyncpg.Connection, session_id: str, if_match: in
     return current
 
 
-async def _write_state(conn: asyncpg.Connection, current: State, data: dict[str, Any]) -> State:
+async def _write_state(
+    conn: asyncpg.Connection, current: State, data: dict[str, Any], max_bytes: int | None = None
+) -> State:
     state = records.next_state(current, data)
     await conn.execute(
         "INSERT INTO state (session_id, data, version, updated_at) VALUES ($1, $2, $3, $4)"
         " ON CONFLICT (session_id) DO UPDATE SET data = excluded.data, version = excluded.version,"
         " updated_at = excluded.updated_at",
-        *records.state_row(state),
+        *records.state_row(state, max_bytes),
     )
     return state
 
 
 async def put_state(conn: asyncpg.Connection, command: commands.PutState) -> State:
     current = await _current_state(conn, command.session_id, command.if_match)
-    return await _write_state(conn, current, command.data)
+    return await _write_state(conn, current, command.data, command.max_bytes)
 
 
 async def patch_state(conn: asyncpg.Connection, command: commands.PatchState) -> State:
     current = await _current_state(conn, command.session_id, command.if_match)
-    return await _write_state(conn, current, apply_merge_patch(current.data, command.patch))
+    return await _write_state(conn, current, apply_merge_patch(current.data, command.patch), command.max_bytes)
 
 
 async def delete_state(conn: asyncpg.Connection, command: commands.DeleteState) -> State:
@@ -213,7 +210,7 @@ async def cache_set(conn: asyncpg.Connection, command: commands.CacheSet) -> Cac
         f"INSERT INTO cache ({rows.CACHE_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6)"
         " ON CONFLICT (key) DO UPDATE SET value = excluded.value, ttl = excluded.ttl,"
         " created_at = excluded.created_at, accessed_at = excluded.accessed_at, expires_at = excluded.expires_at",
-        *records.cache_row(entry),
+        *records.cache_row(entry, command.max_bytes),
     )
     return entry
 

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import sqlite3
+from contextlib import closing
 from typing import Any
 
 from vault.store.core import rows
 from vault.store.core.filters import Filters, artifact_filters, metric_filters, rollup_filters, session_filters
 from vault.store.core.idempotency import Replayed
+from vault.store.core.pages import PageFill
 from vault.store.core.rollups import rollup_window
 from vault.store.core.rows import MAX_SEQ
 from vault.store.errors import InvalidReference, NotFound
@@ -46,8 +48,10 @@ def list_sessions(conn: sqlite3.Connection, query: SessionQuery) -> Page:
     found = conn.execute(
         f"SELECT {rows.SESSION_COLUMNS} FROM sessions{where} ORDER BY id DESC LIMIT ? OFFSET ?",
         (*params, query.limit + 1, query.offset),
-    ).fetchall()
-    return _page([rows.session(row) for row in found], query.limit)
+    )
+    # Closed once the page is full: an open statement would hold its snapshot.
+    with closing(found):
+        return PageFill(query.limit).read(found, lambda row: len(row[4]), rows.session)
 
 
 # -- history
@@ -78,7 +82,7 @@ def _seq_of(conn: sqlite3.Connection, session_id: str, ref: str, name: str) -> i
 
 def list_messages(conn: sqlite3.Connection, query: HistoryQuery) -> Page:
     page = list_message_bodies(conn, query)
-    return Page([rows.message(item.body) for item in page.items], has_more=page.has_more)
+    return Page([rows.message(item.body) for item in page.items], has_more=page.has_more, size=page.size)
 
 
 def list_message_bodies(conn: sqlite3.Connection, query: HistoryQuery) -> Page:
@@ -109,14 +113,14 @@ def list_message_bodies(conn: sqlite3.Connection, query: HistoryQuery) -> Page:
     found = conn.execute(
         f"SELECT seq, body FROM messages WHERE {' AND '.join(clauses)} ORDER BY seq {order} LIMIT ? OFFSET ?",
         (*params, query.limit + 1, offset),
-    ).fetchall()
-    if not found and conn.execute("SELECT 1 FROM sessions WHERE id = ?", (query.session_id,)).fetchone() is None:
+    )
+    with closing(found):
+        page = PageFill(query.limit).read(found, lambda row: len(row[1]), lambda row: RenderedMessage(*row))
+    if not page.items and conn.execute("SELECT 1 FROM sessions WHERE id = ?", (query.session_id,)).fetchone() is None:
         raise NotFound("session", query.session_id)
-    has_more = len(found) > query.limit
-    found = found[: query.limit]
     if newest_first:
-        found.reverse()
-    return Page([RenderedMessage(seq, body) for seq, body in found], has_more=has_more)
+        page.items.reverse()
+    return page
 
 
 # -- state
@@ -148,8 +152,9 @@ def list_artifacts(conn: sqlite3.Connection, query: ArtifactQuery) -> Page:
     found = conn.execute(
         f"SELECT {rows.ARTIFACT_COLUMNS} FROM artifacts{where} ORDER BY id DESC LIMIT ? OFFSET ?",
         (*params, query.limit + 1, query.offset),
-    ).fetchall()
-    return _page([rows.artifact(row) for row in found], query.limit)
+    )
+    with closing(found):
+        return PageFill(query.limit).read(found, lambda row: len(row[8]), rows.artifact)
 
 
 # -- metrics

@@ -54,6 +54,8 @@ class SQLiteSettings:
     read_connections: int
     # Breaks durability on purpose: only for the crash test's control run.
     ack_before_commit: bool
+    # Largest stored document once merged (VAULT_MAX_DOCUMENT_BYTES); None: unbounded.
+    max_document_bytes: int | None = None
 
 
 class SQLiteStore(SqlStore):
@@ -82,7 +84,7 @@ class SQLiteStore(SqlStore):
         self._writer: Writer | None = None
         # Artifact content; by default in an `artifacts` folder beside the database.
         blobs = blobs if blobs is not None else FilesystemBlobStore(Path(path).parent / "artifacts")
-        super().__init__(blobs, cache, state)
+        super().__init__(blobs, cache, state, settings.max_document_bytes)
 
     # -- lifecycle
 

@@ -13,7 +13,6 @@ from vault.store.core import commands, records, rows
 from vault.store.errors import BlobMissing, NotFound, PreconditionFailed
 
 from vault import clock
-from vault.jsonutil import dumps_text
 from vault.merge_patch import apply_merge_patch
 from vault.models import Artifact, CacheEntry, Message, Metric, Session, State
 
@@ -25,7 +24,7 @@ def create_session(conn: sqlite3.Connection, command: commands.CreateSession) ->
     conn.execute(
         "INSERT INTO sessions (id, agent_name, user_id, status, metadata, created_at, updated_at)"
         " VALUES (?, ?, ?, ?, ?, ?, ?)",
-        records.session_row(session),
+        records.session_row(session, command.max_bytes),
     )
     return session
 
@@ -37,7 +36,7 @@ def update_session(conn: sqlite3.Connection, command: commands.UpdateSession) ->
     session = records.changed_session(rows.session(row), command.changes)
     conn.execute(
         "UPDATE sessions SET status = ?, user_id = ?, metadata = ?, updated_at = ? WHERE id = ?",
-        (session.status, session.user_id, dumps_text(session.metadata), session.updated_at, session.id),
+        records.changed_session_row(session, command.max_bytes),
     )
     return session
 
@@ -73,7 +72,8 @@ def add_messages(conn: sqlite3.Connection, command: commands.AddMessages) -> lis
         raise NotFound("session", session_id)
     built = records.message_records(session_id, command.messages, row[0] - count + 1, now)
     conn.executemany(
-        "INSERT INTO messages (session_id, seq, id, role, body) VALUES (?, ?, ?, ?, ?)", records.message_rows(built)
+        "INSERT INTO messages (session_id, seq, id, role, body) VALUES (?, ?, ?, ?, ?)",
+        records.message_rows(built, command.max_bytes),
     )
     return records.messages_of(built)
 
@@ -104,24 +104,26 @@ def _current_state(conn: sqlite3.Connection, session_id: str, if_match: int | No
     return current
 
 
-def _write_state(conn: sqlite3.Connection, current: State, data: dict[str, Any]) -> State:
+def _write_state(conn: sqlite3.Connection, current: State, data: dict[str, Any], max_bytes: int | None = None) -> State:
     state = records.next_state(current, data)
     conn.execute(
         "INSERT INTO state (session_id, data, version, updated_at) VALUES (?, ?, ?, ?)"
         " ON CONFLICT (session_id) DO UPDATE SET data = excluded.data, version = excluded.version,"
         " updated_at = excluded.updated_at",
-        records.state_row(state),
+        records.state_row(state, max_bytes),
     )
     return state
 
 
 def put_state(conn: sqlite3.Connection, command: commands.PutState) -> State:
-    return _write_state(conn, _current_state(conn, command.session_id, command.if_match), command.data)
+    return _write_state(
+        conn, _current_state(conn, command.session_id, command.if_match), command.data, command.max_bytes
+    )
 
 
 def patch_state(conn: sqlite3.Connection, command: commands.PatchState) -> State:
     current = _current_state(conn, command.session_id, command.if_match)
-    return _write_state(conn, current, apply_merge_patch(current.data, command.patch))
+    return _write_state(conn, current, apply_merge_patch(current.data, command.patch), command.max_bytes)
 
 
 def delete_state(conn: sqlite3.Connection, command: commands.DeleteState) -> State:
@@ -187,7 +189,7 @@ def cache_set(conn: sqlite3.Connection, command: commands.CacheSet) -> CacheEntr
         f"INSERT INTO cache ({rows.CACHE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)"
         " ON CONFLICT (key) DO UPDATE SET value = excluded.value, ttl = excluded.ttl,"
         " created_at = excluded.created_at, accessed_at = excluded.accessed_at, expires_at = excluded.expires_at",
-        records.cache_row(entry),
+        records.cache_row(entry, command.max_bytes),
     )
     return entry
 

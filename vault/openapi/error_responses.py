@@ -64,7 +64,12 @@ ERROR_STATUSES: dict[int, tuple[str, tuple[str, ...], str]] = {
         ("ETag",),
         "PreconditionFailed",
     ),
-    413: ("The body is larger than the service accepts (`payload_too_large`).", (), "Error"),
+    413: (
+        "The body is larger than the service accepts (`payload_too_large`), or a document in it, or the document "
+        "it would make once merged, is over VAULT_MAX_DOCUMENT_BYTES (`document_too_large`, naming the field).",
+        (),
+        "Error",
+    ),
     415: ("The body is not sent as `application/json` (`unsupported_media_type`).", (), "Error"),
     416: (
         "The range starts past the end of the content (`range_not_satisfiable`); "
