@@ -6,7 +6,7 @@ built: the main database by default, another adapter (Redis, ...) passed in.
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import ClassVar, Protocol
 
 from vault.store.interface import IdempotencyClaim
 
@@ -16,6 +16,9 @@ from vault.models import CacheEntry
 
 class CacheStore(Protocol):
     """A cache adapter. Its promises are the cache's whole contract (tests/store/test_contract_cache.py)."""
+
+    # Where entries live, as /health's `backends` names it: "database", "redis".
+    kind: ClassVar[str]
 
     async def get(self, key: str) -> CacheEntry:
         """The live entry, `accessed_at` now; NotFound if there is none or it has expired.
@@ -37,6 +40,12 @@ class CacheStore(Protocol):
         IdempotencyClaim; claims live in the main database).
         """
 
+    async def ping(self) -> None:
+        """Return when the cache answers; StoreUnavailable, naming it, otherwise."""
+
+    async def close(self) -> None:
+        """Let go of connections; the store calls it when it closes."""
+
 
 class DatabaseCommands(Protocol):
     """What a database backend does for the cache itself."""
@@ -51,7 +60,9 @@ class DatabaseCommands(Protocol):
 
 
 class DatabaseCache:
-    """The cache in the main database, beside everything else."""
+    """The cache in the main database, beside everything else (the store pings and closes it)."""
+
+    kind: ClassVar[str] = "database"
 
     def __init__(self, database: DatabaseCommands) -> None:
         self._database = database
@@ -67,3 +78,9 @@ class DatabaseCache:
 
     async def cleanup(self, claim: IdempotencyClaim | None = None) -> int:
         return await self._database._db_cache_cleanup(claim)
+
+    async def ping(self) -> None:
+        pass
+
+    async def close(self) -> None:
+        pass

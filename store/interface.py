@@ -44,8 +44,12 @@ class Store(Protocol):
     async def close(self) -> None:
         """Stop taking commands, finish the queued ones, close. Safe to call twice."""
 
+    @property
+    def backends(self) -> dict[str, str]:
+        """Where each kind of data lives: {"database", "cache", "state", "artifacts"} to a backend name."""
+
     async def ping(self) -> None:
-        """Return when the database answers a read and the writer runs; raise otherwise."""
+        """Return when the database answers a read and the writer runs, and the cache answers; raise otherwise."""
 
     def observe(self, telemetry: Any) -> None:
         """Report commits, queue depth and database size to the app's vault.telemetry.Telemetry."""

@@ -7,6 +7,7 @@ commands). Contracts: vault.store.interface.Store.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from vault.store.cache_port import CacheStore, DatabaseCache
@@ -18,6 +19,7 @@ from vault.models import CacheEntry, Session, State
 
 
 class PortOperations:
+    backend: str
     _cache: CacheStore
     _state: StateStore
 
@@ -28,6 +30,20 @@ class PortOperations:
 
     async def get_session(self, session_id: str) -> Session:
         raise NotImplementedError  # provided by the backend
+
+    async def _count_once(self, claim: IdempotencyClaim | None, work: Callable[[], Awaitable[int]]) -> int:
+        raise NotImplementedError  # provided by the backend: claims live in the main database
+
+    @property
+    def backends(self) -> dict[str, str]:
+        """Where each kind of data lives, as /health reports it."""
+        return {"database": self.backend, "cache": self._cache.kind, "state": "database", "artifacts": "filesystem"}
+
+    async def _ping_ports(self) -> None:
+        await self._cache.ping()
+
+    async def _close_ports(self) -> None:
+        await self._cache.close()
 
     # -- cache
 
@@ -41,7 +57,10 @@ class PortOperations:
         await self._cache.delete(key)
 
     async def cache_cleanup(self, claim: IdempotencyClaim | None = None) -> int:
-        return await self._cache.cleanup(claim)
+        if isinstance(self._cache, DatabaseCache):
+            return await self._cache.cleanup(claim)
+        # The cache lives elsewhere; its claim is recorded here, in the main database.
+        return await self._count_once(claim, self._cache.cleanup)
 
     # -- state
 

@@ -17,7 +17,7 @@ import contextlib
 import logging
 import os
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from types import ModuleType
 from typing import Any, ClassVar
@@ -253,13 +253,16 @@ class SqlStore(BlobOperations, PortOperations):
         await self._write(commands.CacheDelete(key))
 
     async def _db_cache_cleanup(self, claim: IdempotencyClaim | None = None) -> int:
+        return await self._count_once(claim, lambda: self._repeat(commands.CacheCleanupChunk(CLEANUP_CHUNK)))
+
+    async def _count_once(self, claim: IdempotencyClaim | None, work: Callable[[], Awaitable[int]]) -> int:
+        """Run work that spans several commands (or happens outside the database) under a claim."""
         if claim is not None:
-            # The sweep spans several commands, so the claim is checked before it:
-            # a replay or a mismatched request must not sweep.
+            # The claim is checked before the work: a replay or a mismatched request must not redo it.
             replay = await self._read(self._queries.lookup_claim, claim)
             if replay is not None:
                 return revive(replay, int)
-        total = await self._repeat(commands.CacheCleanupChunk(CLEANUP_CHUNK))
+        total = await work()
         if claim is None:
             return total
         return revive(await self._write(commands.Answer(total), claim), int)

@@ -92,9 +92,11 @@ class PostgresStore(SqlStore):
         if not self._pool.closed:
             await self._flush_touches()
         await self._pool.close()
+        await self._close_ports()
 
     async def ping(self) -> None:
         await self._read(reads.ping)
+        await self._ping_ports()
 
     def observe(self, telemetry: Telemetry) -> None:
         self._observer = telemetry.observe_commit

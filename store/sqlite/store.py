@@ -131,6 +131,7 @@ class SQLiteStore(SqlStore):
             await self._flush_touches()
             await self._writer.close()
         await self._close_connections()
+        await self._close_ports()
 
     async def _close_connections(self) -> None:
         await self._reads.close()
@@ -148,6 +149,7 @@ class SQLiteStore(SqlStore):
         if self._writer.failure is not None:
             raise errors.StoreUnavailable(self._writer.failure)
         await self._read(reads.ping)
+        await self._ping_ports()
 
     def observe(self, telemetry: Telemetry) -> None:
         self._started_writer().observer = telemetry.observe_commit

@@ -19,11 +19,13 @@ from vault.store.cache_port import CacheStore, DatabaseCache
 from vault.store.errors import NotFound
 from vault.store.interface import Store
 from vault.store.postgres.store import PostgresStore
+from vault.store.redis_cache import RedisCache
 from vault.store.sqlite import SQLiteStore
 from vault.store.state_port import DatabaseState, StateStore
 
 from tests import store_settings
 from tests.pgtemp import fresh_database
+from tests.redistemp import private_prefix
 from vault import clock
 from vault.inputs import NewMessage, NewMetric, NewSession
 from vault.models import Message, Metric, Session
@@ -68,13 +70,31 @@ async def backend_store(request, tmp_path):
 # Cache and state adapters their port contracts run against, each built on a
 # started backend store (the database it lives in, or the sessions it serves).
 # A new adapter (Redis, ...) joins here and runs beside every backend.
-CACHE_ADAPTERS: dict[str, Callable[[Store], CacheStore]] = {"database": DatabaseCache}
+@asynccontextmanager
+async def _database_cache(store: Store) -> AsyncIterator[CacheStore]:
+    yield DatabaseCache(store)
+
+
+@asynccontextmanager
+async def _redis_cache(store: Store) -> AsyncIterator[CacheStore]:
+    # The real Redis, under a prefix of this test's own, its keys removed after.
+    async with private_prefix() as (url, prefix):
+        cache = RedisCache(url, prefix)
+        yield cache
+        await cache.close()
+
+
+CACHE_ADAPTERS: dict[str, Callable[[Store], AbstractAsyncContextManager[CacheStore]]] = {
+    "database": _database_cache,
+    "redis": _redis_cache,
+}
 STATE_ADAPTERS: dict[str, Callable[[Store], StateStore]] = {"database": DatabaseState}
 
 
 @pytest.fixture(params=list(CACHE_ADAPTERS))
-def cache_store(request, backend_store) -> CacheStore:
-    return CACHE_ADAPTERS[request.param](backend_store)
+async def cache_store(request, backend_store) -> AsyncIterator[CacheStore]:
+    async with CACHE_ADAPTERS[request.param](backend_store) as cache:
+        yield cache
 
 
 @pytest.fixture(params=list(STATE_ADAPTERS))
