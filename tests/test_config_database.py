@@ -47,3 +47,20 @@ def test_the_database_is_described_without_its_password():
     config = Config.from_env({"VAULT_DATABASE_URL": "postgresql://vault:s3cret@db.internal:5432/vault?sslmode=require"})
     assert config.database == "postgresql://db.internal:5432/vault"
     assert Config.from_env({"DB_PATH": "/data/storage.db"}).database == "/data/storage.db"
+
+
+@pytest.mark.parametrize("url", ["redis://127.0.0.1:6379/0", "rediss://:secret@cache.internal:6380/2"])
+def test_vault_cache_url_puts_the_cache_in_redis(url):
+    config = Config.from_env({"DB_PATH": "/tmp/x.db", "VAULT_CACHE_URL": url})
+    assert build_store(config).backends["cache"] == "redis"
+    assert config.redis_prefix == "vault:"
+
+
+def test_the_cache_stays_in_the_main_database_by_default():
+    assert build_store(Config.from_env({"DB_PATH": "/tmp/x.db"})).backends["cache"] == "database"
+
+
+@pytest.mark.parametrize("value", ["http://h:6379", "127.0.0.1:6379", " "])
+def test_vault_cache_url_must_be_redis(value):
+    with pytest.raises(ConfigError, match="VAULT_CACHE_URL"):
+        Config.from_env({"VAULT_CACHE_URL": value})

@@ -19,6 +19,7 @@ from vault.store.backup_files import remove_leftovers
 from vault.store.blobfs import FilesystemBlobStore
 from vault.store.interface import Store
 from vault.store.postgres.store import PostgresSettings, PostgresStore
+from vault.store.redis_cache import RedisCache
 from vault.store.sqlite import SQLiteSettings, SQLiteStore
 from vault.telemetry import JobCollector, Telemetry
 
@@ -43,11 +44,20 @@ def postgres_settings(config: Config) -> PostgresSettings:
     )
 
 
+def build_cache(config: Config) -> RedisCache | None:
+    """The cache adapter the settings name; None: the cache stays in the main database."""
+    if config.cache_url is None:
+        return None
+    # Connects at its first command, so a Redis that is down does not stop the start.
+    return RedisCache(config.cache_url, config.redis_prefix, config.max_document_bytes)
+
+
 def build_store(config: Config) -> Store:
     blobs = FilesystemBlobStore(config.artifact_dir)
+    cache = build_cache(config)
     if config.database_url is not None:
-        return PostgresStore(config.database_url, postgres_settings(config), blobs=blobs)
-    return SQLiteStore(config.db_path, sqlite_settings(config), blobs=blobs)
+        return PostgresStore(config.database_url, postgres_settings(config), blobs=blobs, cache=cache)
+    return SQLiteStore(config.db_path, sqlite_settings(config), blobs=blobs, cache=cache)
 
 
 async def _store_context(app: web.Application) -> AsyncIterator[None]:

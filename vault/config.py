@@ -26,6 +26,7 @@ from vault.settings import (
     listing,
     one_of,
     postgres_url,
+    redis_url,
     setting,
     settings_of,
     text,
@@ -76,6 +77,17 @@ class Config:
         5,
         int_between(1, 3600),
         "Seconds a request waits for a free PostgreSQL connection before it is answered 503.",
+    )
+    cache_url: str | None = setting(
+        "VAULT_CACHE_URL",
+        None,
+        redis_url,
+        "A redis:// or rediss:// URL (password and db number in it): cache entries live in Redis,"
+        " their TTL kept by Redis itself, shared by every instance that names it.",
+        shown="off (the main database)",
+    )
+    redis_prefix: str = setting(
+        "VAULT_REDIS_PREFIX", "vault:", text, "Put before every Redis key The Vault writes, so it can share a Redis."
     )
     log_level: str = setting("LOG_LEVEL", "info", one_of(*LOG_LEVELS), "debug, info, warning, error or critical.")
     log_format: str = setting(

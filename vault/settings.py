@@ -129,6 +129,16 @@ def postgres_url(name: str, raw: str) -> str:
     return url
 
 
+REDIS_SCHEMES = ("redis://", "rediss://")
+
+
+def redis_url(name: str, raw: str) -> str:
+    url = raw.strip()
+    if not url.startswith(REDIS_SCHEMES):
+        raise ConfigError(f"{name} must be a redis:// or rediss:// URL")
+    return url
+
+
 def text(name: str, raw: str) -> str:
     if not raw.strip():
         raise ConfigError(f"{name} is set but empty")
