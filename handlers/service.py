@@ -32,13 +32,25 @@ routes = web.RouteTableDef()
                         "service": {"const": "storage_service"},
                         "version": {"type": "string"},
                         "backend": {"type": "string", "examples": ["sqlite"]},
+                        "backends": {
+                            "type": "object",
+                            "description": "Where each kind of data lives.",
+                            "properties": {
+                                "database": {"enum": ["sqlite", "postgresql"]},
+                                "cache": {"enum": ["database", "redis"]},
+                                "state": {"enum": ["database"]},
+                                "artifacts": {"enum": ["filesystem"]},
+                            },
+                            "required": ["database", "cache", "state", "artifacts"],
+                        },
                     },
-                    "required": ["status", "service", "version", "backend"],
+                    "required": ["status", "service", "version", "backend", "backends"],
                 },
             ),
             "The process is up.",
         ),
-        description="Cheap, and open even when API keys are set.",
+        description="Cheap, and open even when API keys are set. `backend` is the main database, as `backends.database`"
+        " (kept for older clients); `backends` says where each kind of data lives.",
         needs_key=False,
     ),
 )
@@ -49,6 +61,7 @@ async def health(request: web.Request) -> web.Response:
             "service": "storage_service",
             "version": __version__,
             "backend": store_of(request).backend,
+            "backends": store_of(request).backends,
         }
     )
 
@@ -70,14 +83,15 @@ async def health(request: web.Request) -> web.Response:
                     "required": ["status", "backend"],
                 },
             ),
-            "The database answers a read and the writer runs.",
+            "The database answers a read and the writer runs, and Redis answers where the cache lives in it.",
         ),
-        description="503 (`not_ready`) with the reason while the database does not answer or the writer is stopped.",
+        description="503 (`not_ready`) with the reason while the database does not answer, the writer is stopped,"
+        " or the Redis that holds the cache does not answer (the reason names Redis).",
         errors=(503,),
     ),
 )
 async def ready(request: web.Request) -> web.Response:
-    """200 only when the database answers a read and the writer runs."""
+    """200 only when the database answers a read and the writer runs, and the cache answers."""
     try:
         await store_of(request).ping()
     except StoreError as exc:

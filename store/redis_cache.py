@@ -12,8 +12,8 @@ from contextlib import contextmanager
 from typing import ClassVar
 from urllib.parse import urlsplit
 
-import orjson
 import redis.asyncio as aioredis
+from attrs import asdict
 from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 from redis.retry import Retry
@@ -23,6 +23,7 @@ from vault.store.interface import IdempotencyClaim
 
 from vault import clock
 from vault.inputs import CacheWrite
+from vault.jsonutil import dumps_text, loads_stored
 from vault.models import CacheEntry
 
 # Connect and read timeouts: a dead Redis answers a request with 503, not a hang.
@@ -71,23 +72,14 @@ class RedisCache:
             stored = await self._redis.get(self._key(key))
         if stored is None:
             raise NotFound("cache key", key)
-        entry = CacheEntry(**orjson.loads(stored))
+        entry = CacheEntry(**loads_stored(stored.decode("utf-8")))
         return CacheEntry(entry.key, entry.value, entry.ttl, entry.created_at, clock.now_text(), entry.expires_at)
 
     async def set(self, key: str, write: CacheWrite) -> CacheEntry:
         entry = new_cache_entry(key, write)
         # Checked as the database checks it: DocumentTooLarge, nothing written.
         bounded_text(entry.value, "value", self._max_document_bytes)
-        document = orjson.dumps(
-            {
-                "key": entry.key,
-                "value": entry.value,
-                "ttl": entry.ttl,
-                "created_at": entry.created_at,
-                "accessed_at": entry.accessed_at,
-                "expires_at": entry.expires_at,
-            }
-        )
+        document = dumps_text(asdict(entry))
         expiry_ms = None if write.ttl is None else write.ttl * 1000
         with self._reaching_redis():
             await self._redis.set(self._key(key), document, px=expiry_ms)

@@ -12,6 +12,12 @@ async def test_health_and_ready(vault):
     health = await vault.health()
     assert isinstance(health, Health)
     assert (health.status, health.service, health.backend) == ("healthy", "storage_service", "sqlite")
+    assert health.backends == {
+        "database": "sqlite",
+        "cache": "database",
+        "state": "database",
+        "artifacts": "filesystem",
+    }
     assert await vault.ready() is True
 
 

@@ -2,22 +2,36 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
 import pytest
 
+from tests.redistemp import private_prefix, wait_until
 from vault.config import Config
 
 # Moved by this much after a write with ttl=1, the clock is past the entry's expiry.
 PAST_A_ONE_SECOND_TTL = 2
 
 
+# Where the cache lives: every test here runs on the main database and on real Redis.
+@pytest.fixture(params=["database", "redis"])
+async def cache_home(request) -> AsyncIterator[dict[str, str]]:
+    if request.param == "database":
+        yield {}
+        return
+    if "still_clock" in request.fixturenames:
+        pytest.skip("moves the service's clock; Redis keeps its own (test_redis_expires_entries_itself waits instead)")
+    async with private_prefix() as (url, prefix):
+        yield {"cache_url": url, "redis_prefix": prefix}
+
+
 @pytest.fixture
-def config(db_path) -> Config:
+def config(db_path, cache_home) -> Config:
     # The scheduled sweep stays out of the way: only these tests delete entries.
-    return Config(db_path=db_path, cache_sweep_seconds=86_400)
+    return Config(db_path=db_path, cache_sweep_seconds=86_400, **cache_home)
 
 
 def cache_url(key: str) -> str:
@@ -175,6 +189,21 @@ async def test_expired_entry_is_404_before_any_cleanup(client, still_clock):
     # The row was still there: the read itself hid it.
     assert await cleanup(client) == 1
     await assert_missing(client, "short")
+
+
+async def test_redis_expires_entries_itself(client, cache_home):
+    if not cache_home:
+        pytest.skip("the database form moves the clock (test_expired_entry_is_404_before_any_cleanup)")
+    await put_entry(client, "short", "lived", ttl=1)
+    await put_entry(client, "long", "lived", ttl=3600)
+
+    async def short_is_gone() -> bool:
+        return (await client.get(cache_url("short"))).status == 404
+
+    await wait_until(short_is_gone, "redis to expire the entry")
+    # Redis removed it itself: no sweep finds it.
+    assert await cleanup(client) == 0
+    assert (await get_entry(client, "long"))["value"] == "lived"
 
 
 async def test_setting_again_restarts_the_ttl(client, still_clock):

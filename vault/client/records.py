@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from attrs import frozen
+from attrs import Factory, frozen
 
 
 @frozen
@@ -18,6 +18,8 @@ class Health:
     service: str = ""
     version: str = ""
     backend: str = ""
+    # Where each kind of data lives: database, cache, state, artifacts.
+    backends: dict[str, str] = Factory(dict)
 
 
 @frozen
