@@ -122,21 +122,20 @@ def listing(name: str, raw: str) -> tuple[str, ...]:
 POSTGRES_SCHEMES = ("postgresql://", "postgres://")
 
 
-def postgres_url(name: str, raw: str) -> str:
-    url = raw.strip()
-    if not url.startswith(POSTGRES_SCHEMES):
-        raise ConfigError(f"{name} must be a postgresql:// URL (for SQLite, set DB_PATH instead)")
-    return url
+def url_of(schemes: tuple[str, ...], expected: str) -> Parser:
+    """A parser taking a URL with one of `schemes`; `expected` finishes the error's "must be ..."."""
+
+    def parse(name: str, raw: str) -> str:
+        url = raw.strip()
+        if not url.startswith(schemes):
+            raise ConfigError(f"{name} must be {expected}")
+        return url
+
+    return parse
 
 
-REDIS_SCHEMES = ("redis://", "rediss://")
-
-
-def redis_url(name: str, raw: str) -> str:
-    url = raw.strip()
-    if not url.startswith(REDIS_SCHEMES):
-        raise ConfigError(f"{name} must be a redis:// or rediss:// URL")
-    return url
+postgres_url = url_of(POSTGRES_SCHEMES, "a postgresql:// URL (for SQLite, set DB_PATH instead)")
+redis_url = url_of(("redis://", "rediss://"), "a redis:// or rediss:// URL")
 
 
 def text(name: str, raw: str) -> str:
