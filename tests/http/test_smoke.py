@@ -11,6 +11,7 @@ async def test_health(client):
         "service": "storage_service",
         "version": "0.1.0",
         "backend": "sqlite",
+        "backends": {"database": "sqlite", "cache": "database", "state": "database", "artifacts": "filesystem"},
     }
 
 
