@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import os
-import socket
 import sqlite3
 import subprocess
 import sys
 
 from vault.store.sqlite.migrations import LATEST_VERSION, MIGRATIONS
 
+from tests.redistemp import free_port, redis_url
 
-def vault(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "vault", *args], capture_output=True, text=True, timeout=60)
+
+def vault(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    environ = None if env is None else {**os.environ, **env}
+    return subprocess.run(
+        [sys.executable, "-m", "vault", *args], capture_output=True, text=True, timeout=60, env=environ
+    )
 
 
 def test_help_lists_every_command():
@@ -54,16 +58,10 @@ def test_check_on_a_fresh_path_creates_nothing(tmp_path):
     assert not db.exists()
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def test_serve_on_a_folder_says_one_line_and_exits(tmp_path):
     # Rule: a database path that cannot be opened ends with one clear line, no traceback.
     result = subprocess.run(
-        [sys.executable, "-m", "vault", "serve", "--host", "127.0.0.1", "--port", str(_free_port())],
+        [sys.executable, "-m", "vault", "serve", "--host", "127.0.0.1", "--port", str(free_port())],
         capture_output=True,
         text=True,
         timeout=60,
@@ -73,3 +71,20 @@ def test_serve_on_a_folder_says_one_line_and_exits(tmp_path):
     assert result.stderr.strip().splitlines() == [
         f"vault: cannot start: cannot open database {tmp_path}: unable to open database file"
     ]
+
+
+# Rule: with VAULT_CACHE_URL set, `vault check` says in one line that Redis answers.
+def test_check_says_redis_answers(tmp_path):
+    check = vault("check", "--db-path", str(tmp_path / "vault.db"), env={"VAULT_CACHE_URL": redis_url()})
+    assert check.returncode == 0, check.stdout + check.stderr
+    assert check.stdout.splitlines()[-1] == f"cache: redis at {redis_url()} answers"
+
+
+# Rule: a Redis that does not answer fails `vault check` with one line naming it, its password left out.
+def test_check_fails_on_a_redis_that_does_not_answer(tmp_path):
+    port = free_port()
+    url = f"redis://:secret-word@127.0.0.1:{port}/0"
+    check = vault("check", "--db-path", str(tmp_path / "vault.db"), env={"VAULT_CACHE_URL": url})
+    assert check.returncode == 1, check.stdout + check.stderr
+    assert check.stdout.splitlines()[-1].startswith(f"PROBLEM: redis at redis://127.0.0.1:{port}/0 does not answer")
+    assert "secret-word" not in check.stdout + check.stderr

@@ -12,14 +12,16 @@ from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import TypeVar
 
+from attrs import evolve
+
 from vault import __version__, logs, server
-from vault.app import build_store, create_app, sqlite_settings
+from vault.app import build_cache, build_store, create_app, sqlite_settings
 from vault.config import Config, ConfigError
 from vault.copying import row_progress, run_copy
 from vault.store.blobfs import FilesystemBlobStore
 from vault.store.blobs import artifacts_folder
 from vault.store.core import copies
-from vault.store.errors import StoreError
+from vault.store.errors import StoreError, StoreUnavailable
 from vault.store.postgres import migrations as postgres_migrations
 from vault.store.postgres.store import PostgresStore
 from vault.store.sqlite import backup, diagnose
@@ -188,18 +190,41 @@ def serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cache_answers(config: Config) -> bool:
+    """One line on the Redis cache the settings name (if any); False when it does not answer."""
+    cache = build_cache(config)
+    if cache is None:
+        return True
+
+    async def ping() -> None:
+        try:
+            await cache.ping()
+        finally:
+            await cache.close()
+
+    try:
+        asyncio.run(ping())
+    except StoreUnavailable as exc:
+        print(f"PROBLEM: {exc}")
+        return False
+    print(f"cache: redis at {cache.address} answers")
+    return True
+
+
 def check_command(args: argparse.Namespace) -> int:
     config = _config(args)
     if config.database_url is not None:
-        _on_postgres(config, lambda store: store.ping())
+        # The store's ping would ping Redis too; the cache gets its own line, so one cannot hide the other.
+        _on_postgres(evolve(config, cache_url=None), lambda store: store.ping())
         print(f"settings: ok (port {config.port}, database {config.database}); the database answers")
-        return 0
+        return 0 if _cache_answers(config) else 1
     print(f"settings: ok (port {config.port}, database {config.db_path}, synchronous={config.sqlite_synchronous})")
     print(f"api keys: {len(config.api_keys) or 'none'}; backups: {config.backup_dir}")
     report = diagnose.inspect_database(config.db_path)
     for line in report.lines:
         print(line)
-    return 0 if report.ok else 1
+    cache_ok = _cache_answers(config)
+    return 0 if report.ok and cache_ok else 1
 
 
 def migrate_command(args: argparse.Namespace) -> int:
