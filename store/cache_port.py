@@ -12,6 +12,7 @@ from vault.store.interface import IdempotencyClaim
 
 from vault.inputs import CacheWrite
 from vault.models import CacheEntry
+from vault.telemetry import Telemetry
 
 
 class CacheStore(Protocol):
@@ -45,6 +46,9 @@ class CacheStore(Protocol):
 
     async def close(self) -> None:
         """Let go of connections; the store calls it when it closes."""
+
+    def observe(self, telemetry: Telemetry) -> None:
+        """Report its calls to the app's metrics, if it has any of its own to report."""
 
 
 class DatabaseCommands(Protocol):
@@ -84,3 +88,6 @@ class DatabaseCache:
 
     async def close(self) -> None:
         pass
+
+    def observe(self, telemetry: Telemetry) -> None:
+        pass  # the database's own metrics cover it

@@ -16,6 +16,7 @@ from vault.store.state_port import DatabaseState, SessionScopedState, StateStore
 
 from vault.inputs import CacheWrite
 from vault.models import CacheEntry, Session, State
+from vault.telemetry import Telemetry
 
 
 class PortOperations:
@@ -41,6 +42,9 @@ class PortOperations:
 
     async def _ping_ports(self) -> None:
         await self._cache.ping()
+
+    def _observe_ports(self, telemetry: Telemetry) -> None:
+        self._cache.observe(telemetry)
 
     async def _close_ports(self) -> None:
         await self._cache.close()

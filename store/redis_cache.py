@@ -7,7 +7,8 @@ A Redis that is down or slow is StoreUnavailable after a short timeout, never a 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import ClassVar
 from urllib.parse import urlsplit
@@ -25,6 +26,7 @@ from vault import clock
 from vault.inputs import CacheWrite
 from vault.jsonutil import dumps_text, loads_stored
 from vault.models import CacheEntry
+from vault.telemetry import Telemetry
 
 # Connect and read timeouts: a dead Redis answers a request with 503, not a hang.
 SOCKET_TIMEOUT_SECONDS = 2.0
@@ -56,19 +58,29 @@ class RedisCache:
             socket_timeout=SOCKET_TIMEOUT_SECONDS,
             retry=Retry(NoBackoff(), RETRIES),
         )
+        self._observer: Callable[[str, float, bool], None] | None = None
 
     def _key(self, key: str) -> str:
         return self._prefix + key
 
+    def observe(self, telemetry: Telemetry) -> None:
+        self._observer = telemetry.observe_redis
+
     @contextmanager
-    def _reaching_redis(self) -> Iterator[None]:
+    def _reaching_redis(self, operation: str) -> Iterator[None]:
+        started = time.perf_counter()
+        failed = True
         try:
             yield
+            failed = False
         except (RedisError, OSError) as exc:
             raise StoreUnavailable(f"redis at {self.address} does not answer: {exc}") from exc
+        finally:
+            if self._observer is not None:
+                self._observer(operation, time.perf_counter() - started, failed)
 
     async def get(self, key: str) -> CacheEntry:
-        with self._reaching_redis():
+        with self._reaching_redis("get"):
             stored = await self._redis.get(self._key(key))
         if stored is None:
             raise NotFound("cache key", key)
@@ -81,12 +93,12 @@ class RedisCache:
         bounded_text(entry.value, "value", self._max_document_bytes)
         document = dumps_text(asdict(entry))
         expiry_ms = None if write.ttl is None else write.ttl * 1000
-        with self._reaching_redis():
+        with self._reaching_redis("set"):
             await self._redis.set(self._key(key), document, px=expiry_ms)
         return entry
 
     async def delete(self, key: str) -> None:
-        with self._reaching_redis():
+        with self._reaching_redis("delete"):
             removed = await self._redis.delete(self._key(key))
         if not removed:
             raise NotFound("cache key", key)
@@ -96,12 +108,12 @@ class RedisCache:
 
         A claim is recorded by the store around this call, in the main database.
         """
-        with self._reaching_redis():
+        with self._reaching_redis("cleanup"):
             await self._redis.ping()
         return 0
 
     async def ping(self) -> None:
-        with self._reaching_redis():
+        with self._reaching_redis("ping"):
             await self._redis.ping()
 
     async def close(self) -> None:

@@ -1,4 +1,4 @@
-"""Prometheus metrics for one app: requests, the writer, the database, jobs.
+"""Prometheus metrics for one app: requests, the writer, the database, Redis, jobs.
 
 Each app gets its own registry, so several apps in one process (tests, or two
 instances side by side) never share counters.
@@ -57,6 +57,19 @@ class Telemetry:
             buckets=LATENCY_BUCKETS,
             registry=self.registry,
         )
+        self.redis_latency = Histogram(
+            "vault_redis_call_duration_seconds",
+            "Time of one call to the Redis cache, answered or failed, by operation.",
+            ["operation"],
+            buckets=LATENCY_BUCKETS,
+            registry=self.registry,
+        )
+        self.redis_errors = Counter(
+            "vault_redis_errors",
+            "Calls to the Redis cache that failed (down, too slow, refused), by operation.",
+            ["operation"],
+            registry=self.registry,
+        )
         self._request_series: dict[tuple[str, str, int], tuple] = {}
         self._scrape_reads: list[Callable[[], Awaitable[None]]] = []
 
@@ -73,6 +86,11 @@ class Telemetry:
     def observe_commit(self, size: int, seconds: float) -> None:
         self.batch_size.observe(size)
         self.commit_latency.observe(seconds)
+
+    def observe_redis(self, operation: str, seconds: float, failed: bool) -> None:
+        self.redis_latency.labels(operation).observe(seconds)
+        if failed:
+            self.redis_errors.labels(operation).inc()
 
     def watch(self, collector: Collector) -> None:
         self.registry.register(collector)

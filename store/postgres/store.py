@@ -99,6 +99,7 @@ class PostgresStore(SqlStore):
         await self._ping_ports()
 
     def observe(self, telemetry: Telemetry) -> None:
+        self._observe_ports(telemetry)
         self._observer = telemetry.observe_commit
         # No files to measure; the depth is callers waiting for a connection.
         telemetry.watch(StoreCollector(queue_depth=lambda: self._pool.waiting, files=dict, sizes=self._sizes.copy))

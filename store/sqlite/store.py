@@ -152,6 +152,7 @@ class SQLiteStore(SqlStore):
         await self._ping_ports()
 
     def observe(self, telemetry: Telemetry) -> None:
+        self._observe_ports(telemetry)
         self._started_writer().observer = telemetry.observe_commit
         telemetry.watch(
             StoreCollector(
