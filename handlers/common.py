@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import re
 from collections.abc import Iterable
@@ -214,9 +215,12 @@ async def page_response(request: web.Request, page: Page, next_params: dict[str,
 
 
 async def encode_page(page: Page) -> bytes:
-    """The page's items as a JSON array; a large page is encoded on a worker thread, one item at a
-    time, so the loop answers other requests between two items."""
-    return await jsonutil.off_loop(page.size, lambda: _encode_items(page.items))
+    """The page's items as a JSON array. A small page is one encode on the loop, as every page
+    was; a large one is encoded on a worker thread, one item at a time, so the loop answers
+    other requests between two items."""
+    if page.size <= jsonutil.OFF_LOOP_BYTES:
+        return jsonutil.dumps(unstructure(page.items))
+    return await asyncio.to_thread(_encode_items, page.items)
 
 
 def _encode_items(items: Iterable[Any]) -> bytes:

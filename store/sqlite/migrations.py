@@ -22,8 +22,10 @@ def _as_rowid_table(table: str, columns: str, indexes: tuple[str, ...] = ()) -> 
     )
 
 
-# Tables holding documents (metadata, state, cache values, message bodies) are
-# rowid tables from version 4 on. In a WITHOUT ROWID table the whole row is the
+# The columns of the tables that hold documents, written once: version 1 made
+# them WITHOUT ROWID tables, version 4 rebuilds them as rowid tables with the
+# same columns. Tables holding documents (metadata, state, cache values, message
+# bodies) are rowid tables from version 4 on. In a WITHOUT ROWID table the whole row is the
 # b-tree key, so a search that passes a row with a multi-megabyte document reads
 # its overflow chain to compare keys: one large session made every foreign-key
 # check on `sessions` (each append, each delete) read it again. In a rowid table
@@ -73,57 +75,35 @@ IDEMPOTENCY_COLUMNS = """
     fingerprint TEXT NOT NULL,
     response TEXT NOT NULL,
     created_at TEXT NOT NULL"""
+# Each table's indexes, written once: made in the versions that first built the
+# tables, and made again when version 4 rebuilds them.
+SESSIONS_INDEXES = (
+    "CREATE INDEX sessions_by_agent ON sessions (agent_name, id)",
+    "CREATE INDEX sessions_by_user ON sessions (user_id, id)",
+    "CREATE INDEX sessions_by_status ON sessions (status, id)",
+)
+ARTIFACTS_INDEXES = (
+    "CREATE INDEX artifacts_by_session ON artifacts (session_id, id)",
+    "CREATE INDEX artifacts_by_type ON artifacts (type, id)",
+)
+ARTIFACTS_BY_SHA256 = "CREATE INDEX artifacts_by_sha256 ON artifacts (sha256) WHERE sha256 IS NOT NULL"
+CACHE_BY_EXPIRY = "CREATE INDEX cache_by_expiry ON cache (expires_at) WHERE expires_at IS NOT NULL"
+IDEMPOTENCY_KEYS_BY_AGE = "CREATE INDEX idempotency_keys_by_age ON idempotency_keys (created_at)"
 
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(
         1,
         "sessions, history, state, artifacts, metrics, cache, idempotency keys",
         (
-            """CREATE TABLE sessions (
-                id TEXT PRIMARY KEY,
-                agent_name TEXT NOT NULL,
-                user_id TEXT,
-                status TEXT NOT NULL,
-                metadata TEXT NOT NULL,
-                created_at TEXT NOT NULL,
-                updated_at TEXT NOT NULL,
-                message_count INTEGER NOT NULL DEFAULT 0,
-                last_seq INTEGER NOT NULL DEFAULT 0
-            ) WITHOUT ROWID""",
-            "CREATE INDEX sessions_by_agent ON sessions (agent_name, id)",
-            "CREATE INDEX sessions_by_user ON sessions (user_id, id)",
-            "CREATE INDEX sessions_by_status ON sessions (status, id)",
+            f"CREATE TABLE sessions ({SESSIONS_COLUMNS}) WITHOUT ROWID",
+            *SESSIONS_INDEXES,
             # Clustered by (session_id, seq): a context window is one range scan.
             # A message never changes once written, so it is kept as the JSON it
             # is served as, and a window is answered without decoding anything.
-            """CREATE TABLE messages (
-                session_id TEXT NOT NULL REFERENCES sessions (id) ON DELETE CASCADE,
-                seq INTEGER NOT NULL,
-                id TEXT NOT NULL UNIQUE,
-                role TEXT NOT NULL,
-                body TEXT NOT NULL,
-                PRIMARY KEY (session_id, seq)
-            ) WITHOUT ROWID""",
-            """CREATE TABLE state (
-                session_id TEXT PRIMARY KEY REFERENCES sessions (id) ON DELETE CASCADE,
-                data TEXT NOT NULL,
-                version INTEGER NOT NULL,
-                updated_at TEXT NOT NULL
-            ) WITHOUT ROWID""",
-            """CREATE TABLE artifacts (
-                id TEXT PRIMARY KEY,
-                session_id TEXT REFERENCES sessions (id) ON DELETE CASCADE,
-                name TEXT NOT NULL,
-                type TEXT NOT NULL,
-                content_type TEXT,
-                path TEXT,
-                size INTEGER,
-                sha256 TEXT,
-                metadata TEXT NOT NULL,
-                created_at TEXT NOT NULL
-            ) WITHOUT ROWID""",
-            "CREATE INDEX artifacts_by_session ON artifacts (session_id, id)",
-            "CREATE INDEX artifacts_by_type ON artifacts (type, id)",
+            f"CREATE TABLE messages ({MESSAGES_COLUMNS}) WITHOUT ROWID",
+            f"CREATE TABLE state ({STATE_COLUMNS}) WITHOUT ROWID",
+            f"CREATE TABLE artifacts ({ARTIFACTS_COLUMNS}) WITHOUT ROWID",
+            *ARTIFACTS_INDEXES,
             # AUTOINCREMENT: rowids are never reused, so a rollup watermark stays true.
             """CREATE TABLE metrics (
                 rowid INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -139,22 +119,10 @@ MIGRATIONS: tuple[Migration, ...] = (
             "CREATE INDEX metrics_by_entity ON metrics (entity_name, metric_name, timestamp)",
             "CREATE INDEX metrics_by_session ON metrics (session_id, timestamp)",
             "CREATE INDEX metrics_by_time ON metrics (timestamp)",
-            """CREATE TABLE cache (
-                key TEXT PRIMARY KEY,
-                value TEXT NOT NULL,
-                ttl INTEGER,
-                created_at TEXT NOT NULL,
-                accessed_at TEXT NOT NULL,
-                expires_at TEXT
-            ) WITHOUT ROWID""",
-            "CREATE INDEX cache_by_expiry ON cache (expires_at) WHERE expires_at IS NOT NULL",
-            """CREATE TABLE idempotency_keys (
-                key TEXT PRIMARY KEY,
-                fingerprint TEXT NOT NULL,
-                response TEXT NOT NULL,
-                created_at TEXT NOT NULL
-            ) WITHOUT ROWID""",
-            "CREATE INDEX idempotency_keys_by_age ON idempotency_keys (created_at)",
+            f"CREATE TABLE cache ({CACHE_COLUMNS}) WITHOUT ROWID",
+            CACHE_BY_EXPIRY,
+            f"CREATE TABLE idempotency_keys ({IDEMPOTENCY_COLUMNS}) WITHOUT ROWID",
+            IDEMPOTENCY_KEYS_BY_AGE,
         ),
     ),
     Migration(
@@ -188,7 +156,7 @@ MIGRATIONS: tuple[Migration, ...] = (
         "artifacts by content hash",
         (
             # Blobs are shared by content: releasing one asks whether any record still points at it.
-            "CREATE INDEX artifacts_by_sha256 ON artifacts (sha256) WHERE sha256 IS NOT NULL",
+            ARTIFACTS_BY_SHA256,
         ),
     ),
     Migration(
@@ -198,32 +166,24 @@ MIGRATIONS: tuple[Migration, ...] = (
             *_as_rowid_table(
                 "sessions",
                 SESSIONS_COLUMNS,
-                (
-                    "CREATE INDEX sessions_by_agent ON sessions (agent_name, id)",
-                    "CREATE INDEX sessions_by_user ON sessions (user_id, id)",
-                    "CREATE INDEX sessions_by_status ON sessions (status, id)",
-                ),
+                SESSIONS_INDEXES,
             ),
             *_as_rowid_table("messages", MESSAGES_COLUMNS),
             *_as_rowid_table("state", STATE_COLUMNS),
             *_as_rowid_table(
                 "artifacts",
                 ARTIFACTS_COLUMNS,
-                (
-                    "CREATE INDEX artifacts_by_session ON artifacts (session_id, id)",
-                    "CREATE INDEX artifacts_by_type ON artifacts (type, id)",
-                    "CREATE INDEX artifacts_by_sha256 ON artifacts (sha256) WHERE sha256 IS NOT NULL",
-                ),
+                (*ARTIFACTS_INDEXES, ARTIFACTS_BY_SHA256),
             ),
             *_as_rowid_table(
                 "cache",
                 CACHE_COLUMNS,
-                ("CREATE INDEX cache_by_expiry ON cache (expires_at) WHERE expires_at IS NOT NULL",),
+                (CACHE_BY_EXPIRY,),
             ),
             *_as_rowid_table(
                 "idempotency_keys",
                 IDEMPOTENCY_COLUMNS,
-                ("CREATE INDEX idempotency_keys_by_age ON idempotency_keys (created_at)",),
+                (IDEMPOTENCY_KEYS_BY_AGE,),
             ),
         ),
         rebuilds_tables=True,

@@ -53,12 +53,6 @@ async def test_an_upload_is_hashed_placed_and_its_partial_removed(blobs):
     assert partials(blobs) == []
 
 
-async def test_placing_twice_and_identical_uploads_keep_one_file(blobs):
-    sha = await put(blobs, b"twice")
-    assert await put(blobs, b"twice") == sha
-    assert await listed_before(blobs, time.time() + 60) == [sha]
-
-
 async def test_a_placed_blob_can_be_placed_again_after_removal(blobs):
     async with blobs.upload() as upload:
         await upload.write(b"again")
