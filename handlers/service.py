@@ -38,7 +38,7 @@ routes = web.RouteTableDef()
                             "properties": {
                                 "database": {"enum": ["sqlite", "postgresql"]},
                                 "cache": {"enum": ["database", "redis"]},
-                                "state": {"enum": ["database"]},
+                                "state": {"enum": ["database", "redis"]},
                                 "artifacts": {"enum": ["filesystem"]},
                             },
                             "required": ["database", "cache", "state", "artifacts"],

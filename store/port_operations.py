@@ -7,16 +7,20 @@ commands). Contracts: vault.store.interface.Store.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from vault.store.cache_port import CacheStore, DatabaseCache
+from vault.store.errors import StoreUnavailable
 from vault.store.interface import IdempotencyClaim
 from vault.store.state_port import DatabaseState, SessionScopedState, StateStore
 
 from vault.inputs import CacheWrite
 from vault.models import CacheEntry, Session, State
 from vault.telemetry import Telemetry
+
+log = logging.getLogger(__name__)
 
 
 class PortOperations:
@@ -38,16 +42,24 @@ class PortOperations:
     @property
     def backends(self) -> dict[str, str]:
         """Where each kind of data lives, as /health reports it."""
-        return {"database": self.backend, "cache": self._cache.kind, "state": "database", "artifacts": "filesystem"}
+        return {
+            "database": self.backend,
+            "cache": self._cache.kind,
+            "state": self._state.kind,
+            "artifacts": "filesystem",
+        }
 
     async def _ping_ports(self) -> None:
         await self._cache.ping()
+        await self._state.ping()
 
     def _observe_ports(self, telemetry: Telemetry) -> None:
         self._cache.observe(telemetry)
+        self._state.observe(telemetry)
 
     async def _close_ports(self) -> None:
         await self._cache.close()
+        await self._state.close()
 
     # -- cache
 
@@ -79,3 +91,14 @@ class PortOperations:
 
     async def delete_state(self, session_id: str, if_match: int | None) -> State:
         return await self._state.delete(session_id, if_match)
+
+    async def _forget_state(self, session_id: str) -> None:
+        """Called once the session's delete has committed: drop its state where the adapter keeps it.
+
+        The delete is done and answered as done even when this fails: the state
+        left behind can never be read (SessionScopedState checks the session first).
+        """
+        try:
+            await self._state.forget(session_id)
+        except StoreUnavailable as exc:
+            log.warning("session %s is deleted; its state stays behind, unreadable: %s", session_id, exc)

@@ -7,9 +7,12 @@ built: the main database by default, another adapter (Redis, ...) passed in.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any, Protocol
+from typing import Any, ClassVar, Protocol
+
+from vault.store.errors import NotFound
 
 from vault.models import Session, State
+from vault.telemetry import Telemetry
 
 
 class StateStore(Protocol):
@@ -31,6 +34,9 @@ class StateStore(Protocol):
     database adapter gets both from its own transactions.
     """
 
+    # Where state lives, as /health's `backends` names it: "database", "redis".
+    kind: ClassVar[str]
+
     async def get(self, session_id: str) -> State:
         """The state; `data={}`, `version=0` for a session that has none yet."""
 
@@ -45,6 +51,15 @@ class StateStore(Protocol):
 
     async def forget(self, session_id: str) -> None:
         """The session was deleted: drop its state altogether."""
+
+    async def ping(self) -> None:
+        """Return when the adapter answers; StoreUnavailable, naming it, otherwise."""
+
+    async def close(self) -> None:
+        """Let go of connections; the store calls it when it closes."""
+
+    def observe(self, telemetry: Telemetry) -> None:
+        """Report its calls to the app's metrics, if it has any of its own to report."""
 
 
 class DatabaseCommands(Protocol):
@@ -61,6 +76,8 @@ class DatabaseCommands(Protocol):
 
 class DatabaseState:
     """State in the main database: each write checks its session in the same transaction."""
+
+    kind: ClassVar[str] = "database"
 
     def __init__(self, database: DatabaseCommands) -> None:
         self._database = database
@@ -80,18 +97,31 @@ class DatabaseState:
     async def forget(self, session_id: str) -> None:
         pass  # the session's delete took its state with it, in the same transaction
 
+    async def ping(self) -> None:
+        pass
+
+    async def close(self) -> None:
+        pass
+
+    def observe(self, telemetry: Telemetry) -> None:
+        pass  # the database's own metrics cover it
+
 
 class SessionScopedState:
     """An adapter outside the database, answering only for sessions the database knows.
 
-    A write racing the session's delete may leave state behind the `forget`;
-    no one reads it, since every call checks the session first, and session
-    ids are never reused.
+    Deleting a session deletes its row first, then `forget`s its state. A crash
+    between the two, or a write that checked the session just before its
+    delete, can leave state behind; no later call can see it, since every call
+    here checks the session first and session ids are never reused. A write
+    also looks again once it is done and forgets what it wrote for a session
+    deleted meanwhile, so only a crash can leave such state behind.
     """
 
     def __init__(self, state: StateStore, get_session: Callable[[str], Awaitable[Session]]) -> None:
         self._state = state
         self._get_session = get_session
+        self.kind = state.kind
 
     async def get(self, session_id: str) -> State:
         await self._get_session(session_id)
@@ -99,11 +129,11 @@ class SessionScopedState:
 
     async def put(self, session_id: str, data: dict[str, Any], if_match: int | None) -> State:
         await self._get_session(session_id)
-        return await self._state.put(session_id, data, if_match)
+        return await self._still_known(session_id, await self._state.put(session_id, data, if_match))
 
     async def patch(self, session_id: str, patch: dict[str, Any], if_match: int | None) -> State:
         await self._get_session(session_id)
-        return await self._state.patch(session_id, patch, if_match)
+        return await self._still_known(session_id, await self._state.patch(session_id, patch, if_match))
 
     async def delete(self, session_id: str, if_match: int | None) -> State:
         await self._get_session(session_id)
@@ -111,3 +141,21 @@ class SessionScopedState:
 
     async def forget(self, session_id: str) -> None:
         await self._state.forget(session_id)
+
+    async def _still_known(self, session_id: str, written: State) -> State:
+        """The state written, unless its session was deleted while it was: then forget it, and 404."""
+        try:
+            await self._get_session(session_id)
+        except NotFound:
+            await self._state.forget(session_id)
+            raise
+        return written
+
+    async def ping(self) -> None:
+        await self._state.ping()
+
+    async def close(self) -> None:
+        await self._state.close()
+
+    def observe(self, telemetry: Telemetry) -> None:
+        self._state.observe(telemetry)

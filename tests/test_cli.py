@@ -80,11 +80,33 @@ def test_check_says_redis_answers(tmp_path):
     assert check.stdout.splitlines()[-1] == f"cache: redis at {redis_url()} answers"
 
 
+# Rule: with VAULT_STATE_URL set too, `vault check` gives the state's Redis a line of its own.
+def test_check_says_each_redis_answers(tmp_path):
+    env = {"VAULT_CACHE_URL": redis_url(), "VAULT_STATE_URL": redis_url()}
+    check = vault("check", "--db-path", str(tmp_path / "vault.db"), env=env)
+    assert check.returncode == 0, check.stdout + check.stderr
+    assert check.stdout.splitlines()[-2:] == [
+        f"cache: redis at {redis_url()} answers",
+        f"state: redis at {redis_url()} answers",
+    ]
+
+
+# Rule: a state Redis that does not answer fails `vault check` even when the cache's answers.
+def test_check_fails_on_a_state_redis_that_does_not_answer(tmp_path):
+    port = free_port()
+    env = {"VAULT_CACHE_URL": redis_url(), "VAULT_STATE_URL": f"redis://127.0.0.1:{port}/0"}
+    check = vault("check", "--db-path", str(tmp_path / "vault.db"), env=env)
+    assert check.returncode == 1, check.stdout + check.stderr
+    problem = f"PROBLEM: state: redis at redis://127.0.0.1:{port}/0 does not answer"
+    assert check.stdout.splitlines()[-1].startswith(problem)
+
+
 # Rule: a Redis that does not answer fails `vault check` with one line naming it, its password left out.
 def test_check_fails_on_a_redis_that_does_not_answer(tmp_path):
     port = free_port()
     url = f"redis://:secret-word@127.0.0.1:{port}/0"
     check = vault("check", "--db-path", str(tmp_path / "vault.db"), env={"VAULT_CACHE_URL": url})
     assert check.returncode == 1, check.stdout + check.stderr
-    assert check.stdout.splitlines()[-1].startswith(f"PROBLEM: redis at redis://127.0.0.1:{port}/0 does not answer")
+    problem = f"PROBLEM: cache: redis at redis://127.0.0.1:{port}/0 does not answer"
+    assert check.stdout.splitlines()[-1].startswith(problem)
     assert "secret-word" not in check.stdout + check.stderr

@@ -20,6 +20,7 @@ from vault.store.blobfs import FilesystemBlobStore
 from vault.store.interface import Store
 from vault.store.postgres.store import PostgresSettings, PostgresStore
 from vault.store.redis_cache import RedisCache
+from vault.store.redis_state import RedisState
 from vault.store.sqlite import SQLiteSettings, SQLiteStore
 from vault.telemetry import JobCollector, Telemetry
 
@@ -52,12 +53,19 @@ def build_cache(config: Config) -> RedisCache | None:
     return RedisCache(config.cache_url, config.redis_prefix, config.max_document_bytes)
 
 
+def build_state(config: Config) -> RedisState | None:
+    """The state adapter the settings name; None: state stays in the main database."""
+    if config.state_url is None:
+        return None
+    return RedisState(config.state_url, config.redis_prefix, config.max_document_bytes)
+
+
 def build_store(config: Config) -> Store:
     blobs = FilesystemBlobStore(config.artifact_dir)
-    cache = build_cache(config)
+    ports = {"cache": build_cache(config), "state": build_state(config)}
     if config.database_url is not None:
-        return PostgresStore(config.database_url, postgres_settings(config), blobs=blobs, cache=cache)
-    return SQLiteStore(config.db_path, sqlite_settings(config), blobs=blobs, cache=cache)
+        return PostgresStore(config.database_url, postgres_settings(config), blobs=blobs, **ports)
+    return SQLiteStore(config.db_path, sqlite_settings(config), blobs=blobs, **ports)
 
 
 async def _store_context(app: web.Application) -> AsyncIterator[None]:

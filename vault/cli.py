@@ -15,7 +15,7 @@ from typing import TypeVar
 from attrs import evolve
 
 from vault import __version__, logs, server
-from vault.app import build_cache, build_store, create_app, sqlite_settings
+from vault.app import build_cache, build_state, build_store, create_app, sqlite_settings
 from vault.config import Config, ConfigError
 from vault.copying import row_progress, run_copy
 from vault.store.blobfs import FilesystemBlobStore
@@ -190,41 +190,43 @@ def serve(args: argparse.Namespace) -> int:
     return 0
 
 
-def _cache_answers(config: Config) -> bool:
-    """One line on the Redis cache the settings name (if any); False when it does not answer."""
-    cache = build_cache(config)
-    if cache is None:
-        return True
+def _redis_answers(config: Config) -> bool:
+    """One line per Redis the settings name (cache, state); False when one does not answer."""
+    answered = True
+    for kind, adapter in (("cache", build_cache(config)), ("state", build_state(config))):
+        if adapter is None:
+            continue
 
-    async def ping() -> None:
+        async def ping(adapter=adapter) -> None:
+            try:
+                await adapter.ping()
+            finally:
+                await adapter.close()
+
         try:
-            await cache.ping()
-        finally:
-            await cache.close()
-
-    try:
-        asyncio.run(ping())
-    except StoreUnavailable as exc:
-        print(f"PROBLEM: {exc}")
-        return False
-    print(f"cache: redis at {cache.address} answers")
-    return True
+            asyncio.run(ping())
+        except StoreUnavailable as exc:
+            print(f"PROBLEM: {kind}: {exc}")
+            answered = False
+        else:
+            print(f"{kind}: redis at {adapter.address} answers")
+    return answered
 
 
 def check_command(args: argparse.Namespace) -> int:
     config = _config(args)
     if config.database_url is not None:
-        # The store's ping would ping Redis too; the cache gets its own line, so one cannot hide the other.
-        _on_postgres(evolve(config, cache_url=None), lambda store: store.ping())
+        # The store's ping would ping Redis too; Redis gets lines of its own, so one cannot hide the other.
+        _on_postgres(evolve(config, cache_url=None, state_url=None), lambda store: store.ping())
         print(f"settings: ok (port {config.port}, database {config.database}); the database answers")
-        return 0 if _cache_answers(config) else 1
+        return 0 if _redis_answers(config) else 1
     print(f"settings: ok (port {config.port}, database {config.db_path}, synchronous={config.sqlite_synchronous})")
     print(f"api keys: {len(config.api_keys) or 'none'}; backups: {config.backup_dir}")
     report = diagnose.inspect_database(config.db_path)
     for line in report.lines:
         print(line)
-    cache_ok = _cache_answers(config)
-    return 0 if report.ok and cache_ok else 1
+    redis_ok = _redis_answers(config)
+    return 0 if report.ok and redis_ok else 1
 
 
 def migrate_command(args: argparse.Namespace) -> int:

@@ -86,6 +86,14 @@ class Config:
         " their TTL kept by Redis itself, shared by every instance that names it.",
         shown="off (the main database)",
     )
+    state_url: str | None = setting(
+        "VAULT_STATE_URL",
+        None,
+        redis_url,
+        "A redis:// or rediss:// URL: session state lives in Redis (version, ETag, If-Match and merge patch"
+        " as in the database), durable as that Redis's own persistence makes it.",
+        shown="off (the main database)",
+    )
     redis_prefix: str = setting(
         "VAULT_REDIS_PREFIX", "vault:", text, "Put before every Redis key The Vault writes, so it can share a Redis."
     )

@@ -127,7 +127,7 @@ class SqlStore(BlobOperations, PortOperations):
     async def delete_session(self, session_id: str) -> None:
         self._known("session", session_id)
         released = await self._write(commands.DeleteSession(session_id))
-        await self._state.forget(session_id)
+        await self._forget_state(session_id)
         await self._content.release_quietly(released)
 
     async def list_sessions(self, query: SessionQuery) -> Page:

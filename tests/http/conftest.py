@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+
 import pytest
 from aiohttp import web
 
 from tests.process.conftest import free_port
+from tests.redistemp import PrivateRedis, private_redis
 from vault.app import create_app
 from vault.server import VaultRunner
 
@@ -20,3 +23,10 @@ async def served(config):
     await web.TCPSite(runner, "127.0.0.1", port).start()
     yield port
     await runner.cleanup()
+
+
+@pytest.fixture
+async def redis_server() -> AsyncIterator[PrivateRedis]:
+    """A redis-server of the test's own, not yet started, that the test starts and stops."""
+    async with private_redis() as server:
+        yield server

@@ -2,19 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
 
 from tests.conftest import create_session
-from tests.redistemp import PrivateRedis, private_redis
 from vault.config import Config
-
-
-@pytest.fixture
-async def redis_server() -> AsyncIterator[PrivateRedis]:
-    async with private_redis() as server:
-        yield server
 
 
 @pytest.fixture

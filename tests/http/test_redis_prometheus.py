@@ -43,7 +43,7 @@ async def test_redis_calls_are_timed_by_operation(shared_redis_client):
     assert (await client.delete("/storage/cache/k")).status == 200
     families = await scrape(client)
     counts = by_operation(families["vault_redis_call_duration_seconds"], "_count")
-    assert counts["set"] == 1 and counts["get"] == 2 and counts["delete"] == 1
+    assert counts["cache_set"] == 1 and counts["cache_get"] == 2 and counts["cache_delete"] == 1
     assert by_operation(families["vault_redis_errors"], "_total") == {}
 
 
@@ -53,6 +53,6 @@ async def test_redis_failures_are_counted_by_operation(aiohttp_client, db_path, 
     assert (await client.put("/storage/cache/k", json={"value": 1})).status == 503
     assert (await client.get("/storage/cache/k")).status == 503
     families = await scrape(client)
-    assert by_operation(families["vault_redis_errors"], "_total") == {"set": 1, "get": 1}
+    assert by_operation(families["vault_redis_errors"], "_total") == {"cache_set": 1, "cache_get": 1}
     counts = by_operation(families["vault_redis_call_duration_seconds"], "_count")
-    assert counts["set"] == 1 and counts["get"] == 1
+    assert counts["cache_set"] == 1 and counts["cache_get"] == 1

@@ -3,14 +3,32 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
 
 from tests.conftest import create_session
+from tests.redistemp import private_prefix
+from vault.config import Config
 
 UNKNOWN_SESSION = "session_00000000000000deadbeef00"
+
+
+# Where state lives: every test here runs on the main database and on real Redis.
+@pytest.fixture(params=["database", "redis"])
+async def state_home(request) -> AsyncIterator[dict[str, str]]:
+    if request.param == "database":
+        yield {}
+        return
+    async with private_prefix() as (url, prefix):
+        yield {"state_url": url, "redis_prefix": prefix}
+
+
+@pytest.fixture
+def config(db_path, state_home) -> Config:
+    return Config(db_path=db_path, **state_home)
 
 
 def state_url(session_id: str) -> str:

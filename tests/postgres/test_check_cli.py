@@ -16,4 +16,4 @@ async def test_check_on_postgres_reports_a_redis_that_does_not_answer(database_u
     assert check.returncode == 1, check.stdout + check.stderr
     lines = check.stdout.splitlines()
     assert lines[0].endswith("the database answers")
-    assert lines[-1].startswith(f"PROBLEM: redis at redis://127.0.0.1:{port}/0 does not answer")
+    assert lines[-1].startswith(f"PROBLEM: cache: redis at redis://127.0.0.1:{port}/0 does not answer")

@@ -20,8 +20,9 @@ from vault.store.errors import NotFound
 from vault.store.interface import Store
 from vault.store.postgres.store import PostgresStore
 from vault.store.redis_cache import RedisCache
+from vault.store.redis_state import RedisState
 from vault.store.sqlite import SQLiteStore
-from vault.store.state_port import DatabaseState, StateStore
+from vault.store.state_port import DatabaseState, SessionScopedState, StateStore
 
 from tests import store_settings
 from tests.pgtemp import fresh_database
@@ -88,7 +89,26 @@ CACHE_ADAPTERS: dict[str, Callable[[Store], AbstractAsyncContextManager[CacheSto
     "database": _database_cache,
     "redis": _redis_cache,
 }
-STATE_ADAPTERS: dict[str, Callable[[Store], StateStore]] = {"database": DatabaseState}
+
+
+@asynccontextmanager
+async def _database_state(store: Store) -> AsyncIterator[StateStore]:
+    yield DatabaseState(store)
+
+
+@asynccontextmanager
+async def _redis_state(store: Store) -> AsyncIterator[StateStore]:
+    # As the store uses it: sessions checked in the store's database, state in Redis under this test's prefix.
+    async with private_prefix() as (url, prefix):
+        state = RedisState(url, prefix, store._max_document_bytes)
+        yield SessionScopedState(state, store.get_session)
+        await state.close()
+
+
+STATE_ADAPTERS: dict[str, Callable[[Store], AbstractAsyncContextManager[StateStore]]] = {
+    "database": _database_state,
+    "redis": _redis_state,
+}
 
 
 @pytest.fixture(params=list(CACHE_ADAPTERS))
@@ -98,8 +118,9 @@ async def cache_store(request, backend_store) -> AsyncIterator[CacheStore]:
 
 
 @pytest.fixture(params=list(STATE_ADAPTERS))
-def state_store(request, backend_store) -> StateStore:
-    return STATE_ADAPTERS[request.param](backend_store)
+async def state_store(request, backend_store) -> AsyncIterator[StateStore]:
+    async with STATE_ADAPTERS[request.param](backend_store) as state:
+        yield state
 
 
 @pytest.fixture

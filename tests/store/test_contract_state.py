@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from vault.store.errors import NotFound, PreconditionFailed
+from vault.store.errors import DocumentTooLarge, NotFound, PreconditionFailed
 from vault.store.interface import Store
 from vault.store.state_port import StateStore
 
@@ -154,13 +154,23 @@ async def test_concurrent_writes_with_the_same_if_match_let_exactly_one_win(back
 @pytest.mark.parametrize(
     "call",
     [
-        lambda store: store.get_state("session_missing"),
-        lambda store: store.put_state("session_missing", {}, None),
-        lambda store: store.patch_state("session_missing", {}, None),
-        lambda store: store.delete_state("session_missing", None),
+        lambda state: state.get("session_missing"),
+        lambda state: state.put("session_missing", {}, None),
+        lambda state: state.patch("session_missing", {}, None),
+        lambda state: state.delete("session_missing", None),
     ],
     ids=["get", "put", "patch", "delete"],
 )
-async def test_state_of_unknown_session_is_not_found(backend_store, call):
+async def test_every_state_adapter_answers_not_found_for_an_unknown_session(state_store, call):
     with pytest.raises(NotFound):
-        await call(backend_store)
+        await call(state_store)
+
+
+async def test_a_patch_over_the_document_limit_writes_nothing(backend_store, state_store):
+    session_id = await session_with_state(backend_store, state_store, {"a": 1})
+    limit = backend_store._max_document_bytes
+
+    with pytest.raises(DocumentTooLarge):
+        await state_store.patch(session_id, {"big": "x" * limit}, None)
+
+    assert (await state_store.get(session_id)).data == {"a": 1}
