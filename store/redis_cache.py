@@ -21,6 +21,17 @@ from vault.jsonutil import dumps_text, loads_stored
 from vault.models import CacheEntry
 
 
+def encode(entry: CacheEntry, value_text: str) -> str:
+    """The stored document; `value_text` is the value's JSON, bounded already."""
+    fields = asdict(entry)
+    del fields["value"]
+    return f'{{"value":{value_text},{dumps_text(fields)[1:]}'
+
+
+def decode(stored: bytes) -> CacheEntry:
+    return CacheEntry(**loads_stored(stored.decode("utf-8")))
+
+
 class RedisCache(RedisAdapter):
     """The cache in Redis. Read times are not written back: `accessed_at` is the time of the read."""
 
@@ -31,14 +42,13 @@ class RedisCache(RedisAdapter):
             stored = await self._link.client.get(self._link.key(key))
         if stored is None:
             raise NotFound("cache key", key)
-        entry = CacheEntry(**loads_stored(stored.decode("utf-8")))
+        entry = decode(stored)
         return CacheEntry(entry.key, entry.value, entry.ttl, entry.created_at, clock.now_text(), entry.expires_at)
 
     async def set(self, key: str, write: CacheWrite) -> CacheEntry:
         entry = new_cache_entry(key, write)
         # Checked as the database checks it: DocumentTooLarge, nothing written.
-        bounded_text(entry.value, "value", self._max_document_bytes)
-        document = dumps_text(asdict(entry))
+        document = encode(entry, bounded_text(entry.value, "value", self._max_document_bytes))
         expiry_ms = None if write.ttl is None else write.ttl * 1000
         with self._link.reaching("cache_set"):
             await self._link.client.set(self._link.key(key), document, px=expiry_ms)

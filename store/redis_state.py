@@ -26,10 +26,9 @@ from vault.merge_patch import apply_merge_patch
 from vault.models import State
 
 
-def encode(state: State, max_bytes: int | None) -> str:
-    """The stored document; DocumentTooLarge (nothing written) when the data is over `max_bytes`."""
-    data = bounded_text(state.data, "data", max_bytes)
-    return f'{{"version":{state.version},"updated_at":{dumps_text(state.updated_at)},"data":{data}}}'
+def encode(state: State, data_text: str) -> str:
+    """The stored document; `data_text` is the data's JSON, bounded already."""
+    return f'{{"version":{state.version},"updated_at":{dumps_text(state.updated_at)},"data":{data_text}}}'
 
 
 def decode(session_id: str, stored: bytes | None) -> State:
@@ -84,7 +83,8 @@ class RedisState(RedisAdapter):
                         changed = change(current)
                         if changed is None:
                             return current
-                        document = encode(changed, self._max_document_bytes)
+                        # DocumentTooLarge here writes nothing, as in the database.
+                        document = encode(changed, bounded_text(changed.data, "data", self._max_document_bytes))
                         pipe.multi()
                         pipe.set(key, document)
                         await pipe.execute()

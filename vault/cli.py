@@ -51,9 +51,19 @@ def _parser() -> argparse.ArgumentParser:
     restore = commands.add_parser("restore", help="replace the database with a backup (stop the service first)")
     restore.add_argument("path", metavar="PATH", help="the backup file to restore")
     restore.add_argument("--db-path", help="overrides DB_PATH")
-    copy = commands.add_parser("copy", help="copy a whole database to an empty one, e.g. SQLite to PostgreSQL")
-    copy.add_argument("--from", dest="source", required=True, metavar="URL", help="sqlite:///path or postgresql://...")
-    copy.add_argument("--to", dest="target", required=True, metavar="URL", help="sqlite:///path or postgresql://...")
+    copy = commands.add_parser(
+        "copy",
+        help="copy a whole database to an empty one (SQLite to PostgreSQL...), or the cache and state to or from Redis",
+    )
+    urls = "sqlite:///path, postgresql://... or redis://..."
+    copy.add_argument("--from", dest="source", required=True, metavar="URL", help=urls)
+    copy.add_argument("--to", dest="target", required=True, metavar="URL", help=urls)
+    copy.add_argument(
+        "--only",
+        choices=["cache", "state"],
+        help="with Redis on one side: copy only the cache or only the state (both otherwise)",
+    )
+    copy.add_argument("--redis-prefix", help="with Redis on one side: the key prefix (overrides VAULT_REDIS_PREFIX)")
     return parser
 
 
@@ -64,7 +74,8 @@ def _fail(message: str) -> int:
 
 def _config(args: argparse.Namespace) -> Config:
     environ = dict(os.environ)
-    for option, name in (("host", "HOST"), ("port", "PORT"), ("db_path", "DB_PATH")):
+    options = (("host", "HOST"), ("port", "PORT"), ("db_path", "DB_PATH"), ("redis_prefix", "VAULT_REDIS_PREFIX"))
+    for option, name in options:
         value = getattr(args, option, None)
         if value is not None:
             environ[name] = value
@@ -244,7 +255,7 @@ def migrate_command(args: argparse.Namespace) -> int:
 
 
 def copy_command(args: argparse.Namespace) -> int:
-    return run_copy(args.source, args.target)
+    return run_copy(args.source, args.target, _config(args).redis_prefix, [args.only] if args.only else None)
 
 
 COMMANDS = {

@@ -9,6 +9,7 @@ from typing import TextIO
 
 from vault.store.transfer import CopyReport, copy_database, parse_database_url
 from vault.store.transfer.copy import CopyProgress
+from vault.store.transfer.redis_copy import RedisPlace, copy_into_redis, copy_out_of_redis, is_redis_url
 
 EXIT_COUNTS_DIFFER = 1
 
@@ -48,6 +49,7 @@ def render(report: CopyReport) -> str:
     for count in report.counts:
         mark = "ok" if count.ok else "DIFFERS"
         lines.append(f"{count.table:<16} {count.source:>12,} {count.target:>12,}  {mark}")
+    lines.extend(report.notes)
     verdict = "every count matches" if report.ok else "COUNTS DIFFER"
     lines.append(
         f"copied {report.rows:,} rows from {report.source} to {report.target} in {report.seconds:.1f}s: {verdict}"
@@ -55,10 +57,23 @@ def render(report: CopyReport) -> str:
     return "\n".join(lines)
 
 
-def run_copy(source: str, target: str) -> int:
-    """Copy, show progress on stderr and the verification on stdout; non-zero unless the counts match."""
-    report = asyncio.run(
-        copy_database(parse_database_url(source), parse_database_url(target), progress_display(sys.stderr))
-    )
+def _copying(source: str, target: str, prefix: str, kinds: list[str], progress: CopyProgress):
+    """The copy the two URLs call for: database to database, or the cache and state to or from Redis."""
+    if is_redis_url(source) and is_redis_url(target):
+        raise ValueError("one side of a copy must be a database: Redis to Redis is Redis's own job")
+    if is_redis_url(target):
+        return copy_into_redis(parse_database_url(source), RedisPlace(target, prefix), kinds, progress)
+    if is_redis_url(source):
+        return copy_out_of_redis(RedisPlace(source, prefix), parse_database_url(target), kinds, progress)
+    return copy_database(parse_database_url(source), parse_database_url(target), progress)
+
+
+def run_copy(source: str, target: str, prefix: str = "vault:", kinds: list[str] | None = None) -> int:
+    """Copy, show progress on stderr and the verification on stdout; non-zero unless the counts match.
+
+    `prefix` and `kinds` ("cache", "state") matter only when one side is Redis.
+    """
+    kinds = kinds or ["cache", "state"]
+    report = asyncio.run(_copying(source, target, prefix, kinds, progress_display(sys.stderr)))
     print(render(report))
     return 0 if report.ok else EXIT_COUNTS_DIFFER

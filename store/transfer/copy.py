@@ -54,6 +54,8 @@ class CopyReport:
     target: str
     counts: tuple[TableCount, ...]
     seconds: float
+    # What the copy left out on purpose, and why, one sentence each.
+    notes: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:
