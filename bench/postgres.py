@@ -163,10 +163,10 @@ def render(figures: dict[tuple[str, str], list[wrk.Result]], columns: list[str],
             cells.append(f"{rps:,.0f} ({p99:.0f})" + (f" [{errors} non-2xx]" if errors else ""))
         lines.append(f"| {workload} | " + " | ".join(cells) + " |")
     lines.append("")
-    lines.append(
-        f"medians of {args.rounds} rounds x {args.seconds} s, {args.connections} connections in all;"
-        f" history windows read from a {args.messages:,}-message session"
-    )
+    note = f"medians of {args.rounds} rounds x {args.seconds} s, {args.connections} connections in all"
+    if getattr(args, "messages", 0):
+        note += f"; history windows read from a {args.messages:,}-message session"
+    lines.append(note)
     return "\n".join(lines)
 
 
