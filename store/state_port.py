@@ -9,8 +9,6 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any, ClassVar, Protocol
 
-from vault.store.errors import NotFound
-
 from vault.models import Session, State
 from vault.telemetry import Telemetry
 
@@ -26,7 +24,8 @@ class StateStore(Protocol):
       same session (concurrent writes with one If-Match: exactly one wins).
     - `forget`, called once the session is deleted, drops whatever the
       adapter keeps for it (nothing is left to drop where the state went
-      with the session's own delete, as in the database).
+      with the session's own delete, as in the database); a write still on
+      its way for that session afterwards raises NotFound and writes nothing.
 
     The adapter knows nothing of sessions. The store does: it checks that the
     session exists before each call (NotFound: an unknown session is 404) and
@@ -111,11 +110,10 @@ class SessionScopedState:
     """An adapter outside the database, answering only for sessions the database knows.
 
     Deleting a session deletes its row first, then `forget`s its state. A crash
-    between the two, or a write that checked the session just before its
-    delete, can leave state behind; no later call can see it, since every call
-    here checks the session first and session ids are never reused. A write
-    also looks again once it is done and forgets what it wrote for a session
-    deleted meanwhile, so only a crash can leave such state behind.
+    between the two can leave state behind; no later call can see it, since
+    every call here checks the session first and session ids are never
+    reused. A write that checked the session just before its delete is the
+    adapter's to refuse: `forget` must leave a mark that makes it NotFound.
     """
 
     def __init__(self, state: StateStore, get_session: Callable[[str], Awaitable[Session]]) -> None:
@@ -129,11 +127,11 @@ class SessionScopedState:
 
     async def put(self, session_id: str, data: dict[str, Any], if_match: int | None) -> State:
         await self._get_session(session_id)
-        return await self._still_known(session_id, await self._state.put(session_id, data, if_match))
+        return await self._state.put(session_id, data, if_match)
 
     async def patch(self, session_id: str, patch: dict[str, Any], if_match: int | None) -> State:
         await self._get_session(session_id)
-        return await self._still_known(session_id, await self._state.patch(session_id, patch, if_match))
+        return await self._state.patch(session_id, patch, if_match)
 
     async def delete(self, session_id: str, if_match: int | None) -> State:
         await self._get_session(session_id)
@@ -141,15 +139,6 @@ class SessionScopedState:
 
     async def forget(self, session_id: str) -> None:
         await self._state.forget(session_id)
-
-    async def _still_known(self, session_id: str, written: State) -> State:
-        """The state written, unless its session was deleted while it was: then forget it, and 404."""
-        try:
-            await self._get_session(session_id)
-        except NotFound:
-            await self._state.forget(session_id)
-            raise
-        return written
 
     async def ping(self) -> None:
         await self._state.ping()

@@ -90,18 +90,35 @@ class RedisEnd:
             total += len(batch)
         return total
 
-    async def documents(self, kind: str) -> AsyncIterator[list[tuple[str, bytes]]]:
-        """(name after the namespace, stored document), a batch at a time; keys gone since the scan are skipped."""
+    async def documents(self, kind: str) -> AsyncIterator[list[tuple[str, Any]]]:
+        """(name after the namespace, what is stored), a batch at a time.
+
+        A cache entry is its document (bytes), a state its hash (a dict). Keys gone
+        since the scan, and the tombstones of deleted sessions' state, are skipped.
+        """
         cut = len(self._namespace(kind).encode("utf-8"))
         async for keys in self._keys(kind):
-            values = await self._redis.mget(keys)
-            yield [(key[cut:].decode("utf-8"), value) for key, value in zip(keys, values, strict=True) if value]
+            if kind == "cache":
+                values = await self._redis.mget(keys)
+            else:
+                async with self._redis.pipeline(transaction=False) as pipe:
+                    for key in keys:
+                        pipe.hgetall(key)
+                    values = await pipe.execute()
+            yield [
+                (key[cut:].decode("utf-8"), value)
+                for key, value in zip(keys, values, strict=True)
+                if value and b"gone" not in value
+            ]
 
-    async def write(self, kind: str, documents: Iterable[tuple[str, str, int | None]]) -> None:
-        """(name, document, expiry as epoch ms or None) each."""
+    async def write(self, kind: str, documents: Iterable[tuple[str, Any, int | None]]) -> None:
+        """(name, document or hash, expiry as epoch ms or None) each."""
         async with self._redis.pipeline(transaction=False) as pipe:
-            for name, document, expires_ms in documents:
-                pipe.set(self._namespace(kind) + name, document, pxat=expires_ms)
+            for name, stored, expires_ms in documents:
+                if kind == "cache":
+                    pipe.set(self._namespace(kind) + name, stored, pxat=expires_ms)
+                else:
+                    pipe.hset(self._namespace(kind) + name, mapping=stored)
             await pipe.execute()
 
     async def clear(self, kind: str) -> None:
@@ -112,11 +129,11 @@ class RedisEnd:
         await self._redis.aclose()
 
 
-def _to_redis(kind: str, row: dict[str, Any]) -> tuple[str, str, int | None] | None:
-    """The Redis document of a database row; None for a cache entry already expired."""
+def _to_redis(kind: str, row: dict[str, Any]) -> tuple[str, Any, int | None] | None:
+    """What Redis keeps for a database row; None for a cache entry already expired."""
     if kind == "state":
         state = State(row["session_id"], {}, row["version"], row["updated_at"])
-        return row["session_id"], redis_state.encode(state, row["data"]), None
+        return row["session_id"], redis_state.stored_fields(state, row["data"]), None
     if has_expired(row["expires_at"]):
         return None
     entry = CacheEntry(row["key"], None, row["ttl"], row["created_at"], row["accessed_at"], row["expires_at"])
@@ -124,10 +141,11 @@ def _to_redis(kind: str, row: dict[str, Any]) -> tuple[str, str, int | None] | N
     return row["key"], redis_cache.encode(entry, row["value"]), expires_ms
 
 
-def _to_row(kind: str, name: str, stored: bytes) -> tuple[Any, ...] | None:
-    """The database row of a Redis document, in rows.*_COLUMNS order; None for an expired cache entry."""
+def _to_row(kind: str, name: str, stored: Any) -> tuple[Any, ...] | None:
+    """The database row of what Redis keeps, in rows.*_COLUMNS order; None for an expired cache entry."""
     if kind == "state":
-        return state_row(redis_state.decode(name, stored))
+        fields = (stored.get(b"version"), stored.get(b"updated_at"), stored.get(b"data"))
+        return state_row(redis_state.state_of(name, *fields))
     entry = redis_cache.decode(stored)
     return None if has_expired(entry.expires_at) else cache_row(entry)
 

@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator
 import pytest
 import redis.asyncio as aioredis
 from vault.store.errors import NotFound
-from vault.store.redis_state import RedisState
+from vault.store.redis_state import TOMBSTONE_SECONDS, RedisState
 from vault.store.sqlite import SQLiteStore
 
 from tests import store_settings
@@ -46,15 +46,45 @@ def state_key(redis_home: tuple[str, str], session_id: str) -> str:
     return f"{redis_home[1]}state:{session_id}"
 
 
-# Rule: deleting a session removes its state's key from Redis.
+async def holds_state(redis_client: aioredis.Redis, key: str) -> bool:
+    """Whether the key holds a state (a tombstone holds none, and goes by itself)."""
+    fields = await redis_client.hgetall(key)
+    if fields == {b"gone": b"1"}:
+        assert 0 < await redis_client.ttl(key) <= TOMBSTONE_SECONDS
+        return False
+    return bool(fields)
+
+
+# Rule: deleting a session removes its state from Redis, leaving only a tombstone that goes by itself.
 async def test_deleting_a_session_removes_its_state_from_redis(store_on_redis, redis_home, redis_client):
     session = await new_session(store_on_redis)
     await store_on_redis.put_state(session.id, {"a": 1}, None)
-    assert await redis_client.exists(state_key(redis_home, session.id))
+    assert await holds_state(redis_client, state_key(redis_home, session.id))
 
     await store_on_redis.delete_session(session.id)
 
-    assert not await redis_client.exists(state_key(redis_home, session.id))
+    assert not await holds_state(redis_client, state_key(redis_home, session.id))
+
+
+# Rule: a write that reaches Redis after its session's state was forgotten (it checked the
+# session just before the delete) writes nothing: the tombstone makes it NotFound.
+@pytest.mark.parametrize("write", ["put", "patch", "delete"])
+async def test_a_write_after_forget_is_refused_by_the_tombstone(redis_home, redis_client, write):
+    state = RedisState(*redis_home)
+    try:
+        await state.put("session_x", {"a": 1}, None)
+        await state.forget("session_x")
+
+        with pytest.raises(NotFound):
+            if write == "delete":
+                await state.delete("session_x", None)
+            else:
+                await getattr(state, write)("session_x", {"b": 2}, None)
+        with pytest.raises(NotFound):
+            await state.get("session_x")
+    finally:
+        await state.close()
+    assert not await holds_state(redis_client, state_key(redis_home, "session_x"))
 
 
 # Rule: state left in Redis by a delete that stopped between its two steps (the
@@ -72,7 +102,7 @@ async def test_state_left_behind_by_an_interrupted_delete_cannot_be_read(
         await first_step_only.delete_session(session.id)
     finally:
         await first_step_only.close()
-    assert await redis_client.exists(state_key(redis_home, session.id))
+    assert await holds_state(redis_client, state_key(redis_home, session.id))
 
     for call in (
         store_on_redis.get_state(session.id),
@@ -82,8 +112,8 @@ async def test_state_left_behind_by_an_interrupted_delete_cannot_be_read(
     ):
         with pytest.raises(NotFound):
             await call
-    stored = await redis_client.get(state_key(redis_home, session.id))
-    assert b'"secret":1' in stored and b'"b"' not in stored
+    stored = await redis_client.hgetall(state_key(redis_home, session.id))
+    assert stored[b"data"] == b'{"secret":1}' and stored[b"version"] == b"1"
 
 
 # Rule: writes racing a session's delete leave nothing in Redis once all are answered.
@@ -94,7 +124,7 @@ async def test_writes_racing_a_delete_leave_no_state_behind(store_on_redis, redi
         delete = store_on_redis.delete_session(session.id)
         await asyncio.gather(*writes[:10], delete, *writes[10:], return_exceptions=True)
 
-        assert not await redis_client.exists(state_key(redis_home, session.id))
+        assert not await holds_state(redis_client, state_key(redis_home, session.id))
 
 
 # Rule: /health names where state lives.
