@@ -11,11 +11,15 @@ from itertools import cycle
 from typing import Any
 
 import asyncpg
+import pytest
+from attrs import evolve
 from vault.store.postgres import migrations
 from vault.store.postgres.store import PostgresStore
 
 from tests.conftest import create_session
 from tests.postgres.conftest import new_store
+from tests.redistemp import private_prefix
+from vault.app import create_app
 from vault.appkeys import JOBS
 
 
@@ -63,8 +67,20 @@ async def test_concurrent_appends_through_two_instances_number_seq_without_gaps(
         assert (await (await client.get(f"/storage/sessions/{session['id']}")).json())["message_count"] == total
 
 
+# Two instances on one database, with state in it or in one Redis they share.
+@pytest.fixture(params=["database", "redis"])
+async def two_state_clients(request, aiohttp_client, pg_config):
+    if request.param == "database":
+        yield await aiohttp_client(create_app(pg_config)), await aiohttp_client(create_app(pg_config))
+        return
+    async with private_prefix() as (url, prefix):
+        config = evolve(pg_config, state_url=url, redis_prefix=prefix)
+        yield await aiohttp_client(create_app(config)), await aiohttp_client(create_app(config))
+
+
 # Rule: If-Match on state is enforced across instances: one writer per version wins.
-async def test_if_match_lets_exactly_one_instance_win(two_clients):
+async def test_if_match_lets_exactly_one_instance_win(two_state_clients):
+    two_clients = two_state_clients
     first, second = two_clients
     session = await create_session(first)
     url = f"/storage/state/{session['id']}"
@@ -90,7 +106,8 @@ async def test_if_match_lets_exactly_one_instance_win(two_clients):
 
 
 # Rule: merge patches are atomic: concurrent partial updates through both instances never lose each other.
-async def test_merge_patches_through_two_instances_all_survive(two_clients):
+async def test_merge_patches_through_two_instances_all_survive(two_state_clients):
+    two_clients = two_state_clients
     first, _ = two_clients
     session = await create_session(first)
     url = f"/storage/state/{session['id']}"
