@@ -11,8 +11,10 @@ from vault import handlers
 from vault.appkeys import CONFIG, JOBS, OPENAPI_JSON, STOP_DEADLINE, STOPPING, STORE, TELEMETRY
 from vault.config import Config
 from vault.jobs.wiring import build_jobs
-from vault.middleware import content_encoding_middleware, errors_middleware, request_middleware
+from vault.middleware import errors_middleware, request_middleware
 from vault.openapi.spec import spec_json
+from vault.request_decoding import request_decoding_middleware
+from vault.response_compression import response_compression_middleware
 from vault.security import auth_middleware, cors_middleware
 from vault.stop_deadline import StopDeadline
 from vault.store.backup_files import remove_leftovers
@@ -96,14 +98,17 @@ async def _mark_stopping(app: web.Application) -> None:
 
 def _middlewares(config: Config, telemetry: Telemetry) -> list:
     # Outermost first: every request is counted and logged, CORS headers go on
-    # errors too, and an auth failure is an ordinary JSON error.
+    # errors too, error bodies are compressed as any other answer, an auth
+    # failure is an ordinary JSON error, and only an authorized request's
+    # body is ever decoded.
     chain = [request_middleware(telemetry)]
     if config.cors_origins:
         chain.append(cors_middleware(config.cors_origins))
+    chain.append(response_compression_middleware)
     chain.append(errors_middleware)
     if config.api_keys or config.admin_api_keys:
         chain.append(auth_middleware(config.api_keys, config.admin_api_keys))
-    chain.append(content_encoding_middleware)
+    chain.append(request_decoding_middleware)
     return chain
 
 
@@ -112,13 +117,17 @@ def _middlewares(config: Config, telemetry: Telemetry) -> list:
 # percent-encoded. aiohttp's default (8190) answered those with a bare 400.
 MAX_REQUEST_LINE = 16 * 1024
 
+# The connection's parser would inflate gzip bodies itself, as fast as they
+# arrive; vault.request_decoding does it instead, only as far as a handler reads.
+HANDLER_ARGS = {"max_line_size": MAX_REQUEST_LINE, "auto_decompress": False}
+
 
 def create_app(config: Config) -> web.Application:
     telemetry = Telemetry()
     app = web.Application(
         middlewares=_middlewares(config, telemetry),
         client_max_size=config.max_body_bytes,
-        handler_args={"max_line_size": MAX_REQUEST_LINE},
+        handler_args=HANDLER_ARGS,
     )
     app[CONFIG] = config
     app[TELEMETRY] = telemetry

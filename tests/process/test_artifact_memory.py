@@ -9,19 +9,13 @@ from pathlib import Path
 import aiohttp
 import pytest
 
+from tests.process.rss import peak_rss
+
 pytestmark = pytest.mark.slow
 
 MIB = 1024 * 1024
 ARTIFACT_BYTES = 512 * MIB
 GROWTH_LIMIT = 64 * MIB
-
-
-def peak_rss(pid: int) -> int:
-    """The process's high-water resident set size (VmHWM), in bytes."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) * 1024
-    raise AssertionError("no VmHWM in /proc/<pid>/status")
 
 
 def block(n: int) -> bytes:
