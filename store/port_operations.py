@@ -1,5 +1,7 @@
 """The store's cache and state methods, the same for every backend: each goes through its port.
 
+Also what every port shares: its name in /health, its ping in /ready, its metrics, its close.
+
 A backend mixes this in and calls `_use_ports(cache, state)` when built;
 without adapters, the cache and state stay in its own database (its `_db_*`
 commands). Contracts: vault.store.interface.Store.
@@ -10,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from vault.store.blobs import BlobStore
 from vault.store.cache_port import CacheStore, DatabaseCache
 from vault.store.interface import IdempotencyClaim
 from vault.store.state_port import DatabaseState, SessionScopedState, StateStore
@@ -21,6 +24,7 @@ from vault.telemetry import Telemetry
 
 class PortOperations:
     backend: str
+    _blobs: BlobStore
     _cache: CacheStore
     _state: StateStore
 
@@ -38,16 +42,21 @@ class PortOperations:
     @property
     def backends(self) -> dict[str, str]:
         """Where each kind of data lives, as /health reports it."""
-        return {"database": self.backend, "cache": self._cache.kind, "state": "database", "artifacts": "filesystem"}
+        return {"database": self.backend, "cache": self._cache.kind, "state": "database", "artifacts": self._blobs.kind}
 
     async def _ping_ports(self) -> None:
         await self._cache.ping()
+        await self._blobs.ping()
 
     def _observe_ports(self, telemetry: Telemetry) -> None:
         self._cache.observe(telemetry)
+        self._blobs.observe(telemetry)
 
     async def _close_ports(self) -> None:
-        await self._cache.close()
+        try:
+            await self._cache.close()
+        finally:
+            await self._blobs.close()
 
     # -- cache
 

@@ -15,10 +15,9 @@ from typing import TypeVar
 from attrs import evolve
 
 from vault import __version__, logs, server
-from vault.app import build_cache, build_store, create_app, sqlite_settings
+from vault.app import build_blobs, build_cache, build_store, create_app, sqlite_settings
 from vault.config import Config, ConfigError
 from vault.copying import row_progress, run_copy
-from vault.store.blobfs import FilesystemBlobStore
 from vault.store.blobs import artifacts_folder
 from vault.store.core import copies
 from vault.store.errors import StoreError, StoreUnavailable
@@ -125,7 +124,7 @@ def backup_command(args: argparse.Namespace) -> int:
     if progress is not None:
         print(file=sys.stderr)
     size = Path(args.to).stat().st_size
-    exported = copies.copy_artifacts(args.to, FilesystemBlobStore(config.artifact_dir))
+    exported = copies.copy_artifacts(args.to, build_blobs(config.artifact_location))
     print(
         f"backup written: {args.to} ({_mib(size)}, schema version {checked.schema_version},"
         f" integrity_check {checked.result}) in {time.monotonic() - started:.1f}s"
@@ -154,9 +153,9 @@ def restore_command(args: argparse.Namespace) -> int:
     if not checked.ok:
         return _fail(f"refusing {args.path}: integrity_check says {checked.result}")
     started = time.monotonic()
-    restored = backup.restore(args.path, config.db_path, FilesystemBlobStore(config.artifact_dir))
+    restored = backup.restore(args.path, config.db_path, build_blobs(config.artifact_location))
     print(f"restored {args.path} (schema version {checked.schema_version}) to {config.db_path}")
-    print(f"artifact content: {restored.artifacts} files brought back into {config.artifact_dir}")
+    print(f"artifact content: {restored.artifacts} files brought back into {config.artifact_location}")
     if restored.aside is not None:
         print(f"the previous database was kept at {restored.aside}")
     print(f"done in {time.monotonic() - started:.1f}s")
