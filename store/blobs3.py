@@ -160,8 +160,11 @@ class S3BlobStore:
 
     async def ping(self) -> None:
         client = await self.client()
-        with self.calls.reaching("ping"):
-            await client.head_bucket(Bucket=self.where.bucket)
+        try:
+            with self.calls.reaching("ping"):
+                await client.head_bucket(Bucket=self.where.bucket)
+        except ClientError as exc:
+            raise StoreUnavailable(f"the S3 store {self.location} has no bucket {self.where.bucket}") from exc
 
     def upload(self, limit: int | None = None) -> S3Upload:
         return S3Upload(self, limit)

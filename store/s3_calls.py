@@ -25,7 +25,8 @@ CONNECT_TIMEOUT_SECONDS = 3.0
 READ_TIMEOUT_SECONDS = 10.0
 # One retry: a pooled connection the server dropped is replaced at once; more would hide an outage.
 TOTAL_ATTEMPTS = 2
-ABSENT_CODES = frozenset({"404", "NoSuchKey", "NotFound", "NoSuchUpload", "NoSuchBucket"})
+# A missing bucket is not among them: the store is then unusable (NoSuchBucket), not empty.
+ABSENT_CODES = frozenset({"404", "NoSuchKey", "NotFound", "NoSuchUpload"})
 # Answers about the request, which the caller reads: not failures of the store.
 ANSWER_CODES = ABSENT_CODES | {"InvalidRange"}
 # Settings that can never work: a start fails on these instead of waiting for S3 to come back.
