@@ -153,9 +153,10 @@ def restore_command(args: argparse.Namespace) -> int:
     if not checked.ok:
         return _fail(f"refusing {args.path}: integrity_check says {checked.result}")
     started = time.monotonic()
-    restored = backup.restore(args.path, config.db_path, build_blobs(config.artifact_location))
+    blobs = build_blobs(config.artifact_location)
+    restored = backup.restore(args.path, config.db_path, blobs)
     print(f"restored {args.path} (schema version {checked.schema_version}) to {config.db_path}")
-    print(f"artifact content: {restored.artifacts} files brought back into {config.artifact_location}")
+    print(f"artifact content: {restored.artifacts} files brought back into {blobs.location}")
     if restored.aside is not None:
         print(f"the previous database was kept at {restored.aside}")
     print(f"done in {time.monotonic() - started:.1f}s")
