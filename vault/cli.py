@@ -17,7 +17,8 @@ from attrs import evolve
 from vault import __version__, logs, server
 from vault.app import build_blobs, build_cache, build_store, create_app, sqlite_settings
 from vault.config import Config, ConfigError
-from vault.copying import row_progress, run_copy
+from vault.copying import is_blob_store_url, row_progress, run_blob_copy, run_copy
+from vault.settings import artifact_url
 from vault.store.blobs import artifacts_folder
 from vault.store.core import copies
 from vault.store.errors import StoreError, StoreUnavailable
@@ -50,9 +51,25 @@ def _parser() -> argparse.ArgumentParser:
     restore = commands.add_parser("restore", help="replace the database with a backup (stop the service first)")
     restore.add_argument("path", metavar="PATH", help="the backup file to restore")
     restore.add_argument("--db-path", help="overrides DB_PATH")
-    copy = commands.add_parser("copy", help="copy a whole database to an empty one, e.g. SQLite to PostgreSQL")
-    copy.add_argument("--from", dest="source", required=True, metavar="URL", help="sqlite:///path or postgresql://...")
-    copy.add_argument("--to", dest="target", required=True, metavar="URL", help="sqlite:///path or postgresql://...")
+    copy = commands.add_parser(
+        "copy",
+        help="copy a whole database to an empty one (e.g. SQLite to PostgreSQL),"
+        " or every artifact blob to another blob store (e.g. a folder to S3)",
+    )
+    copy.add_argument(
+        "--from",
+        dest="source",
+        required=True,
+        metavar="URL",
+        help="sqlite:///path or postgresql://...; for artifact bytes file:///path or s3://bucket/prefix",
+    )
+    copy.add_argument(
+        "--to",
+        dest="target",
+        required=True,
+        metavar="URL",
+        help="sqlite:///path or postgresql://...; for artifact bytes file:///path or s3://bucket/prefix",
+    )
     return parser
 
 
@@ -242,6 +259,13 @@ def migrate_command(args: argparse.Namespace) -> int:
 
 
 def copy_command(args: argparse.Namespace) -> int:
+    if is_blob_store_url(args.source) or is_blob_store_url(args.target):
+        # Artifact bytes: both ends are blob stores, each URL checked as VAULT_ARTIFACT_URL is.
+        source = artifact_url("--from", args.source)
+        target = artifact_url("--to", args.target)
+        if source == target:
+            return _fail("--from and --to name the same blob store")
+        return run_blob_copy(build_blobs(source), build_blobs(target))
     return run_copy(args.source, args.target)
 
 

@@ -91,7 +91,8 @@ async def test_a_512_mib_artifact_leaves_peak_rss_flat(vault_process, artifact_s
     assert (size, received_sha) == (ARTIFACT_BYTES, sent_sha)
     with capsys.disabled():
         print(
-            f"\npeak RSS of the server ({'s3' if artifact_settings else 'disk'}): {before / MIB:.1f} MiB before, {after_upload / MIB:.1f} MiB after a"
+            f"\npeak RSS of the server ({'s3' if artifact_settings else 'disk'}): {before / MIB:.1f} MiB before,"
+            f" {after_upload / MIB:.1f} MiB after a"
             f" {ARTIFACT_BYTES // MIB} MiB upload, {after_download / MIB:.1f} MiB after its download"
             f" (+{(after_download - before) / MIB:.1f} MiB)"
         )
