@@ -85,11 +85,20 @@ async def assert_s3_is_back(client) -> str:
 
 
 # Regression: an S3 that is down at start, or stops later, never stops the service nor answers 500.
+async def metrics(client) -> str:
+    response = await client.get("/metrics")
+    assert response.status == 200
+    return await response.text()
+
+
 async def test_s3_down_at_start_then_stopped_mid_run_and_back(client, s3_server, config):
     await assert_s3_is_down(client, None)
+    # S3 calls are timed and their failures counted by operation, like Redis's.
+    assert 'vault_s3_errors_total{operation="ping"}' in await metrics(client)
 
     await start_with_its_bucket(s3_server, config)
     artifact_id = await assert_s3_is_back(client)
+    assert 'vault_s3_call_duration_seconds_count{operation="put"}' in await metrics(client)
 
     await asyncio.to_thread(s3_server.stop)
     await assert_s3_is_down(client, artifact_id)
