@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from urllib.parse import urlsplit
+from urllib.request import url2pathname
 
 from aiohttp import web
 
@@ -19,6 +21,8 @@ from vault.security import auth_middleware, cors_middleware
 from vault.stop_deadline import StopDeadline
 from vault.store.backup_files import remove_leftovers
 from vault.store.blobfs import FilesystemBlobStore
+from vault.store.blobs import BlobStore
+from vault.store.blobs3 import S3BlobStore
 from vault.store.interface import Store
 from vault.store.postgres.store import PostgresSettings, PostgresStore
 from vault.store.redis_cache import RedisCache
@@ -62,8 +66,16 @@ def build_state(config: Config) -> RedisState | None:
     return RedisState(config.state_url, config.redis_prefix, config.max_document_bytes)
 
 
+def build_blobs(location: str) -> BlobStore:
+    """The blob store a URL names: s3://bucket/prefix, or file:///path (a folder)."""
+    if location.startswith("s3://"):
+        # Connects at its first call, so an S3 that is down does not stop the start.
+        return S3BlobStore(location)
+    return FilesystemBlobStore(url2pathname(urlsplit(location).path))
+
+
 def build_store(config: Config) -> Store:
-    blobs = FilesystemBlobStore(config.artifact_dir)
+    blobs = build_blobs(config.artifact_location)
     ports = {"cache": build_cache(config), "state": build_state(config)}
     if config.database_url is not None:
         return PostgresStore(config.database_url, postgres_settings(config), blobs=blobs, **ports)
