@@ -8,14 +8,15 @@ record claims are removed by the store (`release_blobs`), never directly.
 
 The port fits a filesystem and an object store alike: no method hands out a
 file, a path or a descriptor; bytes go in through an upload and come out as an
-async stream of a range. The methods that are not async are short operations:
-the SQLite store calls `contains` and `remove` on its writer thread (and the
-PostgreSQL store under the blob's advisory lock), so they are ordered with the
-commits that claim and release blobs. That order is the crash guarantee: a
-record commits only while its blob is present, a blob is removed only while no
-committed record claims it. An adapter over a network (S3) therefore makes one
-bounded request in that order for each claim and release, failing fast with
-StoreUnavailable rather than holding it long; a release that fails leaves an
+async stream of a range. The methods that are not async are short operations,
+called in order with the commits that claim and release blobs: by the SQLite
+store on its writer thread for files, under a lock on the blob
+(vault.store.sqlite.blob_locks) for a store over a network, and by the
+PostgreSQL store under the blob's advisory lock. That order is the crash
+guarantee: a record commits only while its blob is present, a blob is removed
+only while no committed record claims it. An adapter over a network (S3)
+makes one bounded request for each claim and release, failing with
+StoreUnavailable after its timeouts; a release that fails leaves an
 orphan for the sweep, never a record without its bytes. `export` and
 `import_from` run on a thread of their own.
 """

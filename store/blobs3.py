@@ -14,12 +14,12 @@ names complete bytes. The temporary object and any unfinished multipart upload
 go when the upload ends; after a crash, the orphan sweep (`remove_partials_before`)
 aborts and deletes what is older than its cutoff.
 
-`contains` and `remove` are not async (the port's writer-thread methods): they
-use a botocore client of their own, one request each, bounded by the short
-timeouts of vault.store.s3_calls. Called where the database orders them with
-the commits that claim blobs (the SQLite writer, a PostgreSQL advisory lock),
-they keep the crash guarantee across processes sharing the bucket, at the
-price of one S3 round trip held in that order per claim or release.
+`contains` and `remove` are not async (the port's ordered methods): they use
+a botocore client of their own, one request each, bounded by the short
+timeouts of vault.store.s3_calls. Called under the blob's lock (SQLite's
+blob_locks, a PostgreSQL advisory lock), on a thread, they keep the crash
+guarantee across processes sharing the bucket without holding up any other
+write.
 """
 
 from __future__ import annotations

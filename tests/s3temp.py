@@ -9,7 +9,9 @@ starts a private server it can stop.
 
 from __future__ import annotations
 
+import asyncio
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -19,10 +21,13 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+import botocore.session
 import pytest
+from vault.store.s3_calls import S3Location
 
 from tests.redistemp import free_port
 from tests.services import missing
+from vault.config import Config
 
 S3_VARIABLE = "VAULT_TEST_S3"
 # How long a started moto server may take to answer, or a stopped one to go.
@@ -70,10 +75,23 @@ class MotoServer:
                 pytest.fail(f"moto's server did not answer on port {self.port}")
             time.sleep(0.05)
 
+    def pause(self) -> None:
+        """Stop answering without refusing: connections are still accepted, no request is ever answered."""
+        os.kill(self._running().pid, signal.SIGSTOP)
+
+    def resume(self) -> None:
+        os.kill(self._running().pid, signal.SIGCONT)
+
+    def _running(self) -> subprocess.Popen:
+        if self._process is None:
+            raise RuntimeError("moto's server is not running")
+        return self._process
+
     def stop(self) -> None:
         if self._process is None:
             return
         process, self._process = self._process, None
+        process.send_signal(signal.SIGCONT)  # a paused server would not see its terminate
         process.terminate()
         try:
             process.wait(SETTLE_SECONDS)
@@ -92,6 +110,16 @@ def moto_server() -> Iterator[MotoServer]:
         yield server
     finally:
         server.stop()
+
+
+async def start_with_its_bucket(server: MotoServer, config: Config) -> None:
+    """Start S3 again; moto keeps nothing across a restart, so the bucket is made as a real S3 would still have it."""
+    await asyncio.to_thread(server.start)
+    client = botocore.session.get_session().create_client("s3")
+    try:
+        client.create_bucket(Bucket=S3Location.from_url(config.artifact_location).bucket)
+    finally:
+        client.close()
 
 
 def bucket_url(prefix: str = "artifacts") -> str:

@@ -4,45 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import base64
-from collections.abc import AsyncIterator
 
-import botocore.session
 import pytest
-from vault.store.s3_calls import S3Location
 
 from tests.conftest import create_session
-from tests.s3temp import MotoServer, bucket_url, s3_wanted
+from tests.s3temp import bucket_url, start_with_its_bucket
 from vault.config import Config
 
 DATA = b"bytes kept in S3" * 1000
 
 
 @pytest.fixture
-async def s3_server(monkeypatch) -> AsyncIterator[MotoServer]:
-    """A moto server of the test's own, not yet started, named by the AWS settings; stopped after."""
-    s3_wanted()
-    server = MotoServer()
-    for name, value in server.environment.items():
-        monkeypatch.setenv(name, value)
-    try:
-        yield server
-    finally:
-        await asyncio.to_thread(server.stop)
-
-
-@pytest.fixture
 def config(db_path, s3_server) -> Config:
     return Config(db_path=db_path, artifact_url=bucket_url())
-
-
-async def start_with_its_bucket(server: MotoServer, config: Config) -> None:
-    """Start S3 again; moto keeps nothing across a restart, so the bucket is made as a real S3 would still have it."""
-    await asyncio.to_thread(server.start)
-    client = botocore.session.get_session().create_client("s3")
-    try:
-        client.create_bucket(Bucket=S3Location.from_url(config.artifact_location).bucket)
-    finally:
-        client.close()
 
 
 async def upload(client, data: bytes = DATA):
