@@ -53,12 +53,21 @@ def run(url: str, *, core: int, connections: int, seconds: int, script: Path | N
     return parse(output)
 
 
-def lua_script(folder: Path, name: str, *, method: str, paths: list[str], bodies: list[str] | None = None) -> Path:
-    """A wrk script cycling through paths (and bodies) in order."""
+def lua_script(
+    folder: Path,
+    name: str,
+    *,
+    method: str,
+    paths: list[str],
+    bodies: list[str] | None = None,
+    headers: dict[str, str] | None = None,
+) -> Path:
+    """A wrk script cycling through paths (and bodies) in order, with `headers` on every request."""
 
     def lua_list(items: list[str]) -> str:
         return "{" + ",".join("[==[" + item + "]==]" for item in items) + "}"
 
+    extra = "".join(f'wrk.headers["{key}"] = "{value}"\n' for key, value in (headers or {}).items())
     script = folder / f"{name}.lua"
     script.write_text(
         f"""
@@ -67,7 +76,7 @@ local bodies = {lua_list(bodies or [""])}
 local i = 0
 wrk.method = "{method}"
 wrk.headers["Content-Type"] = "application/json"
-request = function()
+{extra}request = function()
   i = i + 1
   local body = nil
   if #bodies[1] > 0 then body = bodies[(i % #bodies) + 1] end

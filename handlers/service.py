@@ -39,7 +39,7 @@ routes = web.RouteTableDef()
                                 "database": {"enum": ["sqlite", "postgresql"]},
                                 "cache": {"enum": ["database", "redis"]},
                                 "state": {"enum": ["database", "redis"]},
-                                "artifacts": {"enum": ["filesystem"]},
+                                "artifacts": {"enum": ["filesystem", "s3"]},
                             },
                             "required": ["database", "cache", "state", "artifacts"],
                         },
@@ -83,15 +83,17 @@ async def health(request: web.Request) -> web.Response:
                     "required": ["status", "backend"],
                 },
             ),
-            "The database answers a read and the writer runs, and Redis answers where the cache lives in it.",
+            "The database answers a read and the writer runs, Redis answers where the cache lives in it,"
+            " and S3 answers where artifact bytes live in it.",
         ),
         description="503 (`not_ready`) with the reason while the database does not answer, the writer is stopped,"
-        " or the Redis that holds the cache does not answer (the reason names Redis).",
+        " the Redis that holds the cache does not answer (the reason names Redis), or the S3 store that holds"
+        " artifact bytes does not answer (the reason names the bucket).",
         errors=(503,),
     ),
 )
 async def ready(request: web.Request) -> web.Response:
-    """200 only when the database answers a read and the writer runs, and the cache answers."""
+    """200 only when the database answers a read and the writer runs, and the cache and the blob store answer."""
     try:
         await store_of(request).ping()
     except StoreError as exc:

@@ -29,10 +29,12 @@ from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from itertools import islice
 from pathlib import Path
 from types import TracebackType
-from typing import Any, BinaryIO, TypeVar
+from typing import Any, BinaryIO, ClassVar, TypeVar
 
 from vault.store.blobs import BlobInfo, ExportResult, is_sha256
 from vault.store.errors import BlobMissing, ContentTooLarge, DiskFull, StoreReadOnly, StoreUnavailable
+
+from vault.telemetry import Telemetry
 
 # Chunks are gathered to about this size before one trip to a thread writes and hashes them.
 FLUSH_BYTES = 1024 * 1024
@@ -122,6 +124,8 @@ def _link_durably(source: Path, target: Path) -> None:
 
 
 class FilesystemBlobStore:
+    kind: ClassVar[str] = "filesystem"
+
     def __init__(self, location: str | os.PathLike[str]) -> None:
         self.location = str(location)
         self._root = Path(location)
@@ -155,6 +159,15 @@ class FilesystemBlobStore:
         if created:
             fsync_dir(self.blob_dir)
             fsync_dir(self._root)
+
+    async def ping(self) -> None:
+        """A folder answers while the process runs; a failing disk shows in the calls themselves."""
+
+    def observe(self, telemetry: Telemetry) -> None:
+        """Nothing to report: the disk's time is in each request's own."""
+
+    async def close(self) -> None:
+        """Nothing held open between calls."""
 
     def upload(self, limit: int | None = None) -> FilesystemUpload:
         return FilesystemUpload(self, limit)

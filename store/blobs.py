@@ -8,9 +8,16 @@ record claims are removed by the store (`release_blobs`), never directly.
 
 The port fits a filesystem and an object store alike: no method hands out a
 file, a path or a descriptor; bytes go in through an upload and come out as an
-async stream of a range. The methods that are not async are short operations:
-the SQLite store calls `contains` and `remove` on its writer thread, so they
-are ordered with the commits that claim and release blobs; `export` and
+async stream of a range. The methods that are not async are short operations,
+called in order with the commits that claim and release blobs: by the SQLite
+store on its writer thread for files, under a lock on the blob
+(vault.store.sqlite.blob_locks) for a store over a network, and by the
+PostgreSQL store under the blob's advisory lock. That order is the crash
+guarantee: a record commits only while its blob is present, a blob is removed
+only while no committed record claims it. An adapter over a network (S3)
+makes one bounded request for each claim and release, failing with
+StoreUnavailable after its timeouts; a release that fails leaves an
+orphan for the sweep, never a record without its bytes. `export` and
 `import_from` run on a thread of their own.
 """
 
@@ -23,6 +30,8 @@ from types import TracebackType
 from typing import Protocol
 
 from attrs import frozen
+
+from vault.telemetry import Telemetry
 
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 
@@ -77,6 +86,8 @@ class BlobUpload(Protocol):
 class BlobStore(Protocol):
     # Where the blobs are, for messages (a folder, a bucket URL).
     location: str
+    # What holds them, as /health names it: "filesystem", "s3".
+    kind: str
 
     def open(self) -> None:
         """Create what is missing; raise OSError if the store cannot be reached at all.
@@ -84,6 +95,15 @@ class BlobStore(Protocol):
         A store that can be read but not written still opens (downloads go on);
         its uploads are then refused with StoreReadOnly.
         """
+
+    async def ping(self) -> None:
+        """StoreUnavailable, naming the store, if it does not answer now (for /ready)."""
+
+    def observe(self, telemetry: Telemetry) -> None:
+        """Report calls to the store (time, failures) to /metrics, where there are any to report."""
+
+    async def close(self) -> None:
+        """Let go of connections; an upload in flight is ended first."""
 
     def upload(self, limit: int | None = None) -> BlobUpload:
         """A new upload, refused past `limit` bytes (memory stays flat whatever the size)."""

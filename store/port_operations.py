@@ -1,5 +1,7 @@
 """The store's cache and state methods, the same for every backend: each goes through its port.
 
+Also what every port shares: its name in /health, its ping in /ready, its metrics, its close.
+
 A backend mixes this in and calls `_use_ports(cache, state)` when built;
 without adapters, the cache and state stay in its own database (its `_db_*`
 commands). Contracts: vault.store.interface.Store.
@@ -11,6 +13,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from vault.store.blobs import BlobStore
 from vault.store.cache_port import CacheStore, DatabaseCache
 from vault.store.errors import StoreUnavailable
 from vault.store.interface import IdempotencyClaim
@@ -25,6 +28,7 @@ log = logging.getLogger(__name__)
 
 class PortOperations:
     backend: str
+    _blobs: BlobStore
     _cache: CacheStore
     _state: StateStore
 
@@ -46,20 +50,25 @@ class PortOperations:
             "database": self.backend,
             "cache": self._cache.kind,
             "state": self._state.kind,
-            "artifacts": "filesystem",
+            "artifacts": self._blobs.kind,
         }
 
     async def _ping_ports(self) -> None:
         await self._cache.ping()
         await self._state.ping()
+        await self._blobs.ping()
 
     def _observe_ports(self, telemetry: Telemetry) -> None:
         self._cache.observe(telemetry)
         self._state.observe(telemetry)
+        self._blobs.observe(telemetry)
 
     async def _close_ports(self) -> None:
-        await self._cache.close()
-        await self._state.close()
+        try:
+            await self._cache.close()
+            await self._state.close()
+        finally:
+            await self._blobs.close()
 
     # -- cache
 

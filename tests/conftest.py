@@ -11,6 +11,7 @@ from vault.store.sqlite import SQLiteStore
 
 from tests import store_settings
 from tests.openapi_check import SpecCheckedClient
+from tests.s3temp import s3_env, shared_moto  # noqa: F401 (fixtures: moto's S3 server, for every test folder)
 from tests.services import pytest_runtest_makereport  # noqa: F401 (a hook: a skip for a missing service fails in CI)
 from vault.app import create_app
 from vault.config import Config

@@ -36,6 +36,9 @@ VAULT_MODULES = {
     "vault.config": "domain",
     "vault.settings": "domain",
     "vault.telemetry": "domain",
+    # Content codings on the wire: which one a client accepts, and zstd itself.
+    "vault.accept_encoding": "domain",
+    "vault.zstd_codec": "domain",
     # What the handlers share: HTTP errors, the app's typed keys, how a route is described.
     "vault.errors": "handlers",
     "vault.appkeys": "handlers",
@@ -50,6 +53,8 @@ VAULT_MODULES = {
     "vault.copying": "app",
     "vault.logs": "app",
     "vault.middleware": "app",
+    "vault.request_decoding": "app",
+    "vault.response_compression": "app",
     "vault.security": "app",
     "vault.server": "app",
     "vault.openapi": "app",

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from urllib.parse import urlsplit
+from urllib.request import url2pathname
 
 from aiohttp import web
 
@@ -11,12 +13,16 @@ from vault import handlers
 from vault.appkeys import CONFIG, JOBS, OPENAPI_JSON, STOP_DEADLINE, STOPPING, STORE, TELEMETRY
 from vault.config import Config
 from vault.jobs.wiring import build_jobs
-from vault.middleware import content_encoding_middleware, errors_middleware, request_middleware
+from vault.middleware import errors_middleware, request_middleware
 from vault.openapi.spec import spec_json
+from vault.request_decoding import request_decoding_middleware
+from vault.response_compression import response_compression_middleware
 from vault.security import auth_middleware, cors_middleware
 from vault.stop_deadline import StopDeadline
 from vault.store.backup_files import remove_leftovers
 from vault.store.blobfs import FilesystemBlobStore
+from vault.store.blobs import BlobStore
+from vault.store.blobs3 import S3BlobStore
 from vault.store.interface import Store
 from vault.store.postgres.store import PostgresSettings, PostgresStore
 from vault.store.redis_cache import RedisCache
@@ -60,8 +66,16 @@ def build_state(config: Config) -> RedisState | None:
     return RedisState(config.state_url, config.redis_prefix, config.max_document_bytes)
 
 
+def build_blobs(location: str) -> BlobStore:
+    """The blob store a URL names: s3://bucket/prefix, or file:///path (a folder)."""
+    if location.startswith("s3://"):
+        # Connects at its first call, so an S3 that is down does not stop the start.
+        return S3BlobStore(location)
+    return FilesystemBlobStore(url2pathname(urlsplit(location).path))
+
+
 def build_store(config: Config) -> Store:
-    blobs = FilesystemBlobStore(config.artifact_dir)
+    blobs = build_blobs(config.artifact_location)
     ports = {"cache": build_cache(config), "state": build_state(config)}
     if config.database_url is not None:
         return PostgresStore(config.database_url, postgres_settings(config), blobs=blobs, **ports)
@@ -96,14 +110,17 @@ async def _mark_stopping(app: web.Application) -> None:
 
 def _middlewares(config: Config, telemetry: Telemetry) -> list:
     # Outermost first: every request is counted and logged, CORS headers go on
-    # errors too, and an auth failure is an ordinary JSON error.
+    # errors too, error bodies are compressed as any other answer, an auth
+    # failure is an ordinary JSON error, and only an authorized request's
+    # body is ever decoded.
     chain = [request_middleware(telemetry)]
     if config.cors_origins:
         chain.append(cors_middleware(config.cors_origins))
+    chain.append(response_compression_middleware)
     chain.append(errors_middleware)
     if config.api_keys or config.admin_api_keys:
         chain.append(auth_middleware(config.api_keys, config.admin_api_keys))
-    chain.append(content_encoding_middleware)
+    chain.append(request_decoding_middleware)
     return chain
 
 
@@ -112,13 +129,17 @@ def _middlewares(config: Config, telemetry: Telemetry) -> list:
 # percent-encoded. aiohttp's default (8190) answered those with a bare 400.
 MAX_REQUEST_LINE = 16 * 1024
 
+# The connection's parser would inflate gzip bodies itself, as fast as they
+# arrive; vault.request_decoding does it instead, only as far as a handler reads.
+HANDLER_ARGS = {"max_line_size": MAX_REQUEST_LINE, "auto_decompress": False}
+
 
 def create_app(config: Config) -> web.Application:
     telemetry = Telemetry()
     app = web.Application(
         middlewares=_middlewares(config, telemetry),
         client_max_size=config.max_body_bytes,
-        handler_args={"max_line_size": MAX_REQUEST_LINE},
+        handler_args=HANDLER_ARGS,
     )
     app[CONFIG] = config
     app[TELEMETRY] = telemetry

@@ -15,10 +15,10 @@ from typing import TypeVar
 from attrs import evolve
 
 from vault import __version__, logs, server
-from vault.app import build_cache, build_state, build_store, create_app, sqlite_settings
+from vault.app import build_blobs, build_cache, build_state, build_store, create_app, sqlite_settings
 from vault.config import Config, ConfigError
-from vault.copying import row_progress, run_copy
-from vault.store.blobfs import FilesystemBlobStore
+from vault.copying import is_blob_store_url, row_progress, run_blob_copy, run_copy
+from vault.settings import artifact_url
 from vault.store.blobs import artifacts_folder
 from vault.store.core import copies
 from vault.store.errors import StoreError, StoreUnavailable
@@ -53,9 +53,10 @@ def _parser() -> argparse.ArgumentParser:
     restore.add_argument("--db-path", help="overrides DB_PATH")
     copy = commands.add_parser(
         "copy",
-        help="copy a whole database to an empty one (SQLite to PostgreSQL...), or the cache and state to or from Redis",
+        help="copy a whole database to an empty one (SQLite to PostgreSQL...), the cache and state to or from"
+        " Redis, or every artifact blob to another blob store (a folder to S3...)",
     )
-    urls = "sqlite:///path, postgresql://... or redis://..."
+    urls = "sqlite:///path, postgresql://... or redis://...; for artifact bytes file:///path or s3://bucket/prefix"
     copy.add_argument("--from", dest="source", required=True, metavar="URL", help=urls)
     copy.add_argument("--to", dest="target", required=True, metavar="URL", help=urls)
     copy.add_argument(
@@ -136,7 +137,7 @@ def backup_command(args: argparse.Namespace) -> int:
     if progress is not None:
         print(file=sys.stderr)
     size = Path(args.to).stat().st_size
-    exported = copies.copy_artifacts(args.to, FilesystemBlobStore(config.artifact_dir))
+    exported = copies.copy_artifacts(args.to, build_blobs(config.artifact_location))
     print(
         f"backup written: {args.to} ({_mib(size)}, schema version {checked.schema_version},"
         f" integrity_check {checked.result}) in {time.monotonic() - started:.1f}s"
@@ -165,9 +166,10 @@ def restore_command(args: argparse.Namespace) -> int:
     if not checked.ok:
         return _fail(f"refusing {args.path}: integrity_check says {checked.result}")
     started = time.monotonic()
-    restored = backup.restore(args.path, config.db_path, FilesystemBlobStore(config.artifact_dir))
+    blobs = build_blobs(config.artifact_location)
+    restored = backup.restore(args.path, config.db_path, blobs)
     print(f"restored {args.path} (schema version {checked.schema_version}) to {config.db_path}")
-    print(f"artifact content: {restored.artifacts} files brought back into {config.artifact_dir}")
+    print(f"artifact content: {restored.artifacts} files brought back into {blobs.location}")
     if restored.aside is not None:
         print(f"the previous database was kept at {restored.aside}")
     print(f"done in {time.monotonic() - started:.1f}s")
@@ -255,6 +257,13 @@ def migrate_command(args: argparse.Namespace) -> int:
 
 
 def copy_command(args: argparse.Namespace) -> int:
+    if is_blob_store_url(args.source) or is_blob_store_url(args.target):
+        # Artifact bytes: both ends are blob stores, each URL checked as VAULT_ARTIFACT_URL is.
+        source = artifact_url("--from", args.source)
+        target = artifact_url("--to", args.target)
+        if source == target:
+            return _fail("--from and --to name the same blob store")
+        return run_blob_copy(build_blobs(source), build_blobs(target))
     return run_copy(args.source, args.target, _config(args).redis_prefix, [args.only] if args.only else None)
 
 

@@ -20,6 +20,7 @@ from vault.settings import (
     POSTGRES_SCHEMES,
     ConfigError,
     Setting,
+    artifact_url,
     cron,
     flag,
     int_between,
@@ -169,6 +170,15 @@ class Config:
         "Where artifact content is stored (one file per distinct content, named by its sha256).",
         shown="artifacts/ beside DB_PATH",
     )
+    artifact_url: str | None = setting(
+        "VAULT_ARTIFACT_URL",
+        None,
+        artifact_url,
+        "Where artifact content lives: file:///path (a folder), or s3://bucket/prefix (S3 or any S3-compatible"
+        " store; endpoint, region and credentials from AWS_ENDPOINT_URL_S3 or AWS_ENDPOINT_URL, AWS_REGION,"
+        " AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and the rest of the AWS settings).",
+        shown="file:// at VAULT_ARTIFACT_DIR",
+    )
     max_artifact_bytes: int = setting(
         "VAULT_MAX_ARTIFACT_BYTES",
         100 * 1024 * 1024,
@@ -265,6 +275,13 @@ class Config:
             return self.db_path
         parts = urlsplit(self.database_url)
         return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2], query=""))
+
+    @property
+    def artifact_location(self) -> str:
+        """Where artifact content lives, as a URL: VAULT_ARTIFACT_URL, else VAULT_ARTIFACT_DIR as file://."""
+        if self.artifact_url is not None:
+            return self.artifact_url
+        return Path(self.artifact_dir).absolute().as_uri()
 
     @property
     def listens_beyond_loopback(self) -> bool:

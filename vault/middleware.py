@@ -18,7 +18,6 @@ from vault.errors import (
     ERROR_REASON,
     ApiError,
     RequestValidationError,
-    UnsupportedMediaType,
     error_response,
     map_store_error,
 )
@@ -89,20 +88,6 @@ async def errors_middleware(request: web.Request, handler: Any) -> web.StreamRes
 def _internal_error(request: web.Request) -> web.Response:
     log.exception("unhandled error in %s %s", request.method, route_of(request))
     return error_response(500, "internal_error", "internal error; the request was logged")
-
-
-# What aiohttp's parser decodes itself (it takes br and zstd too, but only with
-# optional libraries, and without them answers before any middleware can).
-DECODED_ENCODINGS = frozenset({"", "identity", "gzip", "deflate"})
-
-
-@web.middleware
-async def content_encoding_middleware(request: web.Request, handler: Any) -> web.StreamResponse:
-    """A body in an encoding that is not decoded would be read as if it were plain: refuse it."""
-    encoding = request.headers.get("Content-Encoding", "")
-    if encoding.lower() not in DECODED_ENCODINGS:
-        raise UnsupportedMediaType("Content-Encoding must be gzip, deflate or identity (or none)")
-    return await handler(request)
 
 
 def _client_gone(request: web.Request) -> bool:

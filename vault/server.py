@@ -2,7 +2,7 @@
 
 aiohttp's `run_app` cannot be given a runner, and the runner is where the
 connection class is chosen: a request that aiohttp's parser refuses (a request
-line over the limit, a Content-Encoding it cannot decode) is answered by the
+line over the limit, a malformed header) is answered by the
 connection before any middleware runs, as plain text that quotes the request.
 VaultRunner's connections answer those as the contract's JSON error instead.
 
@@ -42,7 +42,7 @@ PROTOCOL_ERRORS: tuple[tuple[type[HttpProcessingError], int, str, str], ...] = (
         ContentEncodingError,
         415,
         "unsupported_media_type",
-        "Content-Encoding must be gzip, deflate or identity (or none)",
+        "Content-Encoding must be gzip, zstd or identity (or none)",
     ),
     (LineTooLong, 400, "bad_request", "the request line or a header line is too long"),
     (InvalidHeader, 400, "bad_request", "a header is malformed"),

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlsplit
 
 from apscheduler.triggers.cron import CronTrigger
 from attrs import NOTHING, Attribute, field, fields, frozen
@@ -136,6 +137,21 @@ def url_of(schemes: tuple[str, ...], expected: str) -> Parser:
 
 postgres_url = url_of(POSTGRES_SCHEMES, "a postgresql:// URL (for SQLite, set DB_PATH instead)")
 redis_url = url_of(("redis://", "rediss://"), "a redis:// or rediss:// URL")
+
+
+def artifact_url(name: str, raw: str) -> str:
+    """file:///an/absolute/path or s3://bucket[/prefix]; checked whole here, so a typo fails at start."""
+    url = raw.strip()
+    parts = urlsplit(url)
+    if parts.scheme == "file":
+        if parts.netloc not in ("", "localhost") or not parts.path.startswith("/"):
+            raise ConfigError(f"{name}={raw!r}: a file URL names an absolute path, file:///path")
+        return url
+    if parts.scheme == "s3":
+        if not parts.netloc or parts.query or parts.fragment:
+            raise ConfigError(f"{name}={raw!r}: an S3 URL names a bucket and an optional prefix, s3://bucket/prefix")
+        return url
+    raise ConfigError(f"{name} must be a file:///path or an s3://bucket/prefix URL")
 
 
 def text(name: str, raw: str) -> str:

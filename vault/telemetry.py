@@ -1,4 +1,4 @@
-"""Prometheus metrics for one app: requests, the writer, the database, Redis, jobs.
+"""Prometheus metrics for one app: requests, the writer, the database, Redis, S3, jobs.
 
 Each app gets its own registry, so several apps in one process (tests, or two
 instances side by side) never share counters.
@@ -70,6 +70,19 @@ class Telemetry:
             ["operation"],
             registry=self.registry,
         )
+        self.s3_latency = Histogram(
+            "vault_s3_call_duration_seconds",
+            "Time of one call to the S3 store of artifact content, answered or failed, by operation.",
+            ["operation"],
+            buckets=LATENCY_BUCKETS,
+            registry=self.registry,
+        )
+        self.s3_errors = Counter(
+            "vault_s3_errors",
+            "Calls to the S3 store of artifact content that failed (down, too slow, refused), by operation.",
+            ["operation"],
+            registry=self.registry,
+        )
         self._request_series: dict[tuple[str, str, int], tuple] = {}
         self._scrape_reads: list[Callable[[], Awaitable[None]]] = []
 
@@ -91,6 +104,11 @@ class Telemetry:
         self.redis_latency.labels(operation).observe(seconds)
         if failed:
             self.redis_errors.labels(operation).inc()
+
+    def observe_s3(self, operation: str, seconds: float, failed: bool) -> None:
+        self.s3_latency.labels(operation).observe(seconds)
+        if failed:
+            self.s3_errors.labels(operation).inc()
 
     def watch(self, collector: Collector) -> None:
         self.registry.register(collector)

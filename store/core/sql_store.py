@@ -190,7 +190,7 @@ class SqlStore(BlobOperations, PortOperations):
             return revive(await self._write(commands.CreateArtifact(new), claim), Artifact)
 
         async def commit(info: BlobInfo) -> Any:
-            return await self._write(commands.CreateArtifact(new, info, self._blobs.contains), claim)
+            return await self._commit_claiming(commands.CreateArtifact(new, info, self._blobs.contains), claim)
 
         result = await self._content.commit_with(content, commit)
         if isinstance(result, Replayed):
@@ -219,7 +219,12 @@ class SqlStore(BlobOperations, PortOperations):
     async def release_blobs(self, sha256s: list[str]) -> int:
         return await self._content.release(sha256s)
 
+    async def _commit_claiming(self, command: commands.CreateArtifact, claim: IdempotencyClaim | None) -> Any:
+        """Commit a record that claims a blob, if the blob is present; the command checks it, ordered with releases."""
+        return await self._write(command, claim)
+
     async def _remove_unclaimed(self, sha256s: list[str]) -> int:
+        """Remove the blobs no record claims, each check ordered with the commits that claim it."""
         return await self._write(commands.ReleaseBlobs(sha256s, self._blobs.remove))
 
     # -- metrics

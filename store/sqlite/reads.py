@@ -199,6 +199,11 @@ def ping(conn: sqlite3.Connection) -> None:
 IN_CHUNK = 500
 
 
+def blob_claimed(conn: sqlite3.Connection, sha256: str) -> bool:
+    """Whether some artifact references the blob."""
+    return conn.execute("SELECT 1 FROM artifacts WHERE sha256 = ? LIMIT 1", (sha256,)).fetchone() is not None
+
+
 def referenced_blobs(conn: sqlite3.Connection, sha256s: list[str]) -> set[str]:
     """The subset of `sha256s` that some artifact references."""
     found: set[str] = set()

@@ -11,16 +11,18 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import aiosqlite
-from attrs import frozen
+from attrs import evolve, frozen
 from vault.store import errors
 from vault.store.blobfs import FilesystemBlobStore
 from vault.store.blobs import BlobStore
 from vault.store.cache_port import CacheStore
+from vault.store.core import commands
 from vault.store.core.commands import Command
 from vault.store.core.copies import Check
 from vault.store.core.sql_store import SqlStore
 from vault.store.interface import IdempotencyClaim
 from vault.store.sqlite import backup, migrations, reads
+from vault.store.sqlite.blob_locks import BlobLocks
 from vault.store.sqlite.connection import (
     JOURNAL_SIZE_LIMIT,
     SYNCHRONOUS_MODES,
@@ -58,6 +60,10 @@ class SQLiteSettings:
     max_document_bytes: int | None = None
 
 
+def _checked_under_its_lock(sha256: str) -> bool:
+    return True
+
+
 class SQLiteStore(SqlStore):
     backend = "sqlite"
     _queries = reads
@@ -85,6 +91,8 @@ class SQLiteStore(SqlStore):
         # Artifact content; by default in an `artifacts` folder beside the database.
         blobs = blobs if blobs is not None else FilesystemBlobStore(Path(path).parent / "artifacts")
         super().__init__(blobs, cache, state, settings.max_document_bytes)
+        # Files are checked and removed on the writer; a remote store's round trips go under blob locks instead.
+        self._blob_locks = None if blobs.kind == "filesystem" else BlobLocks(path)
 
     # -- lifecycle
 
@@ -97,6 +105,8 @@ class SQLiteStore(SqlStore):
         await self._open_blobs()
         await asyncio.to_thread(self._usage.hold)
         try:
+            if self._blob_locks is not None:
+                self._blob_locks.open()
             self._write_conn = await self._open_writer()
             self.applied_migrations = await run_on_thread(self._write_conn, migrations.migrate)
             # A corrupt page is found now, not at the first write that meets it (README: its cost).
@@ -141,6 +151,8 @@ class SQLiteStore(SqlStore):
         if self._write_conn is not None:
             conn, self._write_conn = self._write_conn, None
             await conn.close()
+        if self._blob_locks is not None:
+            self._blob_locks.close()
         self._usage.release()
 
     async def ping(self) -> None:
@@ -191,6 +203,29 @@ class SQLiteStore(SqlStore):
             return await self._reads.run_bounded(query, *args)
         except sqlite3.Error as exc:
             raise translate(exc) from exc
+
+    async def _commit_claiming(self, command: commands.CreateArtifact, claim: IdempotencyClaim | None) -> Any:
+        if self._blob_locks is None:
+            return await super()._commit_claiming(command, claim)
+        sha256 = command.content.sha256
+        async with self._blob_locks.holding(sha256):
+            present = await asyncio.to_thread(self._blobs.contains, sha256)
+            if not present:
+                raise errors.BlobMissing(sha256)
+            # Checked under the lock, held until the commit: no release of this blob runs in between.
+            return await self._write(evolve(command, present=_checked_under_its_lock), claim)
+
+    async def _remove_unclaimed(self, sha256s: list[str]) -> int:
+        if self._blob_locks is None:
+            return await super()._remove_unclaimed(sha256s)
+        removed = 0
+        for sha256 in sorted(set(sha256s)):
+            async with self._blob_locks.holding(sha256):
+                if await self._read(reads.blob_claimed, sha256):
+                    continue
+                if await asyncio.to_thread(self._blobs.remove, sha256):
+                    removed += 1
+        return removed
 
     def _takes_writes(self) -> bool:
         return self._writer is not None and self._writer.running

@@ -11,6 +11,7 @@ from typing import Any
 import aiohttp
 import pytest
 
+from tests.artifact_places import PLACES, artifact_url, partial_uploads, stored_blobs
 from tests.conftest import create_session
 from vault.app import create_app
 from vault.config import Config
@@ -19,21 +20,14 @@ CAP = 256 * 1024
 BINARY = bytes(range(256)) * 4 + b"\x00\xff\r\n\x1a" + os.urandom(3000)
 
 
-@pytest.fixture
-def config(db_path) -> Config:
-    return Config(db_path=db_path, max_artifact_bytes=CAP)
+@pytest.fixture(params=PLACES)
+def config(request, db_path) -> Config:
+    # Every test here runs with the bytes on disk, then in S3.
+    return Config(db_path=db_path, max_artifact_bytes=CAP, artifact_url=artifact_url(request))
 
 
 def artifact_dir(config: Config) -> Path:
     return Path(config.artifact_dir)
-
-
-def blob_files(config: Config) -> list[Path]:
-    return sorted(path for path in (artifact_dir(config) / "blobs").rglob("*") if path.is_file())
-
-
-def partial_files(config: Config) -> list[Path]:
-    return sorted((artifact_dir(config) / "tmp").iterdir())
 
 
 def form(data: bytes, *, filename: str | None = "data.bin", file_type: str | None = None, **fields: str):
@@ -87,7 +81,7 @@ async def test_multipart_round_trip_is_binary_exact(client, config):
     assert await content_of(client, artifact["id"]) == BINARY
     response = await client.get(f"/storage/artifacts/{artifact['id']}")
     assert await response.json() == artifact
-    assert [path.name for path in blob_files(config)] == [sha256(BINARY)]
+    assert stored_blobs(config) == [sha256(BINARY)]
 
 
 async def test_json_content_round_trip(client):
@@ -125,7 +119,7 @@ async def test_the_metadata_only_call_still_records_a_reference(client, config):
     response = await download(client, artifact["id"])
     assert response.status == 404
     assert (await response.json())["error"] == "no_content"
-    assert blob_files(config) == []
+    assert stored_blobs(config) == []
 
 
 async def test_name_defaults_to_the_file_name(client):
@@ -195,7 +189,7 @@ async def test_names_are_data_never_paths(client, config, tmp_path, name):
     # Nothing appears anywhere but in the artifact folder.
     after = sorted(path for path in tmp_path.rglob("*") if not path.is_relative_to(artifact_dir(config)))
     assert after == before
-    assert [path.name for path in blob_files(config)] == [sha256(b"payload")]
+    assert stored_blobs(config) == [sha256(b"payload")]
 
 
 @pytest.mark.parametrize("content_type", ["no type", "text/html\r\nX-Evil: 1", "text/html\u2028", "image/"])
@@ -248,8 +242,8 @@ async def test_over_the_cap_is_413_and_nothing_is_kept(client, config):
     assert isinstance(body["detail"], str)
     listed = await client.get("/storage/artifacts")
     assert await listed.json() == []
-    assert blob_files(config) == []
-    assert partial_files(config) == []
+    assert stored_blobs(config) == []
+    assert partial_uploads(config) == []
 
 
 async def test_over_the_cap_streamed_without_a_length_is_413(client, config):
@@ -263,16 +257,16 @@ async def test_over_the_cap_streamed_without_a_length_is_413(client, config):
     response = await client.post("/storage/artifacts", data=writer)
     assert response.status == 413
     assert await (await client.get("/storage/artifacts")).json() == []
-    assert blob_files(config) == []
-    assert partial_files(config) == []
+    assert stored_blobs(config) == []
+    assert partial_uploads(config) == []
 
 
 async def test_json_content_over_the_cap_is_413(client, config):
     response = await client.post("/storage/artifacts", json={"name": "x", "content": "z" * (CAP + 1)})
     assert response.status == 413
     assert (await response.json())["error"] == "payload_too_large"
-    assert blob_files(config) == []
-    assert partial_files(config) == []
+    assert stored_blobs(config) == []
+    assert partial_uploads(config) == []
 
 
 async def test_a_large_body_is_not_refused_by_the_json_body_limit(aiohttp_client, db_path):
@@ -304,7 +298,7 @@ async def test_bad_json_content_is_422(client, config, body, loc):
     assert response.status == 422
     assert [error["loc"] for error in (await response.json())["errors"]] == [loc]
     assert await (await client.get("/storage/artifacts")).json() == []
-    assert blob_files(config) == []
+    assert stored_blobs(config) == []
 
 
 async def test_a_matching_size_is_accepted(client):
@@ -341,8 +335,8 @@ async def test_bad_multipart_fields(client, config, fields, loc):
         assert response.status == 422, await response.text()
         assert [error["loc"] for error in (await response.json())["errors"]] == [loc]
     assert await (await client.get("/storage/artifacts")).json() == []
-    assert blob_files(config) == []
-    assert partial_files(config) == []
+    assert stored_blobs(config) == []
+    assert partial_uploads(config) == []
 
 
 async def test_multipart_without_a_file_is_422(client):
@@ -360,7 +354,7 @@ async def test_two_files_is_422(client, config):
     body.add_field("file", b"two", filename="b")
     response = await client.post("/storage/artifacts", data=body)
     assert response.status == 422
-    assert blob_files(config) == []
+    assert stored_blobs(config) == []
 
 
 async def test_multipart_without_a_boundary_is_400(client):
@@ -378,14 +372,14 @@ async def test_same_bytes_are_stored_once_and_removed_with_the_last_artifact(cli
     first = await upload_multipart(client, BINARY, name="one")
     second = await upload_json(client, name="two", content_base64=base64.b64encode(BINARY).decode())
     assert first["sha256"] == second["sha256"]
-    assert len(blob_files(config)) == 1
+    assert len(stored_blobs(config)) == 1
 
     assert (await client.delete(f"/storage/artifacts/{first['id']}")).status == 200
     assert await content_of(client, second["id"]) == BINARY
-    assert len(blob_files(config)) == 1
+    assert len(stored_blobs(config)) == 1
 
     assert (await client.delete(f"/storage/artifacts/{second['id']}")).status == 200
-    assert blob_files(config) == []
+    assert stored_blobs(config) == []
     assert (await download(client, second["id"])).status == 404
 
 
@@ -395,10 +389,10 @@ async def test_deleting_a_session_removes_its_bytes(client, config):
     await upload_multipart(client, b"only in the session", session_id=session_id)
     shared = await upload_multipart(client, b"shared", session_id=session_id)
     kept = await upload_multipart(client, b"shared", session_id=other_id)
-    assert len(blob_files(config)) == 2
+    assert len(stored_blobs(config)) == 2
 
     assert (await client.delete(f"/storage/sessions/{session_id}")).status == 200
-    assert [path.name for path in blob_files(config)] == [sha256(b"shared")]
+    assert stored_blobs(config) == [sha256(b"shared")]
     assert (await download(client, shared["id"])).status == 404
     assert await content_of(client, kept["id"]) == b"shared"
 
@@ -408,8 +402,8 @@ async def test_an_upload_for_a_missing_session_keeps_nothing(client, config):
         "/storage/artifacts", json={"name": "x", "content": "abc", "session_id": "session_00000000000000deadbeef00"}
     )
     assert response.status == 404
-    assert blob_files(config) == []
-    assert partial_files(config) == []
+    assert stored_blobs(config) == []
+    assert partial_uploads(config) == []
 
 
 async def test_idempotent_multipart_retry_stores_once(client, config):
@@ -422,7 +416,7 @@ async def test_idempotent_multipart_retry_stores_once(client, config):
     other = await client.post("/storage/artifacts", data=form(b"different", name="a"), headers=headers)
     assert other.status == 422
     assert (await other.json())["error"] == "idempotency_key_reused"
-    assert [path.name for path in blob_files(config)] == [sha256(BINARY)]
+    assert stored_blobs(config) == [sha256(BINARY)]
 
 
 BOUNDARY = "XyZ"
@@ -452,5 +446,5 @@ async def test_hostile_multipart_bodies_are_refused_cleanly(client, config, body
     )
     assert response.status in (201, 400, 422), await response.text()
     if response.status != 201:
-        assert blob_files(config) == []
-    assert partial_files(config) == []
+        assert stored_blobs(config) == []
+    assert partial_uploads(config) == []

@@ -8,8 +8,17 @@ import hashlib
 import pytest
 from vault.handlers.downloads import ByteRange, RangeNotSatisfiable, parse_range
 
+from tests.artifact_places import PLACES, artifact_url
+from vault.config import Config
+
 DATA = bytes(range(256)) * 40  # 10240 bytes, every offset tells its value
 SIZE = len(DATA)
+
+
+@pytest.fixture(params=PLACES)
+def config(request, db_path) -> Config:
+    # Every test here runs with the bytes on disk, then in S3.
+    return Config(db_path=db_path, artifact_url=artifact_url(request))
 
 
 @pytest.fixture

@@ -9,19 +9,14 @@ from pathlib import Path
 import aiohttp
 import pytest
 
+from tests.artifact_places import PLACES, artifact_url
+from tests.process.rss import peak_rss
+
 pytestmark = pytest.mark.slow
 
 MIB = 1024 * 1024
 ARTIFACT_BYTES = 512 * MIB
 GROWTH_LIMIT = 64 * MIB
-
-
-def peak_rss(pid: int) -> int:
-    """The process's high-water resident set size (VmHWM), in bytes."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) * 1024
-    raise AssertionError("no VmHWM in /proc/<pid>/status")
 
 
 def block(n: int) -> bytes:
@@ -58,9 +53,19 @@ async def download(http: aiohttp.ClientSession, url: str, artifact_id: str) -> t
     return size, digest.hexdigest()
 
 
-async def test_a_512_mib_artifact_leaves_peak_rss_flat(vault_process, capsys):
-    # Rule: artifact bodies are streamed to and from disk, never held in memory.
-    vault = vault_process(VAULT_MAX_ARTIFACT_BYTES=str(ARTIFACT_BYTES + MIB))
+@pytest.fixture(params=PLACES)
+def artifact_settings(request) -> dict[str, str]:
+    """The settings that put artifact bytes on disk (none: the default), or in a bucket on moto's server."""
+    url = artifact_url(request)
+    if url is None:
+        return {}
+    return {"VAULT_ARTIFACT_URL": url, **request.getfixturevalue("s3_env").environment}
+
+
+@pytest.mark.timeout(300)
+async def test_a_512_mib_artifact_leaves_peak_rss_flat(vault_process, artifact_settings, capsys):
+    # Rule: artifact bodies are streamed to and from disk or S3, never held in memory.
+    vault = vault_process(VAULT_MAX_ARTIFACT_BYTES=str(ARTIFACT_BYTES + MIB), **artifact_settings)
     await vault.start()
     pid = vault.process.pid
     timeout = aiohttp.ClientTimeout(total=600)
@@ -79,10 +84,12 @@ async def test_a_512_mib_artifact_leaves_peak_rss_flat(vault_process, capsys):
     assert (size, received_sha) == (ARTIFACT_BYTES, sent_sha)
     with capsys.disabled():
         print(
-            f"\npeak RSS of the server: {before / MIB:.1f} MiB before, {after_upload / MIB:.1f} MiB after a"
+            f"\npeak RSS of the server ({'s3' if artifact_settings else 'disk'}): {before / MIB:.1f} MiB before,"
+            f" {after_upload / MIB:.1f} MiB after a"
             f" {ARTIFACT_BYTES // MIB} MiB upload, {after_download / MIB:.1f} MiB after its download"
             f" (+{(after_download - before) / MIB:.1f} MiB)"
         )
     assert after_download - before < GROWTH_LIMIT
-    blob = Path(vault.db_path).parent / "artifacts" / "blobs" / sent_sha[:2] / sent_sha
-    assert os.path.getsize(blob) == ARTIFACT_BYTES
+    if not artifact_settings:
+        blob = Path(vault.db_path).parent / "artifacts" / "blobs" / sent_sha[:2] / sent_sha
+        assert os.path.getsize(blob) == ARTIFACT_BYTES

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 from attrs import evolve
-from vault.store.blobfs import FilesystemBlobStore
+from vault.store.blobs import BlobStore
 from vault.store.cache_port import CacheStore, DatabaseCache
 from vault.store.errors import NotFound
 from vault.store.interface import Store
@@ -27,42 +27,69 @@ from vault.store.state_port import DatabaseState, SessionScopedState, StateStore
 from tests import store_settings
 from tests.pgtemp import fresh_database
 from tests.redistemp import private_prefix
+from tests.s3temp import bucket_url
 from vault import clock
+from vault.app import build_blobs
 from vault.inputs import NewMessage, NewMetric, NewSession
 from vault.models import Message, Metric, Session
 
 
 @asynccontextmanager
-async def _sqlite_store(tmp_path: Path) -> AsyncIterator[Store]:
-    yield SQLiteStore(
-        str(tmp_path / "contract.db"), store_settings.SQLITE, blobs=FilesystemBlobStore(tmp_path / "artifacts")
-    )
+async def _sqlite_store(tmp_path: Path, blobs: BlobStore) -> AsyncIterator[Store]:
+    yield SQLiteStore(str(tmp_path / "contract.db"), store_settings.SQLITE, blobs=blobs)
 
 
 @asynccontextmanager
-async def _postgres_store(tmp_path: Path) -> AsyncIterator[Store]:
+async def _postgres_store(tmp_path: Path, blobs: BlobStore) -> AsyncIterator[Store]:
     # A database of its own, created for the test and dropped after it.
     async with fresh_database() as dsn:
-        yield PostgresStore(
-            dsn, evolve(store_settings.POSTGRES, pool_size=4), blobs=FilesystemBlobStore(tmp_path / "artifacts")
-        )
+        yield PostgresStore(dsn, evolve(store_settings.POSTGRES, pool_size=4), blobs=blobs)
 
 
 # Backends the contract suite runs against. A new backend joins here: add a
-# builder that yields it, unstarted, on a fresh empty database; every contract
-# test then runs against it too. A test marked `sqlite_only` reaches past the
-# interface into the SQLite file and runs on SQLite alone.
-BACKENDS: dict[str, Callable[[Path], AbstractAsyncContextManager[Store]]] = {
+# builder that yields it, unstarted, on a fresh empty database, keeping its
+# artifact bytes in the blob store it is given; every contract test then runs
+# against it too. A test marked `sqlite_only` reaches past the interface into
+# the SQLite file and runs on SQLite alone.
+BACKENDS: dict[str, Callable[[Path, BlobStore], AbstractAsyncContextManager[Store]]] = {
     "sqlite": _sqlite_store,
     "postgresql": _postgres_store,
 }
 
 
+def _s3_location(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    request.getfixturevalue("s3_env")  # moto's server, named by the AWS settings
+    return bucket_url()
+
+
+# Where a backend keeps artifact bytes: a blob store adapter, by the URL that names it.
+BLOB_LOCATIONS: dict[str, Callable[[pytest.FixtureRequest, Path], str]] = {
+    "filesystem": lambda request, tmp_path: (tmp_path / "artifacts").as_uri(),
+    "s3": _s3_location,
+}
+
+
+@pytest.fixture
+def blob_kind() -> str:
+    """The blob store under the backends; the artifact test modules run every kind (`every_blob_kind`)."""
+    return "filesystem"
+
+
+def every_blob_kind():
+    """A module's `blob_kind` fixture that runs its tests against every blob store adapter."""
+    return pytest.fixture(params=list(BLOB_LOCATIONS), name="blob_kind")(lambda request: request.param)
+
+
+@pytest.fixture
+def blob_location(request, tmp_path, blob_kind) -> str:
+    return BLOB_LOCATIONS[blob_kind](request, tmp_path)
+
+
 @pytest.fixture(params=list(BACKENDS))
-async def backend_store(request, tmp_path):
+async def backend_store(request, tmp_path, blob_location):
     if request.param != "sqlite" and request.node.get_closest_marker("sqlite_only"):
         pytest.skip("reaches into the SQLite file")
-    async with BACKENDS[request.param](tmp_path) as store:
+    async with BACKENDS[request.param](tmp_path, build_blobs(blob_location)) as store:
         await store.start()
         yield store
         await store.close()
@@ -124,9 +151,12 @@ async def state_store(request, backend_store) -> AsyncIterator[StateStore]:
 
 
 @pytest.fixture
-def backend_blobs(tmp_path) -> FilesystemBlobStore:
-    """The artifact folder every backend above keeps its blobs in, seen from outside the store."""
-    return FilesystemBlobStore(tmp_path / "artifacts")
+async def backend_blobs(blob_location) -> AsyncIterator[BlobStore]:
+    """The blob store the backends above keep their blobs in, seen from outside the store."""
+    blobs = build_blobs(blob_location)
+    blobs.open()
+    yield blobs
+    await blobs.close()
 
 
 # -- helpers

@@ -5,13 +5,17 @@ from __future__ import annotations
 import pytest
 from vault.store.errors import NotFound
 
-from tests.store.conftest import at, ids_of, new_session, point, record
+from tests.store.conftest import BLOB_LOCATIONS, at, ids_of, new_session, point, record
 from vault.inputs import NewArtifact
 from vault.queries import ArtifactQuery, MetricQuery
 
 # -- artifacts
 
+# The artifact tests run on every blob store adapter, under every backend.
+every_blob_kind = pytest.mark.parametrize("blob_kind", list(BLOB_LOCATIONS))
 
+
+@every_blob_kind
 async def test_create_artifact_keeps_every_field(backend_store):
     session = await new_session(backend_store)
     new = NewArtifact(
@@ -33,12 +37,14 @@ async def test_create_artifact_keeps_every_field(backend_store):
     assert await backend_store.get_artifact(artifact.id) == artifact
 
 
+@every_blob_kind
 async def test_artifact_may_belong_to_no_session(backend_store):
     artifact = await backend_store.create_artifact(NewArtifact(name="shared.bin"))
 
     assert (await backend_store.get_artifact(artifact.id)).session_id is None
 
 
+@every_blob_kind
 async def test_artifact_for_unknown_session_is_not_found_and_not_recorded(backend_store):
     with pytest.raises(NotFound):
         await backend_store.create_artifact(NewArtifact(name="x", session_id="session_missing"))
@@ -46,6 +52,7 @@ async def test_artifact_for_unknown_session_is_not_found_and_not_recorded(backen
     assert (await backend_store.list_artifacts(ArtifactQuery())).items == []
 
 
+@every_blob_kind
 async def test_delete_artifact(backend_store):
     artifact = await backend_store.create_artifact(NewArtifact(name="x"))
 
@@ -57,11 +64,13 @@ async def test_delete_artifact(backend_store):
         await backend_store.delete_artifact(artifact.id)
 
 
+@every_blob_kind
 async def test_get_unknown_artifact_is_not_found(backend_store):
     with pytest.raises(NotFound):
         await backend_store.get_artifact("artifact_missing")
 
 
+@every_blob_kind
 async def test_list_artifacts_filters_newest_first_and_pages(backend_store):
     one, two = await new_session(backend_store), await new_session(backend_store)
     specs = [(one.id, "file"), (two.id, "file"), (one.id, "image"), (None, "image"), (one.id, "file")]

@@ -13,9 +13,12 @@ from vault.store.errors import BlobMissing, NotFound
 from vault.store.interface import Store
 from vault.store.orphans import OrphanSweep
 
-from tests.store.conftest import new_session
+from tests.store.conftest import every_blob_kind, new_session
 from vault.inputs import NewArtifact
 from vault.models import Artifact
+
+# Each test runs on every blob store adapter, under every backend.
+blob_kind = every_blob_kind()
 
 
 def sha256(data: bytes) -> str:

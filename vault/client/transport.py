@@ -23,6 +23,11 @@ from vault.client.wire import error_from_answer
 # Makes the body afresh for each attempt (a stream can be sent only once);
 # whatever it opens, it hands to the ExitStack, which closes it after the attempt.
 BodyFactory = Callable[[contextlib.ExitStack], Any]
+# Answers of 1 KiB or more come compressed, zstd preferred. aiohttp decodes both
+# itself (zstd with the standard library's module or its backport, a dependency
+# of this package); artifact content always comes as stored.
+ACCEPT_ENCODING = "zstd, gzip"
+
 # Takes a 2xx answer's body itself (to a file, say) instead of into memory.
 Sink = Callable[[aiohttp.ClientResponse], Awaitable[Any]]
 
@@ -163,7 +168,7 @@ class Transport:
         return failure
 
     async def _attempt(self, call: Call, after_unknown_outcome: bool) -> Answer:
-        headers = dict(call.headers)
+        headers = {"Accept-Encoding": ACCEPT_ENCODING, **call.headers}
         if self._api_key is not None:
             headers["Authorization"] = f"Bearer {self._api_key}"
         if call.content_type is not None:

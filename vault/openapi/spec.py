@@ -32,6 +32,13 @@ JSON arrays with a `Link: <...>; rel="next"` header when another page follows.
 Timestamps are ISO 8601 in UTC with an offset. Every response carries an
 `X-Request-ID` (the one sent, or a new one). With `VAULT_API_KEYS` set, every
 route but `/health` needs `Authorization: Bearer <key>`.
+
+Compression: a JSON or text answer of 1 KiB or more comes in `zstd` or `gzip`
+(`Content-Encoding`) when `Accept-Encoding` allows one (zstd preferred, weights
+honoured), and every JSON or text answer says `Vary: Accept-Encoding`; artifact
+content always comes as stored. Any request body may be sent with
+`Content-Encoding: gzip` or `zstd`: its decoded size counts against the body
+limit (413), a body that does not decode is a 400, any other encoding a 415.
 """
 
 TAGS = (
