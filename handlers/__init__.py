@@ -1,6 +1,6 @@
 """HTTP handlers, one module per resource: parse, one store call, shape the answer."""
 
-from vault.handlers import admin, artifacts, cache, docs, history, metrics, service, sessions, state
+from vault.handlers import admin, artifacts, cache, docs, history, metrics, search, service, sessions, state
 
 # The order the OpenAPI description lists the routes in.
 ROUTE_TABLES = (
@@ -8,6 +8,7 @@ ROUTE_TABLES = (
     docs.routes,
     sessions.routes,
     history.routes,
+    search.routes,
     state.routes,
     artifacts.routes,
     metrics.routes,

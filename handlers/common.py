@@ -136,6 +136,17 @@ class QueryReader:
             self._fail(name, str(exc))
             return None
 
+    def free_text(self, name: str, max_chars: int) -> str | None:
+        """Required text of any characters (a search's words), not blank, at most `max_chars` long."""
+        value = self._get(name)
+        if value is None or not value.strip():
+            self._fail(name, "is required and must not be empty")
+            return None
+        if len(value) > max_chars:
+            self._fail(name, f"must be at most {max_chars} characters")
+            return None
+        return value
+
     def integer(self, name: str, default: int | None, low: int, high: int) -> int | None:
         raw = self._get(name)
         if raw is None or raw == "":

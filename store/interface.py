@@ -18,7 +18,7 @@ from vault.store.orphans import OrphanSweep
 
 from vault.inputs import CacheWrite, MessageFields, NewArtifact, NewMetric, NewSession, SessionChanges
 from vault.models import Artifact, BackupFile, BackupInfo, CacheEntry, Message, Metric, Page, Session, State
-from vault.queries import ArtifactQuery, HistoryQuery, MetricQuery, RollupQuery, SessionQuery
+from vault.queries import ArtifactQuery, HistoryQuery, MetricQuery, RollupQuery, SearchQuery, SessionQuery
 
 
 @frozen
@@ -81,6 +81,11 @@ class Store(Protocol):
 
     async def list_sessions(self, query: SessionQuery) -> Page:
         """Sessions matching every given filter, newest first."""
+
+    async def search(self, query: SearchQuery) -> Page:
+        """Messages holding every term of the query and matching every filter, best first,
+        as vault.models.RenderedHit items; a message is found once its append is answered
+        and never after it is gone."""
 
     # -- history
 

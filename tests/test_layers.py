@@ -28,6 +28,7 @@ VAULT_MODULES = {
     "vault.ids": "domain",
     "vault.jsonutil": "domain",
     "vault.merge_patch": "domain",
+    "vault.search": "domain",
     "vault.models": "domain",
     "vault.inputs": "domain",
     "vault.queries": "domain",

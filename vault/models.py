@@ -48,6 +48,23 @@ class Message:
 
 
 @frozen
+class SearchHit:
+    """One message found by a search, as it is described; sent as RenderedHit."""
+
+    score: float
+    snippet: str
+    highlights: list[list[int]]
+    message: Message
+
+
+@frozen
+class RenderedHit:
+    """A search hit as the JSON text it is sent as (its message spliced in as stored)."""
+
+    body: str
+
+
+@frozen
 class RenderedMessage:
     """A message as the JSON text it is served as, with its seq for paging links."""
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from attrs import frozen
 
+from vault.search import Term
+
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 1000
 
@@ -63,5 +65,18 @@ class RollupQuery:
     entity_type: str | None = None
     start_time: str | None = None
     end_time: str | None = None
+    limit: int = DEFAULT_LIMIT
+    offset: int = 0
+
+
+@frozen
+class SearchQuery:
+    """Messages that hold every term, best match first; optionally within a session, agent, user or role."""
+
+    terms: tuple[Term, ...]
+    session_id: str | None = None
+    agent_name: str | None = None
+    user_id: str | None = None
+    role: str | None = None
     limit: int = DEFAULT_LIMIT
     offset: int = 0

@@ -10,13 +10,23 @@ from typing import Any
 
 from vault.store.core.rollups import bucket_start
 
-from vault.queries import ArtifactQuery, MetricQuery, RollupQuery, SessionQuery
+from vault.queries import ArtifactQuery, MetricQuery, RollupQuery, SearchQuery, SessionQuery
 
 Filters = list[tuple[str, Any]]
 
 
 def session_filters(query: SessionQuery) -> Filters:
     return [("agent_name =", query.agent_name), ("user_id =", query.user_id), ("status =", query.status)]
+
+
+def search_filters(query: SearchQuery) -> Filters:
+    """Conditions on a search's message `m` and its session `s`."""
+    return [
+        ("m.session_id =", query.session_id),
+        ("m.role =", query.role),
+        ("s.agent_name =", query.agent_name),
+        ("s.user_id =", query.user_id),
+    ]
 
 
 def artifact_filters(query: ArtifactQuery) -> Filters:

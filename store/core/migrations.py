@@ -6,6 +6,8 @@ rowid tables, version 4) exists in that backend's list alone.
 
 from __future__ import annotations
 
+from typing import Any
+
 from attrs import frozen
 
 
@@ -18,3 +20,7 @@ class Migration:
     # drop and rename (SQLite ignores the pragma inside a transaction), and a
     # foreign-key check before the COMMIT, so nothing dangles afterwards.
     rebuilds_tables: bool = False
+    # Rows to write once the statements have run, in the same transaction (building an
+    # index over existing data): called with the backend's connection and a progress
+    # callback, (rows done, rows in all) -> None, or None.
+    backfill: Any = None

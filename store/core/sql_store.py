@@ -38,7 +38,7 @@ from vault.store.state_port import StateStore
 from vault import clock
 from vault.inputs import CacheWrite, MessageFields, NewArtifact, NewMetric, NewSession, SessionChanges
 from vault.models import Artifact, BackupInfo, CacheEntry, Message, Metric, Page, Session, State
-from vault.queries import ArtifactQuery, HistoryQuery, MetricQuery, RollupQuery, SessionQuery
+from vault.queries import ArtifactQuery, HistoryQuery, MetricQuery, RollupQuery, SearchQuery, SessionQuery
 
 log = logging.getLogger(__name__)
 
@@ -129,6 +129,11 @@ class SqlStore(BlobOperations, PortOperations):
         released = await self._write(commands.DeleteSession(session_id))
         await self._forget_state(session_id)
         await self._content.release_quietly(released)
+
+    async def search(self, query: SearchQuery) -> Page:
+        if not self._storable(query.session_id, query.agent_name, query.user_id, query.role):
+            return Page([])
+        return await self._read(self._queries.search, query)
 
     async def list_sessions(self, query: SessionQuery) -> Page:
         if not self._storable(query.agent_name, query.user_id, query.status):

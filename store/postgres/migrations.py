@@ -22,12 +22,19 @@ for PostgreSQL's sake:
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
+
 import asyncpg
 from vault.store.core.migrations import Migration
 from vault.store.errors import SchemaTooNew
+from vault.store.postgres import search
 from vault.store.postgres.locks import MIGRATION_LOCK, NAMESPACE
 
 from vault import clock
+
+# (the migration, rows done, rows in all), from a migration that writes rows.
+Progress = Callable[[Migration, int, int], None]
 
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(
@@ -145,6 +152,7 @@ MIGRATIONS: tuple[Migration, ...] = (
             "CREATE INDEX artifacts_by_sha256 ON artifacts (sha256) WHERE sha256 IS NOT NULL",
         ),
     ),
+    Migration(4, "search index over history", search.SCHEMA, backfill=search.backfill),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version
@@ -164,8 +172,11 @@ def check_not_newer(version: int) -> None:
         )
 
 
-async def migrate(conn: asyncpg.Connection) -> list[Migration]:
-    """Apply pending migrations in order; return those applied."""
+async def migrate(conn: asyncpg.Connection, progress: Progress | None = None) -> list[Migration]:
+    """Apply pending migrations in order; return those applied.
+
+    `progress` hears (migration, rows done, rows in all) from a migration that writes rows.
+    """
     # A session lock, held across the per-migration transactions: a second
     # instance waits here, then finds every migration recorded.
     await conn.execute("SELECT pg_advisory_lock($1, $2)", NAMESPACE, MIGRATION_LOCK)
@@ -182,6 +193,8 @@ async def migrate(conn: asyncpg.Connection) -> list[Migration]:
                     continue
                 for statement in migration.statements:
                     await conn.execute(statement)
+                if migration.backfill is not None:
+                    await migration.backfill(conn, None if progress is None else partial(progress, migration))
                 await conn.execute(
                     "INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)",
                     migration.version,

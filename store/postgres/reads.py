@@ -7,7 +7,14 @@ from typing import Any
 
 import asyncpg
 from vault.store.core import rows
-from vault.store.core.filters import Filters, artifact_filters, metric_filters, rollup_filters, session_filters
+from vault.store.core.filters import (
+    Filters,
+    artifact_filters,
+    metric_filters,
+    rollup_filters,
+    search_filters,
+    session_filters,
+)
 from vault.store.core.idempotency import Replayed
 from vault.store.core.pages import PageFill
 from vault.store.core.rollups import rollup_window
@@ -15,11 +22,12 @@ from vault.store.core.rows import MAX_SEQ
 from vault.store.errors import InvalidReference, NotFound
 from vault.store.interface import IdempotencyClaim
 from vault.store.postgres import idempotency
+from vault.store.postgres import search as search_index
 
 from vault import clock
 from vault.jsonutil import off_loop
 from vault.models import Artifact, CacheEntry, Message, Metric, Page, RenderedMessage, Rollup, Session, State
-from vault.queries import ArtifactQuery, HistoryQuery, MetricQuery, RollupQuery, SessionQuery
+from vault.queries import ArtifactQuery, HistoryQuery, MetricQuery, RollupQuery, SearchQuery, SessionQuery
 
 
 class Params:
@@ -74,6 +82,15 @@ async def _decoded_page(
         found, fill = await _page_rows(conn, columns, document, source, values, query.limit, query.offset)
     fill.items = await off_loop(fill.size, lambda: [build(row) for row in found])
     return fill.page()
+
+
+# -- search
+
+
+async def search(conn: asyncpg.Connection, query: SearchQuery) -> Page:
+    params = Params()
+    given = [f" AND {condition} {params.add(value)}" for condition, value in search_filters(query) if value is not None]
+    return await search_index.search(conn, query, "".join(given), params.values, params.add)
 
 
 # -- sessions

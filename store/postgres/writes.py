@@ -16,6 +16,7 @@ from typing import Any
 import asyncpg
 from vault.store.core import commands, records, rows
 from vault.store.errors import BlobMissing, NotFound, PreconditionFailed
+from vault.store.postgres import search
 from vault.store.postgres.blob_refs import lock_blob
 
 from vault import clock
@@ -79,6 +80,7 @@ async def add_messages(conn: asyncpg.Connection, command: commands.AddMessages) 
         "INSERT INTO messages (session_id, seq, id, role, body) VALUES ($1, $2, $3, $4, $5)",
         records.message_rows(built, command.max_bytes),
     )
+    await search.index_messages(conn, built)
     await conn.execute(
         "UPDATE sessions SET last_seq = $1, message_count = message_count + $2, updated_at = $3 WHERE id = $4",
         last_seq + len(built),

@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
+from functools import partial
 
 from vault.store.core.copies import schema_version as current_version
 from vault.store.core.migrations import Migration
 from vault.store.errors import SchemaTooNew
+from vault.store.sqlite import search
 
 from vault import clock
+
+# (the migration, rows done, rows in all), from a migration that writes rows.
+Progress = Callable[[Migration, int, int], None]
 
 
 def _as_rowid_table(table: str, columns: str, indexes: tuple[str, ...] = ()) -> tuple[str, ...]:
@@ -188,6 +194,7 @@ MIGRATIONS: tuple[Migration, ...] = (
         ),
         rebuilds_tables=True,
     ),
+    Migration(5, "search index over history", search.SCHEMA, backfill=search.backfill),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version
@@ -201,8 +208,11 @@ def check_not_newer(version: int) -> None:
         )
 
 
-def migrate(conn: sqlite3.Connection) -> list[Migration]:
-    """Apply pending migrations in order; return those applied. Runs on the writer."""
+def migrate(conn: sqlite3.Connection, progress: Progress | None = None) -> list[Migration]:
+    """Apply pending migrations in order; return those applied. Runs on the writer.
+
+    `progress` hears (migration, rows done, rows in all) from a migration that writes rows.
+    """
     # An up-to-date database is only read here, so a read-only one still starts
     # (it then answers reads, and writes get 503).
     version = current_version(conn)
@@ -216,12 +226,12 @@ def migrate(conn: sqlite3.Connection) -> list[Migration]:
     applied = []
     check_not_newer(current_version(conn))
     for migration in MIGRATIONS:
-        if _apply(conn, migration):
+        if _apply(conn, migration, progress):
             applied.append(migration)
     return applied
 
 
-def _apply(conn: sqlite3.Connection, migration: Migration) -> bool:
+def _apply(conn: sqlite3.Connection, migration: Migration, progress: Progress | None = None) -> bool:
     """Apply one migration with its record in one transaction; False if it was already there."""
     foreign_keys = conn.execute("PRAGMA foreign_keys").fetchone()[0]
     if migration.rebuilds_tables:
@@ -235,6 +245,8 @@ def _apply(conn: sqlite3.Connection, migration: Migration) -> bool:
                 return False
             for statement in migration.statements:
                 conn.execute(statement)
+            if migration.backfill is not None:
+                migration.backfill(conn, None if progress is None else partial(progress, migration))
             if migration.rebuilds_tables and conn.execute("PRAGMA foreign_key_check").fetchone() is not None:
                 raise sqlite3.IntegrityError(f"migration {migration.version} would leave rows without their parent")
             conn.execute(

@@ -7,7 +7,14 @@ from contextlib import closing
 from typing import Any
 
 from vault.store.core import rows
-from vault.store.core.filters import Filters, artifact_filters, metric_filters, rollup_filters, session_filters
+from vault.store.core.filters import (
+    Filters,
+    artifact_filters,
+    metric_filters,
+    rollup_filters,
+    search_filters,
+    session_filters,
+)
 from vault.store.core.idempotency import Replayed
 from vault.store.core.pages import PageFill
 from vault.store.core.rollups import rollup_window
@@ -15,10 +22,11 @@ from vault.store.core.rows import MAX_SEQ
 from vault.store.errors import InvalidReference, NotFound
 from vault.store.interface import IdempotencyClaim
 from vault.store.sqlite import idempotency
+from vault.store.sqlite import search as search_index
 
 from vault import clock
 from vault.models import Artifact, CacheEntry, Message, Metric, Page, RenderedMessage, Rollup, Session, State
-from vault.queries import ArtifactQuery, HistoryQuery, MetricQuery, RollupQuery, SessionQuery
+from vault.queries import ArtifactQuery, HistoryQuery, MetricQuery, RollupQuery, SearchQuery, SessionQuery
 
 
 def _where(filters: Filters) -> tuple[str, list[Any]]:
@@ -55,6 +63,12 @@ def list_sessions(conn: sqlite3.Connection, query: SessionQuery) -> Page:
 
 
 # -- history
+
+
+def search(conn: sqlite3.Connection, query: SearchQuery) -> Page:
+    given = [(condition, value) for condition, value in search_filters(query) if value is not None]
+    conditions = "".join(f" AND {condition} ?" for condition, _ in given)
+    return search_index.search(conn, query, conditions, [value for _, value in given])
 
 
 def get_message(conn: sqlite3.Connection, message_id: str) -> Message:

@@ -11,6 +11,7 @@ from typing import Any
 
 from vault.store.core import commands, records, rows
 from vault.store.errors import BlobMissing, NotFound, PreconditionFailed
+from vault.store.sqlite import search
 
 from vault import clock
 from vault.merge_patch import apply_merge_patch
@@ -75,6 +76,7 @@ def add_messages(conn: sqlite3.Connection, command: commands.AddMessages) -> lis
         "INSERT INTO messages (session_id, seq, id, role, body) VALUES (?, ?, ?, ?, ?)",
         records.message_rows(built, command.max_bytes),
     )
+    search.index_messages(conn, built)
     return records.messages_of(built)
 
 

@@ -44,6 +44,7 @@ limit (413), a body that does not decode is a 400, any other encoding a 415.
 TAGS = (
     ("sessions", "An agent's conversation: who, which agent, its status."),
     ("history", "The messages of a session, numbered by `seq`."),
+    ("search", "Messages found by their words, across sessions."),
     ("state", "A JSON object per session, versioned: ETag and If-Match."),
     ("artifacts", "Files a session produced."),
     ("metrics", "Points and their rollups."),
