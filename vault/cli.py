@@ -10,7 +10,7 @@ import sys
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from attrs import evolve
 
@@ -100,11 +100,12 @@ def _progress_bar(label: str):
     return show
 
 
-def _on_postgres(config: Config, use: Callable[[PostgresStore], Awaitable[T]]) -> T:
-    """Start the configured PostgreSQL store (which migrates it), use it, close it."""
+def _on_postgres(config: Config, use: Callable[[PostgresStore], Awaitable[T]], progress: Any = None) -> T:
+    """Start the configured PostgreSQL store (which migrates it, telling `progress`), use it, close it."""
 
     async def run_it() -> T:
         store = build_store(config)
+        store.migration_progress = progress
         await store.start()
         try:
             return await use(store)
@@ -242,13 +243,29 @@ def check_command(args: argparse.Namespace) -> int:
     return 0 if report.ok and redis_ok else 1
 
 
+def _migration_progress() -> Callable[[Any, int, int], None] | None:
+    """A redrawn line per migration that writes rows, on a terminal; nothing otherwise."""
+    if not sys.stderr.isatty():
+        return None
+    bars: dict[int, Callable[[int, int], None] | None] = {}
+
+    def show(migration: Any, done: int, total: int) -> None:
+        if migration.version not in bars:
+            bars[migration.version] = row_progress(f"{migration.version}: {migration.name}", sys.stderr)
+        bar = bars[migration.version]
+        if bar is not None:
+            bar(done, total)
+
+    return show
+
+
 def migrate_command(args: argparse.Namespace) -> int:
     config = _config(args)
     if config.database_url is not None:
-        applied = _on_postgres(config, _applied_migrations)
+        applied = _on_postgres(config, _applied_migrations, _migration_progress())
         latest = postgres_migrations.LATEST_VERSION
     else:
-        applied = asyncio.run(diagnose.migrate(config.db_path, sqlite_settings(config)))
+        applied = asyncio.run(diagnose.migrate(config.db_path, sqlite_settings(config), _migration_progress()))
         latest = LATEST_VERSION
     for migration in applied:
         print(f"applied {migration.version}: {migration.name}")

@@ -24,8 +24,9 @@ from attrs import frozen
 
 # Letters and digits; the underscore and every other character separate words.
 WORD = re.compile(r"[^\W_]+")
-# A quoted phrase (its closing quote may be missing), or a run without spaces.
-QUERY_PART = re.compile(r'"([^"]*)"?|([^\s"]+)')
+# A quoted phrase (its closing quote may be missing; a star after it makes its last word a prefix),
+# or a run without spaces.
+QUERY_PART = re.compile(r'"([^"]*)("\*|"|$)|([^\s"]+)')
 # The combining marks that NFKD splits off accented letters (é is e and U+0301).
 COMBINING = re.compile("[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]")
 SNIPPET_CHARS = 160
@@ -60,10 +61,11 @@ def parse_query(q: str) -> tuple[Term, ...]:
     """The terms of a query; none when it holds no letter or digit."""
     terms = []
     for match in QUERY_PART.finditer(q):
-        phrase, bare = match.groups()
+        phrase, closing, bare = match.groups()
         words = tuple(words_of(phrase if phrase is not None else bare))
+        prefix = closing == '"*' if phrase is not None else bare.endswith("*")
         if words:
-            terms.append(Term(words, prefix=bare is not None and bare.endswith("*")))
+            terms.append(Term(words, prefix=prefix))
     return tuple(terms)
 
 

@@ -52,6 +52,8 @@ TOUCH_FLUSH_SECONDS = 1.0
 class SqlStore(BlobOperations, PortOperations):
     backend: ClassVar[str]
     # The backend's read functions, each taking its connection first.
+    # Hears (migration, rows done, rows in all) while a migration that writes rows runs at start.
+    migration_progress: Callable[[Migration, int, int], None] | None = None
     _queries: ClassVar[ModuleType]
 
     def __init__(

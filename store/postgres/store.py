@@ -79,7 +79,7 @@ class PostgresStore(SqlStore):
         try:
             await self._pool.open()
             async with self._pool.connection() as conn:
-                self.applied_migrations = await migrations.migrate(conn)
+                self.applied_migrations = await migrations.migrate(conn, self.migration_progress)
         except errors.StoreError:
             await self._pool.close()
             raise

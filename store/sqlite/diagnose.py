@@ -67,8 +67,11 @@ def inspect_database(path: str) -> Report:
     return report
 
 
-async def migrate(path: str, settings: SQLiteSettings) -> list[migrations.Migration]:
+async def migrate(
+    path: str, settings: SQLiteSettings, progress: migrations.Progress | None = None
+) -> list[migrations.Migration]:
     store = SQLiteStore(path, settings)
+    store.migration_progress = progress
     await store.start()
     await store.close()
     return store.applied_migrations

@@ -108,7 +108,7 @@ class SQLiteStore(SqlStore):
             if self._blob_locks is not None:
                 self._blob_locks.open()
             self._write_conn = await self._open_writer()
-            self.applied_migrations = await run_on_thread(self._write_conn, migrations.migrate)
+            self.applied_migrations = await run_on_thread(self._write_conn, migrations.migrate, self.migration_progress)
             # A corrupt page is found now, not at the first write that meets it (README: its cost).
             checked = await run_on_thread(self._write_conn, quick_check)
             await self._reads.open()

@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 
 import asyncpg
 from vault.store.errors import StoreError
-from vault.store.postgres import migrations
+from vault.store.postgres import migrations, search
 from vault.store.postgres.connection import APPLICATION_NAME, redact
 from vault.store.transfer.tables import Table, shared_columns
 
@@ -89,6 +89,13 @@ class PostgresSide:
             await self._conn.copy_records_to_table(table.name, records=rows, columns=columns)
         except (asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
             raise StoreError(f"cannot write {table.name} to {redact(self.dsn)}: {exc}") from exc
+
+    async def rebuild_search(self) -> None:
+        try:
+            await self._conn.execute("DELETE FROM message_search")
+            await search.backfill(self._conn)
+        except (asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            raise StoreError(f"cannot build the search index in {redact(self.dsn)}: {exc}") from exc
 
     async def commit(self) -> None:
         transaction, self._transaction = self._transaction, None

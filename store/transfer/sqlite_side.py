@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from vault.store.errors import StoreError
-from vault.store.sqlite import migrations
+from vault.store.sqlite import migrations, search
 from vault.store.transfer.tables import Table, shared_columns
 
 BATCH = 1000
@@ -134,6 +134,13 @@ class SQLiteSide:
                 self._folded_written += 1
             numbered.append((self._metrics_written, *row[:-1]))
         return numbered
+
+    async def rebuild_search(self) -> None:
+        def rebuild() -> None:
+            self._conn.execute("DELETE FROM message_search")
+            search.backfill(self._conn)
+
+        await self._run(rebuild)
 
     async def commit(self) -> None:
         def finish() -> None:

@@ -21,7 +21,9 @@ from tests.store.conftest import message, point
 from vault import clock
 from vault.cli import main
 from vault.inputs import CacheWrite, NewArtifact, NewSession
-from vault.queries import ArtifactQuery, HistoryQuery, MetricQuery, RollupQuery, SessionQuery
+from vault.jsonutil import loads_stored
+from vault.queries import ArtifactQuery, HistoryQuery, MetricQuery, RollupQuery, SearchQuery, SessionQuery
+from vault.search import parse_query
 
 CLAIM = IdempotencyClaim("create-once", "fingerprint")
 CACHE_KEYS = ("forever", "for-an-hour", "ünïcode key")
@@ -70,6 +72,10 @@ async def answers(store: Store) -> dict[str, Any]:
         found[f"history {session.id}"] = await store.list_messages(HistoryQuery(session_id=session.id, limit=1000))
         found[f"window {session.id}"] = await store.list_message_bodies(HistoryQuery(session_id=session.id, limit=2))
         found[f"state {session.id}"] = await store.get_state(session.id)
+    for q in ("plain", "emoji", "after clearing", "m1*"):
+        # Each engine scores in its own way; what is found, and how it is shown, is the same.
+        hits = [loads_stored(item.body) for item in (await store.search(SearchQuery(parse_query(q)))).items]
+        found[f"search {q}"] = [{k: v for k, v in hit.items() if k != "score"} for hit in hits]
     found["artifacts"] = await store.list_artifacts(ArtifactQuery(limit=1000))
     found["metrics"] = await store.list_metrics(MetricQuery(limit=1000))
     for bucket in ("minute", "hour", "day"):
@@ -216,7 +222,7 @@ async def test_a_copy_of_many_batches_into_sqlite_completes(tmp_path, database_u
     try:
         await conn.execute(
             "INSERT INTO messages (session_id, seq, id, role, body)"
-            " SELECT $1, n, 'msg_' || lpad(n::text, 24, '0'), 'user', repeat('x', 300)"
+            " SELECT $1, n, 'msg_' || lpad(n::text, 24, '0'), 'user', json_build_object('content', repeat('x', 300))"
             " FROM generate_series(1, 100000) AS n",
             session.id,
         )

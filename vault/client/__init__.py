@@ -29,7 +29,7 @@ from vault.client.errors import (
 )
 from vault.client.records import BackupFile, Content, Health, JobStatus
 from vault.client.sync_client import VaultClient
-from vault.models import Artifact, BackupInfo, CacheEntry, Message, Metric, Rollup, Session, State
+from vault.models import Artifact, BackupInfo, CacheEntry, Message, Metric, Rollup, SearchHit, Session, State
 
 __all__ = [
     "UNSET",
@@ -55,6 +55,7 @@ __all__ = [
     "PreconditionFailed",
     "RangeNotSatisfiable",
     "Rollup",
+    "SearchHit",
     "ServerError",
     "Session",
     "State",

@@ -17,7 +17,7 @@ from vault.client.content import file_sink, multipart_upload, read_content
 from vault.client.metric_calls import MetricCalls
 from vault.client.records import BackupFile, Content, Health, JobStatus
 from vault.client.transport import Call
-from vault.models import Artifact, BackupInfo, CacheEntry, Message, Session, State
+from vault.models import Artifact, BackupInfo, CacheEntry, Message, SearchHit, Session, State
 
 
 class _Unset:
@@ -147,6 +147,39 @@ class AsyncVaultClient(MetricCalls):
         """Every message after `after` (from the first by default), oldest first."""
         params = wire.query(session_id=session_id, after=after, role=role, limit=page_size)
         return self._pages("/storage/history", params, Message)
+
+    async def search(
+        self,
+        q: str,
+        *,
+        session_id: str | None = None,
+        agent_name: str | None = None,
+        user_id: str | None = None,
+        role: str | None = None,
+        limit: int | None = None,
+        offset: int | None = None,
+    ) -> list[SearchHit]:
+        """Messages holding every word of `q` (and its `"phrases"` and `prefix*`es), best first; one page."""
+        params = wire.query(
+            q=q, session_id=session_id, agent_name=agent_name, user_id=user_id, role=role, limit=limit, offset=offset
+        )
+        return wire.structure_list(await self._get("/storage/search", params), SearchHit)
+
+    def iter_search(
+        self,
+        q: str,
+        *,
+        session_id: str | None = None,
+        agent_name: str | None = None,
+        user_id: str | None = None,
+        role: str | None = None,
+        page_size: int | None = None,
+    ) -> AsyncIterator[SearchHit]:
+        """Every hit of `q`, best first, page after page."""
+        params = wire.query(
+            q=q, session_id=session_id, agent_name=agent_name, user_id=user_id, role=role, limit=page_size
+        )
+        return self._pages("/storage/search", params, SearchHit)
 
     async def get_message(self, message_id: str) -> Message:
         return wire.structure(await self._get(f"/storage/history/{wire.segment(message_id)}"), Message)

@@ -125,6 +125,8 @@ class VaultClient:
     get_history = _blocking(AsyncVaultClient.get_history)
     iter_history = _iterating(AsyncVaultClient.iter_history)
     get_message = _blocking(AsyncVaultClient.get_message)
+    search = _blocking(AsyncVaultClient.search)
+    iter_search = _iterating(AsyncVaultClient.iter_search)
     clear_history = _blocking(AsyncVaultClient.clear_history)
 
     get_state = _blocking(AsyncVaultClient.get_state)
