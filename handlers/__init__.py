@@ -1,6 +1,6 @@
 """HTTP handlers, one module per resource: parse, one store call, shape the answer."""
 
-from vault.handlers import admin, artifacts, cache, docs, history, metrics, service, sessions, state
+from vault.handlers import admin, artifacts, cache, console, docs, history, metrics, service, sessions, state
 
 # The order the OpenAPI description lists the routes in.
 ROUTE_TABLES = (
@@ -13,4 +13,5 @@ ROUTE_TABLES = (
     metrics.routes,
     cache.routes,
     admin.routes,
+    console.routes,
 )
