@@ -34,7 +34,7 @@ function showProblem(main, error) {
     return;
   }
   if (error instanceof KeyNotAllowed) {
-    fill(main, notAllowed(error));
+    fill(main, notAllowed());
     return;
   }
   const heading = error instanceof ApiProblem && error.status === 404 ? "Not found" : "Something went wrong";

@@ -28,10 +28,11 @@ export function lineChart(rows, { width, height, label }) {
       svg("text", { x: MARGIN.left - 6, y: y(value) + 4, "text-anchor": "end" }, formatNumber(value)),
     ),
   );
+  const timeLabel = axisTime(x1 - x0);
   const timeLabels = points.length
     ? [
-        svg("text", { class: "axis", x: MARGIN.left, y: height - 6, "text-anchor": "start" }, formatTime(new Date(x0).toISOString())),
-        svg("text", { class: "axis", x: width - MARGIN.right, y: height - 6, "text-anchor": "end" }, formatTime(new Date(x1).toISOString())),
+        svg("text", { class: "axis", x: MARGIN.left, y: height - 6, "text-anchor": "start" }, timeLabel.format(x0)),
+        svg("text", { class: "axis", x: width - MARGIN.right, y: height - 6, "text-anchor": "end" }, timeLabel.format(x1)),
       ]
     : [];
   const band = points.length > 1
@@ -57,6 +58,14 @@ export function lineChart(rows, { width, height, label }) {
     dots,
     timeLabels,
   );
+}
+
+// Axis labels short enough for a phone: the time of day within a day, the date beyond.
+const TIME_OF_DAY = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit" });
+const DAY = new Intl.DateTimeFormat(undefined, { month: "short", day: "numeric" });
+
+function axisTime(span) {
+  return span <= 86400_000 ? TIME_OF_DAY : DAY;
 }
 
 /** Draw the chart into `box` at the box's own width, again whenever that width changes (a turned phone). */

@@ -39,7 +39,7 @@ export async function operationsView(main, { signal }) {
 function section(title, result, draw) {
   let body;
   if (result.absent) body = h("p", { class: "empty" }, "This service does not report storage figures (no GET /storage/admin/storage).");
-  else if (result.error instanceof KeyNotAllowed) body = notAllowed(result.error);
+  else if (result.error instanceof KeyNotAllowed) body = notAllowed();
   else if (result.error) body = h("p", { class: "error" }, `Could not be read: ${result.error.message}`);
   else body = draw(result.data);
   return h("section", { class: "card" }, h("h2", {}, title), body);

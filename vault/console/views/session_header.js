@@ -3,6 +3,7 @@
 import { enc } from "../api.js";
 import { h } from "../dom.js";
 import { timeElement } from "../format.js";
+import { jsonTree } from "../json_tree.js";
 
 const TABS = [
   ["conversation", "Conversation", ""],
@@ -30,6 +31,9 @@ export function sessionHeader(session, active) {
       h("div", {}, h("dt", {}, "Created"), h("dd", {}, timeElement(session.created_at))),
       h("div", {}, h("dt", {}, "Updated"), h("dd", {}, timeElement(session.updated_at))),
     ),
+    Object.keys(session.metadata ?? {}).length
+      ? h("details", { class: "raw session-meta" }, h("summary", {}, "Metadata"), jsonTree(session.metadata))
+      : null,
     h(
       "nav",
       { class: "tabs", "aria-label": "Session views" },
