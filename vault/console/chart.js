@@ -6,7 +6,8 @@ import { fill, svg } from "./dom.js";
 import { formatNumber, formatTime } from "./format.js";
 
 const MARGIN = { left: 52, right: 14, top: 12, bottom: 26 };
-const MAX_DOTS = 120;
+// Dots only where they stand apart (8 px or more each); the line alone otherwise.
+const DOT_SPACING = 8;
 
 export function lineChart(rows, { width, height, label }) {
   const points = rows
@@ -39,7 +40,7 @@ export function lineChart(rows, { width, height, label }) {
     ? svg("polygon", { class: "band", points: path([...points.map((p) => [x(p.at), y(p.max)]), ...points.toReversed().map((p) => [x(p.at), y(p.min)])]) })
     : null;
   const line = svg("polyline", { class: "line", points: path(points.map((p) => [x(p.at), y(p.avg)])) });
-  const dots = points.length <= MAX_DOTS
+  const dots = points.length <= plotWidth / DOT_SPACING
     ? points.map((p) =>
         svg(
           "circle",
