@@ -66,6 +66,18 @@ export function nextLink(headers) {
   return null;
 }
 
+let description = null;
+
+/** Whether this service has a route, read once per page from its own /openapi.json. */
+export async function serviceHas(path) {
+  description ??= getJson("/openapi.json").then(
+    ({ data }) => data,
+    () => null,
+  );
+  const spec = await description;
+  return Boolean(spec?.paths?.[path]);
+}
+
 /** A path with a query built from the fields that are set. */
 export function withQuery(path, fields) {
   const query = new URLSearchParams();

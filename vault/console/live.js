@@ -3,19 +3,7 @@
 // Bearer key as EventSource cannot). Followed only where the service describes
 // that route in /openapi.json; where it does not, the view is simply not live.
 
-import { call, getJson, withQuery } from "./api.js";
-
-let description = null;
-
-/** Whether this service has a route, read once per page from its own description. */
-export async function serviceHas(path) {
-  description ??= getJson("/openapi.json").then(
-    ({ data }) => data,
-    () => null,
-  );
-  const spec = await description;
-  return Boolean(spec?.paths?.[path]);
-}
+import { call, serviceHas, withQuery } from "./api.js";
 
 const WAIT_SECONDS = 25;
 

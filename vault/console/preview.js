@@ -63,11 +63,14 @@ export function downloadLink(artifact) {
   link.addEventListener("click", async (event) => {
     if (!storedKey()) return; // without keys the link itself downloads (Content-Disposition: attachment)
     event.preventDefault();
-    const blob = await (await call(contentPath(artifact), { headers: { Accept: "*/*" } })).blob();
-    const url = URL.createObjectURL(blob);
-    const save = h("a", { href: url, download: artifact.name });
-    save.click();
-    setTimeout(() => URL.revokeObjectURL(url), 60_000);
+    try {
+      const blob = await (await call(contentPath(artifact), { headers: { Accept: "*/*" } })).blob();
+      const url = URL.createObjectURL(blob);
+      h("a", { href: url, download: artifact.name }).click();
+      setTimeout(() => URL.revokeObjectURL(url), 60_000);
+    } catch (error) {
+      link.after(h("span", { class: "error", role: "alert" }, ` The download failed: ${error.message}`));
+    }
   });
   return link;
 }

@@ -43,10 +43,12 @@ export async function conversationView(main, { params: [sessionId], signal }) {
       list.prepend(...page.data.map(messageItem));
       scroller.scrollTop = scroller.scrollHeight - fromBottom;
       nextUrl = page.next;
+      showOlderControl();
+    } catch (error) {
+      if (!signal.aborted) fill(older, h("p", { class: "error", role: "alert" }, `Older messages could not be loaded: ${error.message}`), button);
     } finally {
       loading = false;
       button.disabled = false;
-      showOlderControl();
     }
   }
 
@@ -55,7 +57,7 @@ export async function conversationView(main, { params: [sessionId], signal }) {
   document.documentElement.classList.add("chat-page");
   document.scrollingElement.scrollTop = document.scrollingElement.scrollHeight;
   const observer = new IntersectionObserver((entries) => {
-    if (entries.some((entry) => entry.isIntersecting)) loadOlder().catch(() => {});
+    if (entries.some((entry) => entry.isIntersecting)) loadOlder();
   }, { rootMargin: "300px 0px 0px 0px" });
   observer.observe(older);
   signal.addEventListener("abort", () => {

@@ -117,10 +117,14 @@ export async function metricView(main, { params: [name], query, signal }) {
     fill(more, nextUrl ? h("button", { type: "button", onclick: loadMore }, "More points") : null);
   };
   async function loadMore() {
-    const page = await getJson(nextUrl, { signal });
-    rawBody.append(...page.data.map(pointRow));
-    nextUrl = page.next;
-    showMore();
+    try {
+      const page = await getJson(nextUrl, { signal });
+      rawBody.append(...page.data.map(pointRow));
+      nextUrl = page.next;
+      showMore();
+    } catch (error) {
+      if (!signal.aborted) fill(more, h("p", { class: "error", role: "alert" }, `More points could not be loaded: ${error.message}`));
+    }
   }
   showMore();
   fill(

@@ -2,10 +2,9 @@
 // service reports them, its storage figures. The administration routes may
 // need an administration key: a 403 is said in its section, the rest still shows.
 
-import { getJson, KeyNeeded, KeyNotAllowed } from "../api.js";
+import { getJson, KeyNeeded, KeyNotAllowed, serviceHas } from "../api.js";
 import { fill, h } from "../dom.js";
 import { formatBytes, formatNumber, timeElement } from "../format.js";
-import { serviceHas } from "../live.js";
 import { notAllowed } from "./key.js";
 
 const STORAGE_PATH = "/storage/admin/storage";
