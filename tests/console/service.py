@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -13,9 +14,13 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from tests.process.conftest import free_port
-
 STARTUP_DEADLINE = 30.0
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 class ConsoleService:

@@ -7,7 +7,6 @@ import re
 import pytest
 from vault.handlers.console import console_assets
 
-from tests.conftest import create_session
 from vault.app import create_app
 from vault.config import Config
 
@@ -159,7 +158,8 @@ async def test_no_console_address_leads_past_the_key(keyed_client, path):
     assert response.content_type != "application/json" or response.status in (401, 404)
 
 
-async def test_a_console_page_without_a_key_does_not_need_one_but_health_stays_as_it_was(keyed_client, client):
-    await create_session(client)
+async def test_only_health_and_the_console_are_open(keyed_client):
+    # Rule: opening /ui opens nothing else: a path that merely starts with "/ui" still needs the key.
     assert (await keyed_client.get("/health")).status == 200
-    assert (await keyed_client.get("/uix")).status == 401
+    for path in ["/uix", "/ui.json", "/docs", "/openapi.json", "/storage/admin/jobs"]:
+        assert (await keyed_client.get(path)).status == 401, path
