@@ -1,6 +1,6 @@
 """HTTP handlers, one module per resource: parse, one store call, shape the answer."""
 
-from vault.handlers import admin, artifacts, cache, docs, history, metrics, search, service, sessions, state
+from vault.handlers import admin, artifacts, cache, console, docs, history, metrics, search, service, sessions, state
 
 # The order the OpenAPI description lists the routes in.
 ROUTE_TABLES = (
@@ -14,4 +14,5 @@ ROUTE_TABLES = (
     metrics.routes,
     cache.routes,
     admin.routes,
+    console.routes,
 )

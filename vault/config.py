@@ -109,7 +109,8 @@ class Config:
         "VAULT_API_KEYS",
         (),
         listing,
-        "Comma-separated keys; when set, every route but /health needs Authorization: Bearer <key>.",
+        "Comma-separated keys; when set, every route but /health and the console's page (/ui) needs"
+        " Authorization: Bearer <key>.",
         shown="none",
     )
     admin_api_keys: tuple[str, ...] = setting(

@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 
 from vault.errors import ApiError
+from vault.handlers.console import CONSOLE_PATH
 
 OPEN_PATHS = frozenset({"/health"})
 ADMIN_PREFIX = "/storage/admin/"
@@ -46,7 +47,7 @@ def auth_middleware(keys: tuple[str, ...], admin_keys: tuple[str, ...] = ()):
 
     @web.middleware
     async def require_key(request: web.Request, handler: Handler) -> web.StreamResponse:
-        if request.path in OPEN_PATHS or request.method == "OPTIONS":
+        if is_open(request.path) or request.method == "OPTIONS":
             return await handler(request)
         admin = bool(admin_keys) and request.path.startswith(ADMIN_PREFIX)
         needed = admin_keys if admin else keys
@@ -63,6 +64,12 @@ def auth_middleware(keys: tuple[str, ...], admin_keys: tuple[str, ...] = ()):
         )
 
     return require_key
+
+
+def is_open(path: str) -> bool:
+    """Served without a key: /health, and the console's page and assets, which hold no stored data
+    (a browser cannot send a Bearer header when it opens a page; the console's own calls send it)."""
+    return path in OPEN_PATHS or path == CONSOLE_PATH or path.startswith(CONSOLE_PATH + "/")
 
 
 def _offered_key(request: web.Request) -> str | None:

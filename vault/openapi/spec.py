@@ -31,7 +31,8 @@ JSON in and out. Every error is `{"detail": "...", "error": "code"}`; a 422 adds
 JSON arrays with a `Link: <...>; rel="next"` header when another page follows.
 Timestamps are ISO 8601 in UTC with an offset. Every response carries an
 `X-Request-ID` (the one sent, or a new one). With `VAULT_API_KEYS` set, every
-route but `/health` needs `Authorization: Bearer <key>`.
+route but `/health` and the console's page and assets (`/ui`, which hold no
+stored data) needs `Authorization: Bearer <key>`.
 
 Compression: a JSON or text answer of 1 KiB or more comes in `zstd` or `gzip`
 (`Content-Encoding`) when `Accept-Encoding` allows one (zstd preferred, weights
@@ -51,6 +52,7 @@ TAGS = (
     ("cache", "JSON values by key, with a TTL."),
     ("admin", "Backups and scheduled jobs."),
     ("service", "Liveness, readiness, metrics and this description."),
+    ("console", "The read-only web console's page and assets; every call it makes for data needs the key."),
 )
 
 
