@@ -24,6 +24,7 @@ import redis.asyncio as aioredis
 from attrs import frozen
 from redis.exceptions import RedisError
 from vault.store import redis_cache, redis_state
+from vault.store.core.packing import Codec
 from vault.store.core.records import cache_row, has_expired, state_row
 from vault.store.errors import StoreError
 from vault.store.redis_link import SOCKET_TIMEOUT_SECONDS, redis_address
@@ -35,6 +36,7 @@ from vault.models import CacheEntry, State
 
 # What Redis can hold, and the table each kind is in a database.
 KINDS: dict[str, Table] = {"cache": Table("cache", "key"), "state": Table("state", "session_id")}
+DICTIONARIES = Table("compression_dictionaries", "id")
 NAMESPACES = {"cache": redis_cache.RedisCache.namespace, "state": redis_state.RedisState.namespace}
 SCAN_BATCH = 500
 REDIS_SCHEMES = ("redis://", "rediss://")
@@ -112,16 +114,18 @@ class RedisEnd:
         await self._redis.aclose()
 
 
-def _to_redis(kind: str, row: dict[str, Any]) -> tuple[str, str, int | None] | None:
-    """The Redis document of a database row; None for a cache entry already expired."""
+def _to_redis(kind: str, row: dict[str, Any], codec: Codec) -> tuple[str, str, int | None] | None:
+    """The Redis document of a database row (Redis keeps it unpacked); None for a cache entry already expired."""
     if kind == "state":
         state = State(row["session_id"], {}, row["version"], row["updated_at"])
-        return row["session_id"], redis_state.encode(state, row["data"]), None
+        data = codec.unpack(row["data"], row["data_packed"], row["data_size"])
+        return row["session_id"], redis_state.encode(state, data), None
     if has_expired(row["expires_at"]):
         return None
     entry = CacheEntry(row["key"], None, row["ttl"], row["created_at"], row["accessed_at"], row["expires_at"])
     expires_ms = None if row["expires_at"] is None else _epoch_ms(row["expires_at"])
-    return row["key"], redis_cache.encode(entry, row["value"]), expires_ms
+    value = codec.unpack(row["value"], row["value_packed"], row["value_size"])
+    return row["key"], redis_cache.encode(entry, value), expires_ms
 
 
 def _to_row(kind: str, name: str, stored: bytes) -> tuple[Any, ...] | None:
@@ -134,8 +138,8 @@ def _to_row(kind: str, name: str, stored: bytes) -> tuple[Any, ...] | None:
 
 # Column order of _to_row's tuples, as the database sides name them.
 ROW_COLUMNS = {
-    "cache": ["key", "value", "ttl", "created_at", "accessed_at", "expires_at"],
-    "state": ["session_id", "data", "version", "updated_at"],
+    "cache": ["key", "value", "value_packed", "value_size", "ttl", "created_at", "accessed_at", "expires_at"],
+    "state": ["session_id", "data", "data_packed", "data_size", "version", "updated_at"],
 }
 
 
@@ -179,16 +183,27 @@ async def _copy_kind_into_redis(
 ) -> tuple[int, int]:
     table = KINDS[kind]
     columns = await source.columns(table)
+    codec = await _source_codec(source)
     total, done, written = await source.count(table), 0, 0
     _show(progress, kind, done, total)
     async with aclosing(source.rows(table, columns)) as batches:
         async for batch in batches:
-            documents = [doc for row in batch if (doc := _to_redis(kind, dict(zip(columns, row, strict=True))))]
+            documents = [doc for row in batch if (doc := _to_redis(kind, dict(zip(columns, row, strict=True)), codec))]
             await _reaching(redis, redis.write(kind, documents))
             written += len(documents)
             done += len(batch)
             _show(progress, kind, done, total)
     return written, done - written
+
+
+async def _source_codec(source: Side) -> Codec:
+    """A codec holding the source database's dictionaries, to unpack its rows."""
+    codec = Codec()
+    async with aclosing(source.rows(DICTIONARIES, ["id", "kind", "content"])) as batches:
+        async for batch in batches:
+            for dict_id, kind, content in batch:
+                codec.dictionaries.add(dict_id, kind, bytes(content))
+    return codec
 
 
 async def copy_out_of_redis(
