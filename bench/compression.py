@@ -29,17 +29,17 @@ from pathlib import Path
 BENCH = Path(__file__).resolve().parent
 sys.path[:] = [entry for entry in sys.path if Path(entry or ".").resolve() != BENCH] + [str(BENCH)]
 
-import agent_corpus
-import servers
-import wrk
-from attrs import evolve
-from vault.store.blobfs import FilesystemBlobStore
-from vault.store.sqlite import SQLiteStore
+import agent_corpus  # noqa: E402
+import servers  # noqa: E402
+import wrk  # noqa: E402
+from attrs import evolve  # noqa: E402
+from vault.store.blobfs import FilesystemBlobStore  # noqa: E402
+from vault.store.sqlite import SQLiteStore  # noqa: E402
 
-from vault.app import sqlite_settings
-from vault.config import Config
-from vault.converter import converter
-from vault.inputs import BatchMessage, NewSession
+from vault.app import sqlite_settings  # noqa: E402
+from vault.config import Config  # noqa: E402
+from vault.converter import converter  # noqa: E402
+from vault.inputs import BatchMessage, NewSession  # noqa: E402
 
 SETTINGS = sqlite_settings(Config(db_path="bench.db"))
 
