@@ -6,13 +6,14 @@ from pathlib import Path
 
 from aiohttp import web
 from attrs import evolve
-from vault.handlers.common import json_response, store_of
+from vault.handlers.common import QueryReader, json_response, store_of
 from vault.jobs.backups import take_backup
 from vault.jobs.scheduler import JobStatus
 
 from vault.appkeys import CONFIG, JOBS
-from vault.models import BackupInfo, UtcTime
+from vault.models import BackupInfo, StorageReport, UtcTime
 from vault.openapi.operation import WRITE_ERRORS, Named, Operation, Reply, described, ok_reply
+from vault.openapi.parameters import choice
 from vault.openapi.schemas import FIELD_RULES
 
 routes = web.RouteTableDef()
@@ -90,3 +91,30 @@ async def list_backups(request: web.Request) -> web.Response:
 )
 async def list_jobs(request: web.Request) -> web.Response:
     return json_response(request.app[JOBS].statuses())
+
+
+@routes.get("/storage/admin/storage")
+@described(
+    Operation(
+        "GET",
+        "/storage/admin/storage",
+        "storage_use",
+        "What each kind of data takes",
+        "admin",
+        ok_reply(
+            StorageReport,
+            "Per kind of data: `count`, `raw_bytes` (the documents as sent) and `stored_bytes` (as the database"
+            " keeps them, zstd frames where compression saved space). State and cache count what the database"
+            " holds (none when they are on Redis); artifacts count their content's size.",
+        ),
+        description="Answers the last measurement (the `storage-figures` job takes one every five minutes) unless"
+        " `fresh=true`, which measures now: one pass over the size columns of every row.",
+        params=(choice("fresh", ("true", "false"), "Measure now instead of answering the last measurement.", "false"),),
+        errors=ADMIN_ERRORS,
+    ),
+)
+async def storage_use(request: web.Request) -> web.Response:
+    reader = QueryReader(request)
+    fresh = reader.choice("fresh", ("true", "false")) == "true"
+    reader.done()
+    return json_response(await store_of(request).storage_report(fresh=fresh))

@@ -8,6 +8,7 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from vault.jobs.artifacts import sweep_orphan_blobs
 from vault.jobs.backups import scheduled_backup
+from vault.jobs.compression import measure_storage, train_dictionaries
 from vault.jobs.housekeeping import expire_idempotency_keys, sweep_cache
 from vault.jobs.rollups import roll_up_metrics
 from vault.jobs.scheduler import JobRunner
@@ -17,6 +18,10 @@ from vault.config import Config
 
 IDEMPOTENCY_SWEEP_SECONDS = 3600
 ORPHAN_SWEEP_SECONDS = 900
+# Cheap when nothing is due: a look at the dictionaries table; training itself is rare.
+DICTIONARY_SECONDS = 3600
+# A pass over the size columns of every row: a few minutes apart keeps /metrics current enough.
+STORAGE_MEASURE_SECONDS = 300
 
 
 def build_jobs(config: Config, store: Store) -> JobRunner:
@@ -45,6 +50,18 @@ def build_jobs(config: Config, store: Store) -> JobRunner:
         partial(sweep_orphan_blobs, store),
         IntervalTrigger(seconds=ORPHAN_SWEEP_SECONDS),
         "remove artifact bytes that no record claims, once they are an hour old",
+    )
+    runner.add(
+        "compression-dictionaries",
+        partial(train_dictionaries, store),
+        IntervalTrigger(seconds=DICTIONARY_SECONDS),
+        "train a zstd dictionary for each kind of document that has enough samples and none recent",
+    )
+    runner.add(
+        "storage-figures",
+        partial(measure_storage, store),
+        IntervalTrigger(seconds=STORAGE_MEASURE_SECONDS),
+        "measure count, raw and stored bytes per kind of data for /metrics",
     )
     if config.backups_scheduled:
         trigger = (

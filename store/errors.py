@@ -98,3 +98,10 @@ class BlobMissing(StoreError):
     def __init__(self, sha256: str) -> None:
         super().__init__(f"the stored content {sha256} is missing")
         self.sha256 = sha256
+
+
+class CorruptDocument(StoreError):
+    """A stored document cannot be read back (a damaged frame, or a dictionary the database lacks)."""
+
+    def __init__(self, problem: str) -> None:
+        super().__init__(f"{problem}; the database is damaged: restore it from a backup")

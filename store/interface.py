@@ -17,7 +17,18 @@ from vault.store.blobs import BlobUpload
 from vault.store.orphans import OrphanSweep
 
 from vault.inputs import CacheWrite, MessageFields, NewArtifact, NewMetric, NewSession, SessionChanges
-from vault.models import Artifact, BackupFile, BackupInfo, CacheEntry, Message, Metric, Page, Session, State
+from vault.models import (
+    Artifact,
+    BackupFile,
+    BackupInfo,
+    CacheEntry,
+    Message,
+    Metric,
+    Page,
+    Session,
+    State,
+    StorageReport,
+)
 from vault.queries import ArtifactQuery, HistoryQuery, MetricQuery, RollupQuery, SearchQuery, SessionQuery
 
 
@@ -229,6 +240,28 @@ class Store(Protocol):
 
         Older backups go together with their `.artifacts/` folders.
         """
+
+    # -- compression at rest (vault.store.core.packing)
+
+    async def load_dictionaries(self) -> int:
+        """Load the zstd dictionaries the database holds and this process does not; answer how many."""
+
+    async def train_dictionaries(self, force: bool = False) -> list[Any]:
+        """Train a dictionary for each kind of document that is due (or every kind with `force`) and has at
+        least MIN_SAMPLES documents; answer what was trained. Nothing while compression is off."""
+
+    async def compress_existing(self, progress: Any = None) -> dict[str, int]:
+        """Rewrite rows kept as plain text in their packed form, in bounded batches while the service runs;
+        answer rows rewritten per kind. Idempotent; nothing while compression is off."""
+
+    async def measure_storage(self) -> StorageReport:
+        """Measure count, raw bytes and stored bytes per kind of data now, and keep it as the last report."""
+
+    async def storage_report(self, fresh: bool = False) -> StorageReport:
+        """The last measurement; measured now if there is none yet, or with `fresh`."""
+
+    def last_storage_report(self) -> StorageReport | None:
+        """The last measurement, without measuring (for /metrics)."""
 
     async def backup(self, target: str, progress: Any = None) -> BackupInfo:
         """Write a consistent, checked copy of the live database to `target`.

@@ -39,6 +39,7 @@ def sqlite_settings(config: Config) -> SQLiteSettings:
         read_connections=config.read_connections,
         ack_before_commit=config.unsafe_ack_before_commit,
         max_document_bytes=config.max_document_bytes,
+        compression=config.compression == "zstd",
     )
 
 
@@ -48,6 +49,7 @@ def postgres_settings(config: Config) -> PostgresSettings:
         pool_timeout=config.database_pool_timeout,
         queue_max=config.queue_max,
         max_document_bytes=config.max_document_bytes,
+        compression=config.compression == "zstd",
     )
 
 

@@ -51,6 +51,11 @@ def _parser() -> argparse.ArgumentParser:
     restore = commands.add_parser("restore", help="replace the database with a backup (stop the service first)")
     restore.add_argument("path", metavar="PATH", help="the backup file to restore")
     restore.add_argument("--db-path", help="overrides DB_PATH")
+    compress = commands.add_parser(
+        "compress",
+        help="rewrite rows kept as plain text zstd-compressed (bounded batches; safe to run again)",
+    )
+    compress.add_argument("--db-path", help="overrides DB_PATH")
     copy = commands.add_parser(
         "copy",
         help="copy a whole database to an empty one (SQLite to PostgreSQL...), the cache and state to or from"
@@ -273,6 +278,32 @@ def migrate_command(args: argparse.Namespace) -> int:
     return 0
 
 
+def compress_command(args: argparse.Namespace) -> int:
+    config = _config(args)
+    if config.compression == "off":
+        return _fail("VAULT_COMPRESSION=off: nothing is compressed; set it to zstd first")
+    terminal = sys.stderr.isatty()
+
+    def show(kind: str, looked: int, rewritten: int) -> None:
+        if terminal:
+            print(f"\r{kind}: {looked:,} plain rows read, {rewritten:,} rewritten compressed", end="", file=sys.stderr)
+
+    async def run_it() -> dict[str, int]:
+        # Through the store, in bounded write batches: on PostgreSQL the instances keep serving.
+        store = build_store(config)
+        await store.start()
+        try:
+            return await store.compress_existing(show)
+        finally:
+            await store.close()
+
+    done = asyncio.run(run_it())
+    if terminal:
+        print(file=sys.stderr)
+    print(", ".join(f"{kind}: {count:,} rows rewritten compressed" for kind, count in done.items()))
+    return 0
+
+
 def copy_command(args: argparse.Namespace) -> int:
     if is_blob_store_url(args.source) or is_blob_store_url(args.target):
         # Artifact bytes: both ends are blob stores, each URL checked as VAULT_ARTIFACT_URL is.
@@ -291,6 +322,7 @@ COMMANDS = {
     "backup": backup_command,
     "restore": restore_command,
     "copy": copy_command,
+    "compress": compress_command,
 }
 
 

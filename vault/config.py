@@ -164,6 +164,14 @@ class Config:
         " merged (413 document_too_large above it). 1 MiB holds any sensible document, keeps a merge a few"
         " milliseconds of the writer and bounds what a list page carries; artifacts take larger content.",
     )
+    compression: str = setting(
+        "VAULT_COMPRESSION",
+        "zstd",
+        one_of("zstd", "off"),
+        "How message bodies, state data and cache values are kept in the database: `zstd`, compressed where that"
+        " saves space (with dictionaries trained on the service's own data); `off`, as plain text. Either way"
+        " every row is readable and answers are byte for byte what was sent.",
+    )
     artifact_dir: str = setting(
         "VAULT_ARTIFACT_DIR",
         _beside_database("artifacts"),

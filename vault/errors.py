@@ -88,6 +88,7 @@ STORE_ERRORS: dict[type[Exception], Mapped] = {
     store_errors.ContentTooLarge: Mapped(413, "payload_too_large"),
     store_errors.DocumentTooLarge: Mapped(413, "document_too_large"),
     store_errors.BlobMissing: Mapped(500, "content_missing"),
+    store_errors.CorruptDocument: Mapped(500, "corrupt_document"),
 }
 
 

@@ -156,3 +156,23 @@ class BackupFile:
     file: str
     size: int
     created_at: UtcTime
+
+
+@frozen
+class StorageUse:
+    """One kind of data: how many records, their bytes as sent, and the bytes the database keeps for them."""
+
+    count: int
+    raw_bytes: int
+    stored_bytes: int
+
+
+@frozen
+class StorageReport:
+    """Storage per kind of data, as measured at `measured_at` (state and cache: those in the database)."""
+
+    measured_at: UtcTime
+    messages: StorageUse
+    state: StorageUse
+    cache: StorageUse
+    artifacts: StorageUse

@@ -15,8 +15,9 @@ from typing import Any, ClassVar
 
 from attrs import frozen
 from vault.store.blobs import BlobInfo
+from vault.store.core.packing import Codec, Packed
 
-from vault.inputs import CacheWrite, MessageFields, NewArtifact, NewMetric, NewSession, SessionChanges
+from vault.inputs import CacheWrite, NewArtifact, NewMetric, NewSession, SessionChanges
 
 
 @frozen
@@ -60,9 +61,23 @@ class DeleteSession(Command):
 
 
 @frozen
+class PreparedMessage:
+    """A message to append, its tail already packed (vault.store.core.bodies) before the writer sees it."""
+
+    id: str
+    # role ... timestamp, as served.
+    fields: dict[str, Any]
+    tail: Packed
+    # What the search index keeps of it (vault.search.indexed_words); empty: nothing to index.
+    words: str = ""
+
+
+@frozen
 class AddMessages(Command):
     session_id: str
-    messages: Sequence[MessageFields]
+    messages: Sequence[PreparedMessage]
+    # The messages' timestamp, taken when the command was built, and the session's updated_at.
+    now: str
     max_bytes: int | None = None
 
 
@@ -78,15 +93,21 @@ class ClearHistory(Command):
 class PutState(Command):
     session_id: str
     data: dict[str, Any]
+    # The data as the row keeps it, packed before the writer sees it (bounded by then).
+    packed: Packed
     if_match: int | None
-    max_bytes: int | None = None
+    # Reads the current data only for a stale If-Match's answer.
+    codec: Codec
 
 
 @frozen
 class PatchState(Command):
+    """The merged document exists only on the writer: it is packed there with `codec`."""
+
     session_id: str
     patch: dict[str, Any]
     if_match: int | None
+    codec: Codec
     max_bytes: int | None = None
 
 
@@ -94,6 +115,8 @@ class PatchState(Command):
 class DeleteState(Command):
     session_id: str
     if_match: int | None
+    # Reads the current data only for a stale If-Match's answer.
+    codec: Codec
 
 
 # -- artifacts
@@ -150,7 +173,8 @@ class PruneMetricsChunk(Chunked):
 class CacheSet(Command):
     key: str
     write: CacheWrite
-    max_bytes: int | None = None
+    # The value as the row keeps it, packed (and bounded) before the writer sees it.
+    packed: Packed
 
 
 @frozen
@@ -168,6 +192,32 @@ class TouchCache(Command):
 @frozen
 class CacheCleanupChunk(Chunked):
     pass
+
+
+# -- compression
+
+
+@frozen
+class AddDictionary(Command):
+    """Keep a newly trained zstd dictionary; its id is the one its frames will carry."""
+
+    dict_id: int
+    kind: str
+    content: bytes
+    samples: int
+
+
+@frozen
+class Repack(Command):
+    """Store rows of `kind` kept as plain text in their packed form (packed before the writer sees them).
+
+    Each of `rows` is (key..., what the row must still hold, text, frame, size),
+    as vault.store.core.repacking builds them; a row that changed since it was
+    read is left alone. Answers how many rows were rewritten.
+    """
+
+    kind: str
+    rows: list[tuple]
 
 
 # -- housekeeping

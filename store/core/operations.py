@@ -35,6 +35,8 @@ NAMES: dict[type[commands.Command], str] = {
     commands.CacheCleanupChunk: "cache_cleanup_chunk",
     commands.PruneIdempotencyChunk: "prune_idempotency_chunk",
     commands.Answer: "answer",
+    commands.AddDictionary: "add_dictionary",
+    commands.Repack: "repack",
 }
 
 

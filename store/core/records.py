@@ -12,23 +12,37 @@ from datetime import timedelta
 from typing import Any
 
 from vault.store.blobs import BlobInfo
-from vault.store.errors import DocumentTooLarge
+from vault.store.core import bodies
+from vault.store.core.commands import PreparedMessage
+from vault.store.core.packing import OFF, Codec, Packed
+from vault.store.errors import DocumentTooLarge, StoreUnavailable
 
 from vault import clock, ids
 from vault.inputs import CacheWrite, MessageFields, NewArtifact, NewMetric, NewSession, SessionChanges, is_set
 from vault.jsonutil import dumps_text
 from vault.merge_patch import merge_keys
 from vault.models import Artifact, CacheEntry, Message, Metric, Session, State
+from vault.search import indexed_words
 
 
 def bounded_text(value: Any, field: str, limit: int | None) -> str:
     """The stored JSON of a document; DocumentTooLarge when its UTF-8 is over `limit` bytes."""
-    text = dumps_text(value)
+    text = storable_text(value)
     # A character is 1 to 4 bytes: most documents are decided without encoding them.
     if limit is not None and len(text) * 4 > limit:
         size = len(text.encode("utf-8"))
         if size > limit:
             raise DocumentTooLarge(field, size, limit)
+    return text
+
+
+def storable_text(value: Any) -> str:
+    """The JSON a document is stored as; a value JSON or UTF-8 cannot hold (NaN, a lone surrogate) fails the write."""
+    try:
+        text = dumps_text(value)
+        text.encode("utf-8")
+    except ValueError as exc:
+        raise StoreUnavailable(f"write failed: a document cannot be stored ({type(exc).__name__})") from None
     return text
 
 
@@ -67,14 +81,13 @@ def changed_session(current: Session, changes: SessionChanges) -> Session:
     )
 
 
-def message_records(session_id: str, messages: Sequence[MessageFields], first_seq: int, now: str) -> list[dict]:
-    """Plain dicts in Message's field order: each is stored as the JSON it is served as
-    (one encoding per message, no unstructuring pass)."""
-    return [
-        {
-            "id": ids.message_id(),
-            "session_id": session_id,
-            "seq": seq,
+def prepared_messages(
+    codec: Codec, messages: Sequence[MessageFields], now: str, limit: int | None = None
+) -> list[PreparedMessage]:
+    """Each message with its id and its tail packed: built where the command is, not on the writer."""
+    prepared = []
+    for index, new in enumerate(messages):
+        fields = {
             "role": new.role,
             "content": new.content,
             "name": new.name,
@@ -83,24 +96,41 @@ def message_records(session_id: str, messages: Sequence[MessageFields], first_se
             "metadata": new.metadata,
             "timestamp": now,
         }
-        for seq, new in enumerate(messages, start=first_seq)
-    ]
+        text = bodies.tail(fields, storable_text)
+        # The whole body is bounded on the writer, once its seq is known; most are decided here.
+        if limit is not None and len(text) * 4 > limit and len(text.encode("utf-8")) > limit:
+            raise DocumentTooLarge(_message_field(len(messages), index), len(text.encode("utf-8")), limit)
+        words = indexed_words(fields)
+        prepared.append(PreparedMessage(ids.message_id(), fields, codec.pack("messages", text), words))
+    return prepared
 
 
-def message_rows(records: list[dict], limit: int | None = None) -> list[tuple[Any, ...]]:
-    """Values for (session_id, seq, id, role, body); with `limit`, each stored body is bounded."""
+def message_rows(
+    session_id: str, prepared: Sequence[PreparedMessage], first_seq: int, limit: int | None = None
+) -> list[tuple[Any, ...]]:
+    """Values for (session_id, seq, id, role, body, body_packed, body_size); with `limit`, each body is bounded."""
+    found = []
+    for index, message in enumerate(prepared):
+        row, size = bodies.stored_row(session_id, first_seq + index, message.id, message.fields["role"], message.tail)
+        if limit is not None and size > limit:
+            raise DocumentTooLarge(_message_field(len(prepared), index), size, limit)
+        found.append(row)
+    return found
+
+
+def _message_field(count: int, index: int) -> str:
+    return "message" if count == 1 else f"messages[{index}]"
+
+
+def messages_of(session_id: str, prepared: Sequence[PreparedMessage], first_seq: int) -> list[Message]:
     return [
-        (r["session_id"], r["seq"], r["id"], r["role"], bounded_text(r, _message_field(records, index), limit))
-        for index, r in enumerate(records)
+        Message(message.id, session_id, seq, **message.fields) for seq, message in enumerate(prepared, start=first_seq)
     ]
 
 
-def _message_field(records: list[dict], index: int) -> str:
-    return "message" if len(records) == 1 else f"messages[{index}]"
-
-
-def messages_of(records: list[dict]) -> list[Message]:
-    return [Message(**record) for record in records]
+def packed_document(codec: Codec, kind: str, value: Any, field: str, limit: int | None) -> Packed:
+    """A document as its row keeps it: bounded (DocumentTooLarge), then packed where that saves space."""
+    return codec.pack(kind, bounded_text(value, field, limit))
 
 
 def next_state(current: State, data: dict[str, Any]) -> State:
@@ -108,9 +138,11 @@ def next_state(current: State, data: dict[str, Any]) -> State:
     return State(current.session_id, data, current.version + 1, clock.now_text())
 
 
-def state_row(state: State, limit: int | None = None) -> tuple[Any, ...]:
-    """Values for (session_id, data, version, updated_at); with `limit`, the data is bounded."""
-    return (state.session_id, bounded_text(state.data, "data", limit), state.version, state.updated_at)
+def state_row(state: State, packed: Packed | None = None) -> tuple[Any, ...]:
+    """Values for rows.STATE_ROW_COLUMNS; without `packed`, the data is kept as plain text."""
+    if packed is None:
+        packed = OFF.pack("state", dumps_text(state.data))
+    return (state.session_id, packed.text, packed.frame, packed.size, state.version, state.updated_at)
 
 
 def new_artifact(new: NewArtifact, content: BlobInfo | None) -> Artifact:
@@ -179,10 +211,20 @@ def new_cache_entry(key: str, write: CacheWrite) -> CacheEntry:
     return CacheEntry(key, write.value, write.ttl, now, now, expires_at)
 
 
-def cache_row(entry: CacheEntry, limit: int | None = None) -> tuple[Any, ...]:
-    """Values for rows.CACHE_COLUMNS; with `limit`, the value is bounded."""
-    value = bounded_text(entry.value, "value", limit)
-    return (entry.key, value, entry.ttl, entry.created_at, entry.accessed_at, entry.expires_at)
+def cache_row(entry: CacheEntry, packed: Packed | None = None) -> tuple[Any, ...]:
+    """Values for rows.CACHE_ROW_COLUMNS; without `packed`, the value is kept as plain text."""
+    if packed is None:
+        packed = OFF.pack("cache", dumps_text(entry.value))
+    return (
+        entry.key,
+        packed.text,
+        packed.frame,
+        packed.size,
+        entry.ttl,
+        entry.created_at,
+        entry.accessed_at,
+        entry.expires_at,
+    )
 
 
 def has_expired(expires_at: str | None) -> bool:

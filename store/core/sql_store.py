@@ -20,27 +20,30 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from types import ModuleType
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 from vault.store import errors
 from vault.store.blob_operations import BlobOperations
 from vault.store.blobs import BlobInfo, BlobStore, BlobUpload
 from vault.store.cache_port import CacheStore
 from vault.store.content import ContentKeeper
-from vault.store.core import commands
+from vault.store.core import commands, records
+from vault.store.core.compression_operations import CompressionOperations
 from vault.store.core.copies import Check, copy_artifacts
 from vault.store.core.idempotency import Replayed, revive
 from vault.store.core.migrations import Migration
+from vault.store.core.packing import Codec, MissingDictionary
 from vault.store.interface import IdempotencyClaim
 from vault.store.port_operations import PortOperations
 from vault.store.state_port import StateStore
 
 from vault import clock
 from vault.inputs import CacheWrite, MessageFields, NewArtifact, NewMetric, NewSession, SessionChanges
-from vault.models import Artifact, BackupInfo, CacheEntry, Message, Metric, Page, Session, State
+from vault.models import Artifact, BackupInfo, CacheEntry, Message, Metric, Page, Session, State, StorageReport
 from vault.queries import ArtifactQuery, HistoryQuery, MetricQuery, RollupQuery, SearchQuery, SessionQuery
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 # Long sweeps run as many small commands, so other writes interleave with them
 # and no transaction holds its locks for long.
@@ -49,7 +52,7 @@ FOLD_CHUNK = 5000
 TOUCH_FLUSH_SECONDS = 1.0
 
 
-class SqlStore(BlobOperations, PortOperations):
+class SqlStore(BlobOperations, PortOperations, CompressionOperations):
     backend: ClassVar[str]
     # The backend's read functions, each taking its connection first.
     # Hears (migration, rows done, rows in all) while a migration that writes rows runs at start.
@@ -57,9 +60,17 @@ class SqlStore(BlobOperations, PortOperations):
     _queries: ClassVar[ModuleType]
 
     def __init__(
-        self, blobs: BlobStore, cache: CacheStore | None, state: StateStore | None, max_document_bytes: int | None
+        self,
+        blobs: BlobStore,
+        cache: CacheStore | None,
+        state: StateStore | None,
+        max_document_bytes: int | None,
+        compression: bool = True,
     ) -> None:
         self._blobs = blobs
+        # Packs documents before their commands reach the writer; unpacks what reads find.
+        self._codec = Codec(enabled=compression)
+        self._storage_report: StorageReport | None = None
         # The bound each stored document is checked against where it is built; None: unbounded.
         self._max_document_bytes = max_document_bytes
         self._content = ContentKeeper(blobs, self._remove_unclaimed)
@@ -111,7 +122,25 @@ class SqlStore(BlobOperations, PortOperations):
         return True
 
     async def _read_window(self, query: HistoryQuery) -> Page:
-        return await self._read(self._queries.list_message_bodies, query)
+        return await self._read_documents(self._queries.list_message_bodies, query)
+
+    async def _read_documents(self, query: Callable[..., Any], *args: Any) -> Any:
+        """A read that unpacks documents: `query` takes the codec after its connection."""
+        return await self._with_dictionaries(lambda: self._read(query, self._codec, *args))
+
+    async def _with_dictionaries(self, attempt: Callable[[], Awaitable[T]]) -> T:
+        """`attempt()`, again once the database's dictionaries are loaded if a frame needed one not held here."""
+        try:
+            return await attempt()
+        except MissingDictionary:
+            # Another instance trained it since this one last looked.
+            await self.load_dictionaries()
+        try:
+            return await attempt()
+        except MissingDictionary as exc:
+            raise errors.CorruptDocument(
+                f"a stored document needs zstd dictionary {exc.dict_id}, which the database does not hold"
+            ) from None
 
     # -- sessions
 
@@ -135,7 +164,7 @@ class SqlStore(BlobOperations, PortOperations):
     async def search(self, query: SearchQuery) -> Page:
         if not self._storable(query.session_id, query.agent_name, query.user_id, query.role):
             return Page([])
-        return await self._read(self._queries.search, query)
+        return await self._read_documents(self._queries.search, query)
 
     async def list_sessions(self, query: SessionQuery) -> Page:
         if not self._storable(query.agent_name, query.user_id, query.status):
@@ -148,18 +177,20 @@ class SqlStore(BlobOperations, PortOperations):
         self, session_id: str, messages: Sequence[MessageFields], claim: IdempotencyClaim | None = None
     ) -> list[Message]:
         self._known("session", session_id)
-        return revive(
-            await self._write(commands.AddMessages(session_id, messages, self._max_document_bytes), claim), Message
-        )
+        limit = self._max_document_bytes
+        now = clock.now_text()
+        # Packed here, on the loop, so the writer (SQLite's one serialized path) never compresses.
+        prepared = records.prepared_messages(self._codec, messages, now, limit)
+        return revive(await self._write(commands.AddMessages(session_id, prepared, now, limit), claim), Message)
 
     async def get_message(self, message_id: str) -> Message:
         self._known("message", message_id)
-        return await self._read(self._queries.get_message, message_id)
+        return await self._read_documents(self._queries.get_message, message_id)
 
     async def list_messages(self, query: HistoryQuery) -> Page:
         if not self._history_can_match(query):
             return Page([])
-        return await self._read(self._queries.list_messages, query)
+        return await self._read_documents(self._queries.list_messages, query)
 
     async def list_message_bodies(self, query: HistoryQuery) -> Page:
         if not self._history_can_match(query):
@@ -174,19 +205,24 @@ class SqlStore(BlobOperations, PortOperations):
 
     async def _db_get_state(self, session_id: str) -> State:
         self._known("session", session_id)
-        return await self._read(self._queries.get_state, session_id)
+        return await self._read_documents(self._queries.get_state, session_id)
 
     async def _db_put_state(self, session_id: str, data: dict[str, Any], if_match: int | None) -> State:
         self._known("session", session_id)
-        return await self._write(commands.PutState(session_id, data, if_match, self._max_document_bytes))
+        packed = records.packed_document(self._codec, "state", data, "data", self._max_document_bytes)
+        command = commands.PutState(session_id, data, packed, if_match, self._codec)
+        return await self._with_dictionaries(lambda: self._write(command))
 
     async def _db_patch_state(self, session_id: str, patch: dict[str, Any], if_match: int | None) -> State:
         self._known("session", session_id)
-        return await self._write(commands.PatchState(session_id, patch, if_match, self._max_document_bytes))
+        command = commands.PatchState(session_id, patch, if_match, self._codec, self._max_document_bytes)
+        return await self._with_dictionaries(lambda: self._write(command))
 
     async def _db_delete_state(self, session_id: str, if_match: int | None) -> State:
         self._known("session", session_id)
-        return await self._write(commands.DeleteState(session_id, if_match))
+        return await self._with_dictionaries(
+            lambda: self._write(commands.DeleteState(session_id, if_match, self._codec))
+        )
 
     # -- artifacts
 
@@ -252,13 +288,14 @@ class SqlStore(BlobOperations, PortOperations):
 
     async def _db_cache_get(self, key: str) -> CacheEntry:
         self._known("cache key", key)
-        entry = await self._read(self._queries.cache_get, key)
+        entry = await self._read_documents(self._queries.cache_get, key)
         now = clock.now_text()
         self._touch(key, now)
         return CacheEntry(entry.key, entry.value, entry.ttl, entry.created_at, now, entry.expires_at)
 
     async def _db_cache_set(self, key: str, write: CacheWrite) -> CacheEntry:
-        return await self._write(commands.CacheSet(key, write, self._max_document_bytes))
+        packed = records.packed_document(self._codec, "cache", write.value, "value", self._max_document_bytes)
+        return await self._write(commands.CacheSet(key, write, packed))
 
     async def _db_cache_delete(self, key: str) -> None:
         self._known("cache key", key)

@@ -4,7 +4,8 @@ Instances that start together take an advisory lock first, so exactly one
 applies a migration and the others find it done. DDL is transactional in
 PostgreSQL, so a migration and its record commit together or not at all.
 
-Migration N here does what migration N of the SQLite schema does, and
+Migration N here does what migration N of the SQLite schema does (from 4 on,
+N + 1 of SQLite's: its version 4 rebuilt tables PostgreSQL never needed), and
 tables and columns match it name for name, so both backends read rows the
 same way and `vault copy` moves them column for column. Differences, each
 for PostgreSQL's sake:
@@ -152,7 +153,28 @@ MIGRATIONS: tuple[Migration, ...] = (
             "CREATE INDEX artifacts_by_sha256 ON artifacts (sha256) WHERE sha256 IS NOT NULL",
         ),
     ),
-    Migration(4, "search index over history", search.SCHEMA, backfill=search.backfill),
+    Migration(
+        4,
+        "documents kept zstd-compressed, and the dictionaries their frames name",
+        (
+            # Nullable columns without a default: adding them rewrites no row.
+            "ALTER TABLE messages ADD COLUMN body_packed bytea",
+            "ALTER TABLE messages ADD COLUMN body_size bigint",
+            "ALTER TABLE state ADD COLUMN data_packed bytea",
+            "ALTER TABLE state ADD COLUMN data_size bigint",
+            "ALTER TABLE cache ADD COLUMN value_packed bytea",
+            "ALTER TABLE cache ADD COLUMN value_size bigint",
+            # Never updated or deleted while a frame may name it: old rows stay readable.
+            """CREATE TABLE compression_dictionaries (
+                id bigint PRIMARY KEY,
+                kind text COLLATE "C" NOT NULL,
+                content bytea NOT NULL,
+                samples bigint NOT NULL,
+                created_at text COLLATE "C" NOT NULL
+            )""",
+        ),
+    ),
+    Migration(5, "search index over history", search.SCHEMA, backfill=search.backfill),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version

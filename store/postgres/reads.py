@@ -7,6 +7,7 @@ from typing import Any
 
 import asyncpg
 from vault.store.core import rows
+from vault.store.core.dictionaries import SAMPLE_LIMIT, SAMPLE_MAX_BYTES
 from vault.store.core.filters import (
     Filters,
     artifact_filters,
@@ -16,7 +17,9 @@ from vault.store.core.filters import (
     session_filters,
 )
 from vault.store.core.idempotency import Replayed
+from vault.store.core.packing import Codec
 from vault.store.core.pages import PageFill
+from vault.store.core.repacking import samples_of
 from vault.store.core.rollups import rollup_window
 from vault.store.core.rows import MAX_SEQ
 from vault.store.errors import InvalidReference, NotFound
@@ -60,12 +63,20 @@ async def _page_rows(
     rest never leave the database. `source` is the FROM ... ORDER BY part.
     """
     fill = PageFill(limit)
-    sizes = await conn.fetch(
-        f"SELECT octet_length({document}) FROM {source} LIMIT {limit + 1} OFFSET {offset}", *values
-    )
+    sizes = await conn.fetch(f"SELECT {_size_of(document)} FROM {source} LIMIT {limit + 1} OFFSET {offset}", *values)
     count = len(fill.read(sizes, lambda row: row[0], lambda row: row).items)
     found = await conn.fetch(f"SELECT {columns} FROM {source} LIMIT {count} OFFSET {offset}", *values)
     return found, fill
+
+
+def _size_of(document: str) -> str:
+    """The SQL for a document's UTF-8 size: recorded beside a packable column, else its text's."""
+    if document in PACKABLE:
+        return f"coalesce({document}_size, octet_length({document}))"
+    return f"octet_length({document})"
+
+
+PACKABLE = {"body", "data", "value"}
 
 
 async def _decoded_page(
@@ -87,10 +98,10 @@ async def _decoded_page(
 # -- search
 
 
-async def search(conn: asyncpg.Connection, query: SearchQuery) -> Page:
+async def search(conn: asyncpg.Connection, codec: Codec, query: SearchQuery) -> Page:
     params = Params()
     given = [f" AND {condition} {params.add(value)}" for condition, value in search_filters(query) if value is not None]
-    return await search_index.search(conn, query, "".join(given), params.values, params.add)
+    return await search_index.search(conn, codec, query, "".join(given), params.values, params.add)
 
 
 # -- sessions
@@ -113,11 +124,11 @@ async def list_sessions(conn: asyncpg.Connection, query: SessionQuery) -> Page:
 # -- history
 
 
-async def get_message(conn: asyncpg.Connection, message_id: str) -> Message:
-    body = await conn.fetchval("SELECT body FROM messages WHERE id = $1", message_id)
-    if body is None:
+async def get_message(conn: asyncpg.Connection, codec: Codec, message_id: str) -> Message:
+    row = await conn.fetchrow(f"SELECT {rows.MESSAGE_BODY_COLUMNS} FROM messages WHERE id = $1", message_id)
+    if row is None:
         raise NotFound("message", message_id)
-    return await off_loop(len(body), lambda: rows.message(body))
+    return await off_loop(rows.document_size(row[3], row[5]), lambda: rows.message(rows.message_body(row, codec)))
 
 
 async def _seq_of(conn: asyncpg.Connection, session_id: str, ref: str, name: str) -> int:
@@ -134,17 +145,21 @@ async def _seq_of(conn: asyncpg.Connection, session_id: str, ref: str, name: str
     return seq
 
 
-async def list_messages(conn: asyncpg.Connection, query: HistoryQuery) -> Page:
-    page = await list_message_bodies(conn, query)
+async def list_messages(conn: asyncpg.Connection, codec: Codec, query: HistoryQuery) -> Page:
+    page = await list_message_bodies(conn, codec, query)
     messages = await off_loop(page.size, lambda: [rows.message(item.body) for item in page.items])
     return Page(messages, has_more=page.has_more, size=page.size)
 
 
-async def list_message_bodies(conn: asyncpg.Connection, query: HistoryQuery) -> Page:
-    """The window as stored JSON, ready to be sent as it is."""
+async def list_message_bodies(conn: asyncpg.Connection, codec: Codec, query: HistoryQuery) -> Page:
+    """The window as the JSON it is served as (packed bodies unpacked, on a worker thread when large)."""
     # One snapshot for the session check, the cursor lookup and the window.
     async with conn.transaction(isolation="repeatable_read", readonly=True):
-        return await _message_window(conn, query)
+        page = await _message_window(conn, query)
+    items = await off_loop(
+        page.size, lambda: [RenderedMessage(row[2], rows.message_body(row, codec)) for row in page.items]
+    )
+    return Page(items, has_more=page.has_more, size=page.size)
 
 
 async def _message_window(conn: asyncpg.Connection, query: HistoryQuery) -> Page:
@@ -166,8 +181,8 @@ async def _message_window(conn: asyncpg.Connection, query: HistoryQuery) -> Page
         offset = query.offset
     order = "DESC" if newest_first else "ASC"
     source = f"messages WHERE {' AND '.join(clauses)} ORDER BY seq {order}"
-    found, fill = await _page_rows(conn, "seq, body", "body", source, params.values, query.limit, offset)
-    fill.items = [RenderedMessage(seq, body) for seq, body in found]
+    found, fill = await _page_rows(conn, rows.MESSAGE_BODY_COLUMNS, "body", source, params.values, query.limit, offset)
+    fill.items = list(found)
     if newest_first:
         fill.items.reverse()
     return fill.page()
@@ -176,15 +191,15 @@ async def _message_window(conn: asyncpg.Connection, query: HistoryQuery) -> Page
 # -- state
 
 
-async def get_state(conn: asyncpg.Connection, session_id: str) -> State:
+async def get_state(conn: asyncpg.Connection, codec: Codec, session_id: str) -> State:
     row = await conn.fetchrow(
-        "SELECT st.data, st.version, st.updated_at FROM sessions s"
+        "SELECT st.data, st.data_packed, st.data_size, st.version, st.updated_at FROM sessions s"
         " LEFT JOIN state st ON st.session_id = s.id WHERE s.id = $1",
         session_id,
     )
     if row is None:
         raise NotFound("session", session_id)
-    return await off_loop(len(row[0] or ""), lambda: rows.state(session_id, row))
+    return await off_loop(rows.document_size(row[0] or "", row[2]), lambda: rows.state(session_id, row, codec))
 
 
 # -- artifacts
@@ -228,7 +243,7 @@ async def list_metrics(conn: asyncpg.Connection, query: MetricQuery) -> Page:
 # -- cache
 
 
-async def cache_get(conn: asyncpg.Connection, key: str) -> CacheEntry:
+async def cache_get(conn: asyncpg.Connection, codec: Codec, key: str) -> CacheEntry:
     row = await conn.fetchrow(
         f"SELECT {rows.CACHE_COLUMNS} FROM cache WHERE key = $1 AND (expires_at IS NULL OR expires_at > $2)",
         key,
@@ -236,7 +251,7 @@ async def cache_get(conn: asyncpg.Connection, key: str) -> CacheEntry:
     )
     if row is None:
         raise NotFound("cache key", key)
-    return await off_loop(len(row[1]), lambda: rows.cache_entry(row))
+    return await off_loop(rows.document_size(row[1], row[3]), lambda: rows.cache_entry(row, codec))
 
 
 async def ping(conn: asyncpg.Connection) -> None:
@@ -276,3 +291,87 @@ async def list_rollups(conn: asyncpg.Connection, query: RollupQuery) -> tuple[li
 
 async def lookup_claim(conn: asyncpg.Connection, claim: IdempotencyClaim) -> Replayed | None:
     return await idempotency.lookup(conn, claim)
+
+
+# -- compression
+
+
+async def dictionaries(conn: asyncpg.Connection, held: list[int]) -> list[tuple[int, str, bytes]]:
+    """The dictionaries whose ids are not in `held` (a few, each read once per instance)."""
+    found = await conn.fetch(
+        "SELECT id, kind, content FROM compression_dictionaries WHERE NOT (id = ANY($1::bigint[])) ORDER BY id", held
+    )
+    return [(row[0], row[1], row[2]) for row in found]
+
+
+async def newest_dictionary_time(conn: asyncpg.Connection, kind: str) -> str | None:
+    return await conn.fetchval("SELECT max(created_at) FROM compression_dictionaries WHERE kind = $1", kind)
+
+
+async def next_dictionary_id(conn: asyncpg.Connection) -> int:
+    return await conn.fetchval("SELECT coalesce(max(id), 0) + 1 FROM compression_dictionaries")
+
+
+# Documents of each kind small enough to be worth a dictionary (a heap has no "newest": any will do).
+SAMPLE_SQL = {
+    "messages": f"SELECT {rows.MESSAGE_BODY_COLUMNS} FROM messages"
+    " WHERE coalesce(body_size, octet_length(body)) <= $1 LIMIT $2",
+    "state": "SELECT data, data_packed, data_size FROM state"
+    " WHERE coalesce(data_size, octet_length(data)) <= $1 LIMIT $2",
+    "cache": "SELECT value, value_packed, value_size FROM cache"
+    " WHERE coalesce(value_size, octet_length(value)) <= $1 LIMIT $2",
+}
+
+
+async def dictionary_samples(conn: asyncpg.Connection, codec: Codec, kind: str) -> list[str]:
+    found = await conn.fetch(SAMPLE_SQL[kind], SAMPLE_MAX_BYTES, SAMPLE_LIMIT)
+    return await off_loop(len(found) * 1024, lambda: samples_of(codec, kind, [tuple(row) for row in found]))
+
+
+# Rows kept as plain text, in key order after a key; vault.store.core.repacking packs them.
+PLAIN_SQL = {
+    "messages": (
+        "SELECT id, session_id, seq, body FROM messages WHERE body_packed IS NULL{after}"
+        " ORDER BY session_id, seq LIMIT {limit}",
+        " AND (session_id, seq) > ($1, $2)",
+    ),
+    "state": (
+        "SELECT session_id, data, version FROM state WHERE data_packed IS NULL{after}"
+        " ORDER BY session_id LIMIT {limit}",
+        " AND session_id > $1",
+    ),
+    "cache": (
+        "SELECT key, value FROM cache WHERE value_packed IS NULL{after} ORDER BY key LIMIT {limit}",
+        " AND key > $1",
+    ),
+}
+
+
+async def plain_rows(conn: asyncpg.Connection, kind: str, after: tuple | None, limit: int) -> list[tuple]:
+    sql, condition = PLAIN_SQL[kind]
+    found = await conn.fetch(sql.format(after="" if after is None else condition, limit=int(limit)), *(after or ()))
+    return [tuple(row) for row in found]
+
+
+def _use(table: str, column: str) -> str:
+    raw = f"coalesce({column}_size, octet_length({column}))"
+    stored = f"CASE WHEN {column}_packed IS NULL THEN {raw} ELSE octet_length({column}_packed) END"
+    return f"SELECT count(*), sum({raw})::bigint, sum({stored})::bigint FROM {table}"
+
+
+STORAGE_SQL = {
+    "messages": _use("messages", "body"),
+    "state": _use("state", "data"),
+    "cache": _use("cache", "value"),
+    "artifacts": "SELECT count(*), coalesce(sum(size), 0)::bigint, coalesce(sum(size), 0)::bigint FROM artifacts",
+}
+
+
+async def storage_use(conn: asyncpg.Connection) -> dict[str, tuple[int, int, int]]:
+    """Each kind's (count, raw bytes, stored bytes); rows from before compression count their text's bytes."""
+    figures = {}
+    async with conn.transaction(isolation="repeatable_read", readonly=True):
+        for kind, sql in STORAGE_SQL.items():
+            row = await conn.fetchrow(sql)
+            figures[kind] = tuple(value or 0 for value in row)
+    return figures

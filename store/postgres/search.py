@@ -16,6 +16,9 @@ import logging
 from collections.abc import Callable, Iterable
 
 import asyncpg
+from vault.store.core import rows
+from vault.store.core.commands import PreparedMessage
+from vault.store.core.packing import OFF, Codec
 from vault.store.core.pages import PageFill
 from vault.store.core.search_hits import rendered_hit
 
@@ -40,24 +43,29 @@ INSERT = "INSERT INTO message_search (message_id, words) VALUES ($1, to_tsvector
 Progress = Callable[[int, int], None]
 
 
-async def index_messages(conn: asyncpg.Connection, records: Iterable[dict]) -> None:
-    """Add the words of messages just inserted (same transaction)."""
-    entries = [(record["id"], words) for record in records if (words := indexed_words(record))]
+async def index_messages(conn: asyncpg.Connection, messages: Iterable[PreparedMessage]) -> None:
+    """Add the words of messages just inserted (same transaction); their words were taken off the writer."""
+    entries = [(message.id, message.words) for message in messages if message.words]
     if entries:
         await conn.executemany(INSERT, entries)
 
 
-async def backfill(conn: asyncpg.Connection, progress: Progress | None = None) -> None:
-    """Index every message already stored, in id order (inside the migration's transaction)."""
+async def backfill(conn: asyncpg.Connection, progress: Progress | None = None, codec: Codec = OFF) -> None:
+    """Index every message already stored, in id order (inside the migration's transaction).
+
+    The migration that adds search runs before any body is packed, so it reads
+    them as they are; a copy's rebuild passes a codec with the dictionaries.
+    """
     total = await conn.fetchval("SELECT count(*) FROM messages")
     done, last = 0, ""
     while True:
         found = await conn.fetch(
-            "SELECT id, body FROM messages WHERE id > $1 ORDER BY id LIMIT $2", last, BACKFILL_BATCH
+            f"SELECT {rows.MESSAGE_BODY_COLUMNS} FROM messages WHERE id > $1 ORDER BY id LIMIT $2", last, BACKFILL_BATCH
         )
         if not found:
             break
-        entries = [(row["id"], words) for row in found if (words := indexed_words(loads_stored(row["body"])))]
+        texts = [(row["id"], loads_stored(rows.message_body(row, codec))) for row in found]
+        entries = [(message_id, words) for message_id, message in texts if (words := indexed_words(message))]
         await conn.executemany(INSERT, entries)
         done, last = done + len(found), found[-1]["id"]
         if progress is not None:
@@ -82,13 +90,15 @@ def tsquery(terms: tuple[Term, ...], add: Callable[[object], str]) -> str:
     return " && ".join(parts)
 
 
-async def search(conn: asyncpg.Connection, query: SearchQuery, conditions: str, values: list, add) -> Page:
+async def search(
+    conn: asyncpg.Connection, codec: Codec, query: SearchQuery, conditions: str, values: list, add
+) -> Page:
     """Hits best first; `conditions` (` AND ...`) and `values` come from the filters, `add` numbers more values."""
     if not query.terms:
         return Page([])
     expression = tsquery(query.terms, add)
     ranked = (
-        f"SELECT m.id, octet_length(m.body) AS size, ts_rank(ms.words, t.q) AS score"
+        f"SELECT m.id, coalesce(m.body_size, octet_length(m.body)) AS size, ts_rank(ms.words, t.q) AS score"
         f" FROM message_search ms JOIN messages m ON m.id = ms.message_id JOIN sessions s ON s.id = m.session_id,"
         f" (SELECT {expression} AS q) AS t WHERE ms.words @@ t.q{conditions}"
         f" ORDER BY score DESC, m.id DESC LIMIT {query.limit + 1} OFFSET {query.offset}"
@@ -97,9 +107,13 @@ async def search(conn: asyncpg.Connection, query: SearchQuery, conditions: str, 
         candidates = await conn.fetch(ranked, *values)
         fill = PageFill(query.limit)
         chosen = fill.read(candidates, lambda row: row["size"], lambda row: row).items
-        bodies = dict(
-            await conn.fetch("SELECT id, body FROM messages WHERE id = ANY($1::text[])", [row["id"] for row in chosen])
-        )
-    hits = [(bodies[row["id"]], row["score"]) for row in chosen if row["id"] in bodies]
-    fill.items = await off_loop(fill.size, lambda: [rendered_hit(body, score, query.terms) for body, score in hits])
+        wanted = [row["id"] for row in chosen]
+        found = await conn.fetch(f"SELECT {rows.MESSAGE_BODY_COLUMNS} FROM messages WHERE id = ANY($1::text[])", wanted)
+    stored = {row["id"]: row for row in found}
+    hits = [(stored[row["id"]], row["score"]) for row in chosen if row["id"] in stored]
+
+    def render() -> list:
+        return [rendered_hit(rows.message_body(row, codec), score, query.terms) for row, score in hits]
+
+    fill.items = await off_loop(fill.size, render)
     return fill.page()

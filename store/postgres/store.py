@@ -30,7 +30,7 @@ from vault.store.postgres.operations import OPERATIONS
 from vault.store.state_port import StateStore
 
 from vault.queries import HistoryQuery
-from vault.telemetry import PoolCollector, StoreCollector, Telemetry
+from vault.telemetry import PoolCollector, StorageCollector, StoreCollector, Telemetry
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -48,6 +48,8 @@ class PostgresSettings:
     queue_max: int
     # Largest stored document once merged (VAULT_MAX_DOCUMENT_BYTES); None: unbounded.
     max_document_bytes: int | None = None
+    # VAULT_COMPRESSION: documents kept zstd-compressed where that saves space.
+    compression: bool = True
 
 
 class PostgresStore(SqlStore):
@@ -65,7 +67,7 @@ class PostgresStore(SqlStore):
     ) -> None:
         self.dsn = dsn
         # Artifact content: every instance must see the same blobs (one shared volume).
-        super().__init__(blobs, cache, state, settings.max_document_bytes)
+        super().__init__(blobs, cache, state, settings.max_document_bytes, settings.compression)
         self._timeout = settings.pool_timeout
         self._pool = Pool(dsn, size=settings.pool_size, timeout=settings.pool_timeout, queue_max=settings.queue_max)
         self._observer: Callable[[int, float], None] | None = None
@@ -80,6 +82,7 @@ class PostgresStore(SqlStore):
             await self._pool.open()
             async with self._pool.connection() as conn:
                 self.applied_migrations = await migrations.migrate(conn, self.migration_progress)
+            await self.load_dictionaries()
         except errors.StoreError:
             await self._pool.close()
             raise
@@ -104,6 +107,7 @@ class PostgresStore(SqlStore):
         # No files to measure; the depth is callers waiting for a connection.
         telemetry.watch(StoreCollector(queue_depth=lambda: self._pool.waiting, files=dict, sizes=self._sizes.copy))
         telemetry.watch(PoolCollector(self._pool.counts))
+        telemetry.watch(StorageCollector(self.last_storage_report))
         telemetry.read_at_scrape(self._measure_database)
 
     async def _measure_database(self) -> None:

@@ -15,13 +15,18 @@ from typing import Any
 
 import asyncpg
 from vault.store.core import commands, records, rows
-from vault.store.errors import BlobMissing, NotFound, PreconditionFailed
+from vault.store.core.packing import OFF, Codec, Packed
+from vault.store.errors import BlobMissing, NotFound
 from vault.store.postgres import search
 from vault.store.postgres.blob_refs import lock_blob
 
 from vault import clock
+from vault.jsonutil import off_loop
 from vault.merge_patch import apply_merge_patch
 from vault.models import Artifact, CacheEntry, Message, Metric, Session, State
+
+# The state's row form once deleted.
+EMPTY = OFF.pack("state", "{}")
 
 # -- sessions
 
@@ -74,21 +79,21 @@ async def add_messages(conn: asyncpg.Connection, command: commands.AddMessages) 
     last_seq = await conn.fetchval("SELECT last_seq FROM sessions WHERE id = $1 FOR NO KEY UPDATE", session_id)
     if last_seq is None:
         raise NotFound("session", session_id)
-    now = clock.now_text()
-    built = records.message_records(session_id, command.messages, last_seq + 1, now)
+    now, count = command.now, len(command.messages)
     await conn.executemany(
-        "INSERT INTO messages (session_id, seq, id, role, body) VALUES ($1, $2, $3, $4, $5)",
-        records.message_rows(built, command.max_bytes),
+        "INSERT INTO messages (session_id, seq, id, role, body, body_packed, body_size)"
+        " VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        records.message_rows(session_id, command.messages, last_seq + 1, command.max_bytes),
     )
-    await search.index_messages(conn, built)
+    await search.index_messages(conn, command.messages)
     await conn.execute(
         "UPDATE sessions SET last_seq = $1, message_count = message_count + $2, updated_at = $3 WHERE id = $4",
-        last_seq + len(built),
-        len(built),
+        last_seq + count,
+        count,
         now,
         session_id,
     )
-    return records.messages_of(built)
+    return records.messages_of(session_id, command.messages, last_seq + 1)
 
 
 async def clear_history(conn: asyncpg.Connection, command: commands.ClearHistory) -> int:
@@ -105,48 +110,51 @@ async def clear_history(conn: asyncpg.Connection, command: commands.ClearHistory
 # -- state
 
 
-async def _current_state(conn: asyncpg.Connection, session_id: str, if_match: int | None) -> State:
+async def _current_state(
+    conn: asyncpg.Connection, session_id: str, if_match: int | None, codec: Codec, with_data: bool = False
+) -> State:
+    """The current state; its data is unpacked only when needed (a patch, or a stale If-Match's answer)."""
     # The session's row is locked, not the state's: a session without state
     # has no state row to lock, and its first writers must take turns too.
     # The state is read by a second statement, which (READ COMMITTED) sees
     # what the writer before us committed while we waited for the lock.
     if await conn.fetchval("SELECT 1 FROM sessions WHERE id = $1 FOR NO KEY UPDATE", session_id) is None:
         raise NotFound("session", session_id)
-    row = await conn.fetchrow("SELECT data, version, updated_at FROM state WHERE session_id = $1", session_id)
-    current = rows.state(session_id, row)
-    if if_match is not None and if_match != current.version:
-        raise PreconditionFailed(current)
-    return current
+    row = await conn.fetchrow(
+        "SELECT data, data_packed, data_size, version, updated_at FROM state WHERE session_id = $1", session_id
+    )
+    size = rows.document_size(row[0], row[2]) if row is not None and with_data else 0
+    return await off_loop(size, lambda: rows.current_state(session_id, row, if_match, codec, with_data))
 
 
-async def _write_state(
-    conn: asyncpg.Connection, current: State, data: dict[str, Any], max_bytes: int | None = None
-) -> State:
+async def _write_state(conn: asyncpg.Connection, current: State, data: dict[str, Any], packed: Packed) -> State:
     state = records.next_state(current, data)
     await conn.execute(
-        "INSERT INTO state (session_id, data, version, updated_at) VALUES ($1, $2, $3, $4)"
-        " ON CONFLICT (session_id) DO UPDATE SET data = excluded.data, version = excluded.version,"
-        " updated_at = excluded.updated_at",
-        *records.state_row(state, max_bytes),
+        f"INSERT INTO state ({rows.STATE_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6)"
+        " ON CONFLICT (session_id) DO UPDATE SET data = excluded.data, data_packed = excluded.data_packed,"
+        " data_size = excluded.data_size, version = excluded.version, updated_at = excluded.updated_at",
+        *records.state_row(state, packed),
     )
     return state
 
 
 async def put_state(conn: asyncpg.Connection, command: commands.PutState) -> State:
-    current = await _current_state(conn, command.session_id, command.if_match)
-    return await _write_state(conn, current, command.data, command.max_bytes)
+    current = await _current_state(conn, command.session_id, command.if_match, command.codec)
+    return await _write_state(conn, current, command.data, command.packed)
 
 
 async def patch_state(conn: asyncpg.Connection, command: commands.PatchState) -> State:
-    current = await _current_state(conn, command.session_id, command.if_match)
-    return await _write_state(conn, current, apply_merge_patch(current.data, command.patch), command.max_bytes)
+    current = await _current_state(conn, command.session_id, command.if_match, command.codec, with_data=True)
+    data = apply_merge_patch(current.data, command.patch)
+    packed = records.packed_document(command.codec, "state", data, "data", command.max_bytes)
+    return await _write_state(conn, current, data, packed)
 
 
 async def delete_state(conn: asyncpg.Connection, command: commands.DeleteState) -> State:
-    current = await _current_state(conn, command.session_id, command.if_match)
+    current = await _current_state(conn, command.session_id, command.if_match, command.codec)
     if current.version == 0:
         return current
-    return await _write_state(conn, current, {})
+    return await _write_state(conn, current, {}, EMPTY)
 
 
 # -- artifacts
@@ -209,10 +217,11 @@ async def record_metrics(conn: asyncpg.Connection, command: commands.RecordMetri
 async def cache_set(conn: asyncpg.Connection, command: commands.CacheSet) -> CacheEntry:
     entry = records.new_cache_entry(command.key, command.write)
     await conn.execute(
-        f"INSERT INTO cache ({rows.CACHE_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6)"
-        " ON CONFLICT (key) DO UPDATE SET value = excluded.value, ttl = excluded.ttl,"
-        " created_at = excluded.created_at, accessed_at = excluded.accessed_at, expires_at = excluded.expires_at",
-        *records.cache_row(entry, command.max_bytes),
+        f"INSERT INTO cache ({rows.CACHE_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+        " ON CONFLICT (key) DO UPDATE SET value = excluded.value, value_packed = excluded.value_packed,"
+        " value_size = excluded.value_size, ttl = excluded.ttl, created_at = excluded.created_at,"
+        " accessed_at = excluded.accessed_at, expires_at = excluded.expires_at",
+        *records.cache_row(entry, command.packed),
     )
     return entry
 
@@ -255,3 +264,39 @@ async def touch_cache(conn: asyncpg.Connection, command: commands.TouchCache) ->
 
 async def answer(conn: asyncpg.Connection, command: commands.Answer) -> Any:
     return command.value
+
+
+# -- compression
+
+
+async def add_dictionary(conn: asyncpg.Connection, command: commands.AddDictionary) -> None:
+    # Two instances training at once (the job lock should prevent it) collide on the id: one fails.
+    await conn.execute(
+        "INSERT INTO compression_dictionaries (id, kind, content, samples, created_at) VALUES ($1, $2, $3, $4, $5)",
+        command.dict_id,
+        command.kind,
+        command.content,
+        command.samples,
+        clock.now_text(),
+    )
+
+
+# Each kind's rewrite: (text, frame, size, key...) as vault.store.core.repacking builds them;
+# a row is only rewritten if it is still the plain row that was read.
+REPACK_SQL = {
+    "messages": "UPDATE messages SET body = $1, body_packed = $2, body_size = $3"
+    " WHERE session_id = $4 AND seq = $5 AND body_packed IS NULL",
+    "state": "UPDATE state SET data = $1, data_packed = $2, data_size = $3"
+    " WHERE session_id = $4 AND version = $5 AND data_packed IS NULL",
+    "cache": "UPDATE cache SET value = $1, value_packed = $2, value_size = $3"
+    " WHERE key = $4 AND value = $5 AND value_packed IS NULL",
+}
+
+
+async def repack(conn: asyncpg.Connection, command: commands.Repack) -> int:
+    done = 0
+    for row in command.rows:
+        if row[1] is not None:
+            status = await conn.execute(REPACK_SQL[command.kind], *row)
+            done += int(status.split()[-1])
+    return done

@@ -96,6 +96,25 @@ ARTIFACTS_BY_SHA256 = "CREATE INDEX artifacts_by_sha256 ON artifacts (sha256) WH
 CACHE_BY_EXPIRY = "CREATE INDEX cache_by_expiry ON cache (expires_at) WHERE expires_at IS NOT NULL"
 IDEMPOTENCY_KEYS_BY_AGE = "CREATE INDEX idempotency_keys_by_age ON idempotency_keys (created_at)"
 
+# Version 5, the same in both backends but for the types: each document column
+# gets its packed frame (the text column is then empty) and its size as sent.
+COMPRESSION_STATEMENTS = (
+    "ALTER TABLE messages ADD COLUMN body_packed BLOB",
+    "ALTER TABLE messages ADD COLUMN body_size INTEGER",
+    "ALTER TABLE state ADD COLUMN data_packed BLOB",
+    "ALTER TABLE state ADD COLUMN data_size INTEGER",
+    "ALTER TABLE cache ADD COLUMN value_packed BLOB",
+    "ALTER TABLE cache ADD COLUMN value_size INTEGER",
+    # Never updated or deleted while a frame may name it: old rows stay readable.
+    """CREATE TABLE compression_dictionaries (
+        id INTEGER PRIMARY KEY,
+        kind TEXT NOT NULL,
+        content BLOB NOT NULL,
+        samples INTEGER NOT NULL,
+        created_at TEXT NOT NULL
+    )""",
+)
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(
         1,
@@ -194,7 +213,16 @@ MIGRATIONS: tuple[Migration, ...] = (
         ),
         rebuilds_tables=True,
     ),
-    Migration(5, "search index over history", search.SCHEMA, backfill=search.backfill),
+    Migration(
+        5,
+        "documents kept zstd-compressed, and the dictionaries their frames name",
+        (
+            # Nullable columns: adding them rewrites no row. Rows from before keep
+            # their text and NULLs here, and are read as they are.
+            *COMPRESSION_STATEMENTS,
+        ),
+    ),
+    Migration(6, "search index over history", search.SCHEMA, backfill=search.backfill),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version

@@ -7,6 +7,7 @@ from contextlib import closing
 from typing import Any
 
 from vault.store.core import rows
+from vault.store.core.dictionaries import SAMPLE_LIMIT, SAMPLE_MAX_BYTES
 from vault.store.core.filters import (
     Filters,
     artifact_filters,
@@ -16,7 +17,9 @@ from vault.store.core.filters import (
     session_filters,
 )
 from vault.store.core.idempotency import Replayed
+from vault.store.core.packing import Codec
 from vault.store.core.pages import PageFill
+from vault.store.core.repacking import samples_of
 from vault.store.core.rollups import rollup_window
 from vault.store.core.rows import MAX_SEQ
 from vault.store.errors import InvalidReference, NotFound
@@ -65,17 +68,17 @@ def list_sessions(conn: sqlite3.Connection, query: SessionQuery) -> Page:
 # -- history
 
 
-def search(conn: sqlite3.Connection, query: SearchQuery) -> Page:
+def search(conn: sqlite3.Connection, codec: Codec, query: SearchQuery) -> Page:
     given = [(condition, value) for condition, value in search_filters(query) if value is not None]
     conditions = "".join(f" AND {condition} ?" for condition, _ in given)
-    return search_index.search(conn, query, conditions, [value for _, value in given])
+    return search_index.search(conn, codec, query, conditions, [value for _, value in given])
 
 
-def get_message(conn: sqlite3.Connection, message_id: str) -> Message:
-    row = conn.execute("SELECT body FROM messages WHERE id = ?", (message_id,)).fetchone()
+def get_message(conn: sqlite3.Connection, codec: Codec, message_id: str) -> Message:
+    row = conn.execute(f"SELECT {rows.MESSAGE_BODY_COLUMNS} FROM messages WHERE id = ?", (message_id,)).fetchone()
     if row is None:
         raise NotFound("message", message_id)
-    return rows.message(row[0])
+    return rows.message(rows.message_body(row, codec))
 
 
 def _seq_of(conn: sqlite3.Connection, session_id: str, ref: str, name: str) -> int:
@@ -94,13 +97,24 @@ def _seq_of(conn: sqlite3.Connection, session_id: str, ref: str, name: str) -> i
     return row[0]
 
 
-def list_messages(conn: sqlite3.Connection, query: HistoryQuery) -> Page:
-    page = list_message_bodies(conn, query)
+def list_messages(conn: sqlite3.Connection, codec: Codec, query: HistoryQuery) -> Page:
+    page = list_message_bodies(conn, codec, query)
     return Page([rows.message(item.body) for item in page.items], has_more=page.has_more, size=page.size)
 
 
-def list_message_bodies(conn: sqlite3.Connection, query: HistoryQuery) -> Page:
-    """The window as stored JSON, ready to be sent as it is.
+def list_message_bodies(conn: sqlite3.Connection, codec: Codec, query: HistoryQuery) -> Page:
+    """The window as the JSON it is served as."""
+    page = message_window(conn, query)
+    return Page(rendered(codec, page.items), has_more=page.has_more, size=page.size)
+
+
+def rendered(codec: Codec, found: list[Any]) -> list[RenderedMessage]:
+    """Window rows as the JSON they are served as (packed ones unpacked)."""
+    return [RenderedMessage(row[2], rows.message_body(row, codec)) for row in found]
+
+
+def message_window(conn: sqlite3.Connection, query: HistoryQuery) -> Page:
+    """The window's rows (MESSAGE_BODY_COLUMNS), oldest first; a packed body is still packed.
 
     No transaction around it: a message never changes, so a cursor's seq stays
     true, and a window that found messages proves its session exists (foreign
@@ -125,11 +139,12 @@ def list_message_bodies(conn: sqlite3.Connection, query: HistoryQuery) -> Page:
         offset = query.offset
     order = "DESC" if newest_first else "ASC"
     found = conn.execute(
-        f"SELECT seq, body FROM messages WHERE {' AND '.join(clauses)} ORDER BY seq {order} LIMIT ? OFFSET ?",
+        f"SELECT {rows.MESSAGE_BODY_COLUMNS} FROM messages WHERE {' AND '.join(clauses)}"
+        f" ORDER BY seq {order} LIMIT ? OFFSET ?",
         (*params, query.limit + 1, offset),
     )
     with closing(found):
-        page = PageFill(query.limit).read(found, lambda row: len(row[1]), lambda row: RenderedMessage(*row))
+        page = PageFill(query.limit).read(found, lambda row: rows.document_size(row[3], row[5]), tuple)
     if not page.items and conn.execute("SELECT 1 FROM sessions WHERE id = ?", (query.session_id,)).fetchone() is None:
         raise NotFound("session", query.session_id)
     if newest_first:
@@ -140,15 +155,15 @@ def list_message_bodies(conn: sqlite3.Connection, query: HistoryQuery) -> Page:
 # -- state
 
 
-def get_state(conn: sqlite3.Connection, session_id: str) -> State:
+def get_state(conn: sqlite3.Connection, codec: Codec, session_id: str) -> State:
     row = conn.execute(
-        "SELECT st.data, st.version, st.updated_at FROM sessions s"
+        "SELECT st.data, st.data_packed, st.data_size, st.version, st.updated_at FROM sessions s"
         " LEFT JOIN state st ON st.session_id = s.id WHERE s.id = ?",
         (session_id,),
     ).fetchone()
     if row is None:
         raise NotFound("session", session_id)
-    return rows.state(session_id, row)
+    return rows.state(session_id, row, codec)
 
 
 # -- artifacts
@@ -193,14 +208,14 @@ def list_metrics(conn: sqlite3.Connection, query: MetricQuery) -> Page:
 # -- cache
 
 
-def cache_get(conn: sqlite3.Connection, key: str) -> CacheEntry:
+def cache_get(conn: sqlite3.Connection, codec: Codec, key: str) -> CacheEntry:
     row = conn.execute(
         f"SELECT {rows.CACHE_COLUMNS} FROM cache WHERE key = ? AND (expires_at IS NULL OR expires_at > ?)",
         (key, clock.now_text()),
     ).fetchone()
     if row is None:
         raise NotFound("cache key", key)
-    return rows.cache_entry(row)
+    return rows.cache_entry(row, codec)
 
 
 def ping(conn: sqlite3.Connection) -> None:
@@ -248,3 +263,81 @@ def list_rollups(conn: sqlite3.Connection, query: RollupQuery) -> tuple[list[Rol
 
 def lookup_claim(conn: sqlite3.Connection, claim: IdempotencyClaim) -> Replayed | None:
     return idempotency.lookup(conn, claim)
+
+
+# -- compression
+
+
+def dictionaries(conn: sqlite3.Connection, held: list[int]) -> list[tuple[int, str, bytes]]:
+    """The dictionaries whose ids are not in `held` (a few, each read once per process)."""
+    known = set(held)
+    ids = [row[0] for row in conn.execute("SELECT id FROM compression_dictionaries")]
+    return [
+        conn.execute("SELECT id, kind, content FROM compression_dictionaries WHERE id = ?", (dict_id,)).fetchone()
+        for dict_id in ids
+        if dict_id not in known
+    ]
+
+
+def newest_dictionary_time(conn: sqlite3.Connection, kind: str) -> str | None:
+    return conn.execute("SELECT max(created_at) FROM compression_dictionaries WHERE kind = ?", (kind,)).fetchone()[0]
+
+
+def next_dictionary_id(conn: sqlite3.Connection) -> int:
+    return conn.execute("SELECT coalesce(max(id), 0) + 1 FROM compression_dictionaries").fetchone()[0]
+
+
+# The most recent documents of each kind, small enough to be worth a dictionary (rowid: newest last).
+SAMPLE_SQL = {
+    "messages": f"SELECT {rows.MESSAGE_BODY_COLUMNS} FROM messages"
+    " WHERE coalesce(body_size, length(body)) <= ? ORDER BY rowid DESC LIMIT ?",
+    "state": "SELECT data, data_packed, data_size FROM state"
+    " WHERE coalesce(data_size, length(data)) <= ? ORDER BY rowid DESC LIMIT ?",
+    "cache": "SELECT value, value_packed, value_size FROM cache"
+    " WHERE coalesce(value_size, length(value)) <= ? ORDER BY rowid DESC LIMIT ?",
+}
+
+
+def dictionary_samples(conn: sqlite3.Connection, codec: Codec, kind: str) -> list[str]:
+    found = conn.execute(SAMPLE_SQL[kind], (SAMPLE_MAX_BYTES, SAMPLE_LIMIT)).fetchall()
+    return samples_of(codec, kind, found)
+
+
+# Rows kept as plain text, in key order after a key; vault.store.core.repacking packs them.
+PLAIN_SQL = {
+    "messages": (
+        "SELECT id, session_id, seq, body FROM messages WHERE body_packed IS NULL{after}"
+        " ORDER BY session_id, seq LIMIT ?",
+        " AND (session_id, seq) > (?, ?)",
+    ),
+    "state": (
+        "SELECT session_id, data, version FROM state WHERE data_packed IS NULL{after} ORDER BY session_id LIMIT ?",
+        " AND session_id > ?",
+    ),
+    "cache": ("SELECT key, value FROM cache WHERE value_packed IS NULL{after} ORDER BY key LIMIT ?", " AND key > ?"),
+}
+
+
+def plain_rows(conn: sqlite3.Connection, kind: str, after: tuple | None, limit: int) -> list[tuple]:
+    sql, condition = PLAIN_SQL[kind]
+    return conn.execute(sql.format(after="" if after is None else condition), (*(after or ()), limit)).fetchall()
+
+
+def storage_use(conn: sqlite3.Connection) -> dict[str, tuple[int, int, int]]:
+    """Each kind's (count, raw bytes, stored bytes); rows from before compression count their text's bytes."""
+    figures = {kind: tuple(value or 0 for value in conn.execute(sql).fetchone()) for kind, sql in STORAGE_SQL.items()}
+    return figures
+
+
+def _use(table: str, column: str) -> str:
+    raw = f"coalesce({column}_size, length(CAST({column} AS BLOB)))"
+    stored = f"CASE WHEN {column}_packed IS NULL THEN {raw} ELSE length({column}_packed) END"
+    return f"SELECT count(*), sum({raw}), sum({stored}) FROM {table}"
+
+
+STORAGE_SQL = {
+    "messages": _use("messages", "body"),
+    "state": _use("state", "data"),
+    "cache": _use("cache", "value"),
+    "artifacts": "SELECT count(*), sum(coalesce(size, 0)), sum(coalesce(size, 0)) FROM artifacts",
+}

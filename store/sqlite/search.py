@@ -14,6 +14,9 @@ import sqlite3
 from collections.abc import Callable, Iterable
 from contextlib import closing
 
+from vault.store.core import rows
+from vault.store.core.commands import PreparedMessage
+from vault.store.core.packing import OFF, Codec
 from vault.store.core.pages import PageFill
 from vault.store.core.search_hits import rendered_hit
 
@@ -37,26 +40,32 @@ BACKFILL_BATCH = 5000
 Progress = Callable[[int, int], None]
 
 
-def index_messages(conn: sqlite3.Connection, records: Iterable[dict]) -> None:
-    """Add the words of messages just inserted (same transaction)."""
-    entries = [(words, record["id"]) for record in records if (words := indexed_words(record))]
+def index_messages(conn: sqlite3.Connection, messages: Iterable[PreparedMessage]) -> None:
+    """Add the words of messages just inserted (same transaction); their words were taken off the writer."""
+    entries = [(message.words, message.id) for message in messages if message.words]
     if entries:
         conn.executemany(
             "INSERT INTO message_search (rowid, words) SELECT rowid, ? FROM messages WHERE id = ?", entries
         )
 
 
-def backfill(conn: sqlite3.Connection, progress: Progress | None = None) -> None:
-    """Index every message already stored, in rowid order (inside the migration's transaction)."""
+def backfill(conn: sqlite3.Connection, progress: Progress | None = None, codec: Codec = OFF) -> None:
+    """Index every message already stored, in rowid order (inside the migration's transaction).
+
+    The migration that adds search runs before any body is packed, so it reads
+    them as they are; a copy's rebuild passes a codec with the dictionaries.
+    """
     total = conn.execute("SELECT count(*) FROM messages").fetchone()[0]
     done, last = 0, 0
     while True:
         found = conn.execute(
-            "SELECT rowid, body FROM messages WHERE rowid > ? ORDER BY rowid LIMIT ?", (last, BACKFILL_BATCH)
+            f"SELECT rowid, {rows.MESSAGE_BODY_COLUMNS} FROM messages WHERE rowid > ? ORDER BY rowid LIMIT ?",
+            (last, BACKFILL_BATCH),
         ).fetchall()
         if not found:
             break
-        entries = [(rowid, words) for rowid, body in found if (words := indexed_words(loads_stored(body)))]
+        texts = [(row[0], loads_stored(rows.message_body(row[1:], codec))) for row in found]
+        entries = [(rowid, words) for rowid, message in texts if (words := indexed_words(message))]
         conn.executemany("INSERT INTO message_search (rowid, words) VALUES (?, ?)", entries)
         done, last = done + len(found), found[-1][0]
         if progress is not None:
@@ -69,16 +78,19 @@ def fts_query(terms: tuple[Term, ...]) -> str:
     return " AND ".join('"' + " ".join(term.words) + '"' + ("*" if term.prefix else "") for term in terms)
 
 
-def search(conn: sqlite3.Connection, query: SearchQuery, where: str, params: list) -> Page:
+def search(conn: sqlite3.Connection, codec: Codec, query: SearchQuery, where: str, params: list) -> Page:
     if not query.terms:
         return Page([])
+    columns = ", ".join(f"m.{column.strip()}" for column in rows.MESSAGE_BODY_COLUMNS.split(","))
     found = conn.execute(
-        "SELECT m.body, -message_search.rank FROM message_search"
+        f"SELECT {columns}, -message_search.rank FROM message_search"
         " JOIN messages m ON m.rowid = message_search.rowid JOIN sessions s ON s.id = m.session_id"
         f" WHERE message_search MATCH ?{where} ORDER BY message_search.rank, m.rowid DESC LIMIT ? OFFSET ?",
         (fts_query(query.terms), *params, query.limit + 1, query.offset),
     )
     with closing(found):
         return PageFill(query.limit).read(
-            found, lambda row: len(row[0]), lambda row: rendered_hit(row[0], row[1], query.terms)
+            found,
+            lambda row: rows.document_size(row[3], row[5]),
+            lambda row: rendered_hit(rows.message_body(row, codec), row[6], query.terms),
         )

@@ -37,9 +37,10 @@ from vault.store.sqlite.usage_lock import UsageLock
 from vault.store.sqlite.writer import Writer, WriterStats, quick_check
 from vault.store.state_port import StateStore
 
+from vault.jsonutil import off_loop
 from vault.models import Page
 from vault.queries import HistoryQuery
-from vault.telemetry import StoreCollector, Telemetry
+from vault.telemetry import StorageCollector, StoreCollector, Telemetry
 
 T = TypeVar("T")
 
@@ -58,6 +59,8 @@ class SQLiteSettings:
     ack_before_commit: bool
     # Largest stored document once merged (VAULT_MAX_DOCUMENT_BYTES); None: unbounded.
     max_document_bytes: int | None = None
+    # VAULT_COMPRESSION: documents kept zstd-compressed where that saves space.
+    compression: bool = True
 
 
 def _checked_under_its_lock(sha256: str) -> bool:
@@ -90,7 +93,7 @@ class SQLiteStore(SqlStore):
         self._writer: Writer | None = None
         # Artifact content; by default in an `artifacts` folder beside the database.
         blobs = blobs if blobs is not None else FilesystemBlobStore(Path(path).parent / "artifacts")
-        super().__init__(blobs, cache, state, settings.max_document_bytes)
+        super().__init__(blobs, cache, state, settings.max_document_bytes, settings.compression)
         # Files are checked and removed on the writer; a remote store's round trips go under blob locks instead.
         self._blob_locks = None if blobs.kind == "filesystem" else BlobLocks(path)
 
@@ -132,6 +135,7 @@ class SQLiteStore(SqlStore):
             self._writer.failure = f"the database failed quick_check at start ({problem}); restore it from a backup"
             log.error("%s", self._writer.failure)
         self._writer.start()
+        await self.load_dictionaries()
 
     async def _open_writer(self) -> aiosqlite.Connection:
         return await open_writer(self.path, self._settings.synchronous, *self._wal_settings)
@@ -172,6 +176,7 @@ class SQLiteStore(SqlStore):
                 files=lambda: {"database": self.path, "wal": f"{self.path}-wal"},
             )
         )
+        telemetry.watch(StorageCollector(self.last_storage_report))
 
     @contextlib.asynccontextmanager
     async def job_lock(self, job_id: str, min_gap: float | None = None) -> AsyncIterator[bool]:
@@ -234,8 +239,13 @@ class SQLiteStore(SqlStore):
         # A window by seq is one range scan of at most 1,001 stored bodies, never decoded;
         # an offset or a role filter may scan the conversation, so those go to the pool.
         if query.offset is None and query.role is None:
-            return await self._read_bounded(reads.list_message_bodies, query)
-        return await self._read(reads.list_message_bodies, query)
+            page = await self._read_bounded(reads.message_window, query)
+            # Unpacked here: on the loop for a small window, on a worker thread for a large one.
+            items = await self._with_dictionaries(
+                lambda: off_loop(page.size, lambda: reads.rendered(self._codec, page.items))
+            )
+            return Page(items, has_more=page.has_more, size=page.size)
+        return await self._read_documents(reads.list_message_bodies, query)
 
     async def _snapshot(self, target: str, progress: backup.Progress | None) -> Check:
         return await asyncio.to_thread(backup.copy_database, self.path, target, progress)

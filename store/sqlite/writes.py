@@ -10,12 +10,16 @@ import sqlite3
 from typing import Any
 
 from vault.store.core import commands, records, rows
-from vault.store.errors import BlobMissing, NotFound, PreconditionFailed
+from vault.store.core.packing import OFF, Codec, Packed
+from vault.store.errors import BlobMissing, NotFound
 from vault.store.sqlite import search
 
 from vault import clock
 from vault.merge_patch import apply_merge_patch
 from vault.models import Artifact, CacheEntry, Message, Metric, Session, State
+
+# The state's row form once deleted.
+EMPTY = OFF.pack("state", "{}")
 
 # -- sessions
 
@@ -60,8 +64,7 @@ def delete_session(conn: sqlite3.Connection, command: commands.DeleteSession) ->
 
 
 def add_messages(conn: sqlite3.Connection, command: commands.AddMessages) -> list[Message]:
-    session_id, count = command.session_id, len(command.messages)
-    now = clock.now_text()
+    session_id, count, now = command.session_id, len(command.messages), command.now
     # Claim the seq numbers and count the messages in one statement; the
     # command's savepoint undoes it if an insert below fails.
     row = conn.execute(
@@ -71,13 +74,13 @@ def add_messages(conn: sqlite3.Connection, command: commands.AddMessages) -> lis
     ).fetchone()
     if row is None:
         raise NotFound("session", session_id)
-    built = records.message_records(session_id, command.messages, row[0] - count + 1, now)
+    first_seq = row[0] - count + 1
     conn.executemany(
-        "INSERT INTO messages (session_id, seq, id, role, body) VALUES (?, ?, ?, ?, ?)",
-        records.message_rows(built, command.max_bytes),
+        "INSERT INTO messages (session_id, seq, id, role, body, body_packed, body_size) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        records.message_rows(session_id, command.messages, first_seq, command.max_bytes),
     )
-    search.index_messages(conn, built)
-    return records.messages_of(built)
+    search.index_messages(conn, command.messages)
+    return records.messages_of(session_id, command.messages, first_seq)
 
 
 def clear_history(conn: sqlite3.Connection, command: commands.ClearHistory) -> int:
@@ -92,47 +95,50 @@ def clear_history(conn: sqlite3.Connection, command: commands.ClearHistory) -> i
 # -- state
 
 
-def _current_state(conn: sqlite3.Connection, session_id: str, if_match: int | None) -> State:
+def _current_state(
+    conn: sqlite3.Connection, session_id: str, if_match: int | None, codec: Codec, with_data: bool = False
+) -> State:
+    """The current state; its data is unpacked only when needed (a patch, or a stale If-Match's answer)."""
     row = conn.execute(
-        "SELECT st.data, st.version, st.updated_at FROM sessions s"
+        "SELECT st.data, st.data_packed, st.data_size, st.version, st.updated_at FROM sessions s"
         " LEFT JOIN state st ON st.session_id = s.id WHERE s.id = ?",
         (session_id,),
     ).fetchone()
     if row is None:
         raise NotFound("session", session_id)
-    current = rows.state(session_id, row)
-    if if_match is not None and if_match != current.version:
-        raise PreconditionFailed(current)
-    return current
+    return rows.current_state(session_id, row, if_match, codec, with_data)
 
 
-def _write_state(conn: sqlite3.Connection, current: State, data: dict[str, Any], max_bytes: int | None = None) -> State:
+def _write_state(conn: sqlite3.Connection, current: State, data: dict[str, Any], packed: Packed) -> State:
     state = records.next_state(current, data)
     conn.execute(
-        "INSERT INTO state (session_id, data, version, updated_at) VALUES (?, ?, ?, ?)"
-        " ON CONFLICT (session_id) DO UPDATE SET data = excluded.data, version = excluded.version,"
-        " updated_at = excluded.updated_at",
-        records.state_row(state, max_bytes),
+        f"INSERT INTO state ({rows.STATE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)"
+        " ON CONFLICT (session_id) DO UPDATE SET data = excluded.data, data_packed = excluded.data_packed,"
+        " data_size = excluded.data_size, version = excluded.version, updated_at = excluded.updated_at",
+        records.state_row(state, packed),
     )
     return state
 
 
 def put_state(conn: sqlite3.Connection, command: commands.PutState) -> State:
-    return _write_state(
-        conn, _current_state(conn, command.session_id, command.if_match), command.data, command.max_bytes
-    )
+    current = _current_state(conn, command.session_id, command.if_match, command.codec)
+    return _write_state(conn, current, command.data, command.packed)
 
 
 def patch_state(conn: sqlite3.Connection, command: commands.PatchState) -> State:
-    current = _current_state(conn, command.session_id, command.if_match)
-    return _write_state(conn, current, apply_merge_patch(current.data, command.patch), command.max_bytes)
+    # The merged document exists only here, so it is packed here: a patch costs the writer a compression.
+    current = _current_state(conn, command.session_id, command.if_match, command.codec, with_data=True)
+    data = apply_merge_patch(current.data, command.patch)
+    return _write_state(
+        conn, current, data, records.packed_document(command.codec, "state", data, "data", command.max_bytes)
+    )
 
 
 def delete_state(conn: sqlite3.Connection, command: commands.DeleteState) -> State:
-    current = _current_state(conn, command.session_id, command.if_match)
+    current = _current_state(conn, command.session_id, command.if_match, command.codec)
     if current.version == 0:
         return current
-    return _write_state(conn, current, {})
+    return _write_state(conn, current, {}, EMPTY)
 
 
 # -- artifacts
@@ -188,10 +194,11 @@ def record_metrics(conn: sqlite3.Connection, command: commands.RecordMetrics) ->
 def cache_set(conn: sqlite3.Connection, command: commands.CacheSet) -> CacheEntry:
     entry = records.new_cache_entry(command.key, command.write)
     conn.execute(
-        f"INSERT INTO cache ({rows.CACHE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)"
-        " ON CONFLICT (key) DO UPDATE SET value = excluded.value, ttl = excluded.ttl,"
-        " created_at = excluded.created_at, accessed_at = excluded.accessed_at, expires_at = excluded.expires_at",
-        records.cache_row(entry, command.max_bytes),
+        f"INSERT INTO cache ({rows.CACHE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+        " ON CONFLICT (key) DO UPDATE SET value = excluded.value, value_packed = excluded.value_packed,"
+        " value_size = excluded.value_size, ttl = excluded.ttl, created_at = excluded.created_at,"
+        " accessed_at = excluded.accessed_at, expires_at = excluded.expires_at",
+        records.cache_row(entry, command.packed),
     )
     return entry
 
@@ -227,3 +234,30 @@ def touch_cache(conn: sqlite3.Connection, command: commands.TouchCache) -> None:
 
 def answer(conn: sqlite3.Connection, command: commands.Answer) -> Any:
     return command.value
+
+
+# -- compression
+
+
+def add_dictionary(conn: sqlite3.Connection, command: commands.AddDictionary) -> None:
+    conn.execute(
+        "INSERT INTO compression_dictionaries (id, kind, content, samples, created_at) VALUES (?, ?, ?, ?, ?)",
+        (command.dict_id, command.kind, command.content, command.samples, clock.now_text()),
+    )
+
+
+# Each kind's rewrite: (text, frame, size, key...) as vault.store.core.repacking builds them;
+# a row is only rewritten if it is still the plain row that was read.
+REPACK_SQL = {
+    "messages": "UPDATE messages SET body = ?, body_packed = ?, body_size = ?"
+    " WHERE session_id = ? AND seq = ? AND body_packed IS NULL",
+    "state": "UPDATE state SET data = ?, data_packed = ?, data_size = ?"
+    " WHERE session_id = ? AND version = ? AND data_packed IS NULL",
+    "cache": "UPDATE cache SET value = ?, value_packed = ?, value_size = ?"
+    " WHERE key = ? AND value = ? AND value_packed IS NULL",
+}
+
+
+def repack(conn: sqlite3.Connection, command: commands.Repack) -> int:
+    sql = REPACK_SQL[command.kind]
+    return sum(conn.execute(sql, row).rowcount for row in command.rows if row[1] is not None)

@@ -15,11 +15,14 @@ from contextlib import aclosing
 from typing import Protocol
 
 from attrs import frozen
+from vault.store.core.packing import Codec
 from vault.store.errors import StoreError
 from vault.store.transfer.postgres_side import PostgresSide
 from vault.store.transfer.sqlite_side import SQLiteSide
 from vault.store.transfer.tables import TABLES, Table
 from vault.store.transfer.urls import DatabaseUrl
+
+DICTIONARIES = Table("compression_dictionaries", "id")
 
 # (table, rows done, rows in the table)
 CopyProgress = Callable[[str, int, int], None]
@@ -33,7 +36,7 @@ class Side(Protocol):
     async def count(self, table: Table) -> int: ...
     def rows(self, table: Table, columns: list[str]) -> AsyncIterator[list[tuple]]: ...
     async def write(self, table: Table, columns: list[str], rows: list[tuple]) -> None: ...
-    async def rebuild_search(self) -> None: ...
+    async def rebuild_search(self, codec: Codec) -> None: ...
     async def commit(self) -> None: ...
     async def close(self) -> None: ...
 
@@ -65,6 +68,16 @@ class CopyReport:
     @property
     def rows(self) -> int:
         return sum(count.source for count in self.counts)
+
+
+async def side_codec(side: Side) -> Codec:
+    """A codec holding the dictionaries a database (source, or target once copied) has, to unpack its rows."""
+    codec = Codec()
+    async with aclosing(side.rows(DICTIONARIES, ["id", "kind", "content"])) as batches:
+        async for batch in batches:
+            for dict_id, kind, content in batch:
+                codec.dictionaries.add(dict_id, kind, bytes(content))
+    return codec
 
 
 async def open_source(url: DatabaseUrl) -> Side:
@@ -122,7 +135,7 @@ async def copy_between(source: Side, target: Side, progress: CopyProgress | None
                 if progress is not None:
                     progress(table.name, done, total)
     # The search index is not copied: it is built again from the messages copied, as a migration builds it.
-    await target.rebuild_search()
+    await target.rebuild_search(await side_codec(target))
     await target.commit()
     counts = tuple([TableCount(table.name, total, await target.count(table)) for table, _, total in plan])
     return CopyReport(source.describe(), target.describe(), counts, round(time.monotonic() - started, 3))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import asyncpg
+from vault.store.core.packing import Codec
 from vault.store.errors import StoreError
 from vault.store.postgres import migrations, search
 from vault.store.postgres.connection import APPLICATION_NAME, redact
@@ -90,10 +91,10 @@ class PostgresSide:
         except (asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
             raise StoreError(f"cannot write {table.name} to {redact(self.dsn)}: {exc}") from exc
 
-    async def rebuild_search(self) -> None:
+    async def rebuild_search(self, codec: Codec) -> None:
         try:
             await self._conn.execute("DELETE FROM message_search")
-            await search.backfill(self._conn)
+            await search.backfill(self._conn, codec=codec)
         except (asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
             raise StoreError(f"cannot build the search index in {redact(self.dsn)}: {exc}") from exc
 

@@ -24,10 +24,19 @@ import redis.asyncio as aioredis
 from attrs import frozen
 from redis.exceptions import RedisError
 from vault.store import redis_cache, redis_state
+from vault.store.core.packing import Codec
 from vault.store.core.records import cache_row, has_expired, state_row
 from vault.store.errors import StoreError
 from vault.store.redis_link import SOCKET_TIMEOUT_SECONDS, redis_address
-from vault.store.transfer.copy import CopyProgress, CopyReport, Side, TableCount, open_source, open_target
+from vault.store.transfer.copy import (
+    CopyProgress,
+    CopyReport,
+    Side,
+    TableCount,
+    open_source,
+    open_target,
+    side_codec,
+)
 from vault.store.transfer.tables import Table
 from vault.store.transfer.urls import DatabaseUrl
 
@@ -129,16 +138,18 @@ class RedisEnd:
         await self._redis.aclose()
 
 
-def _to_redis(kind: str, row: dict[str, Any]) -> tuple[str, Any, int | None] | None:
-    """What Redis keeps for a database row; None for a cache entry already expired."""
+def _to_redis(kind: str, row: dict[str, Any], codec: Codec) -> tuple[str, Any, int | None] | None:
+    """What Redis keeps for a database row (unpacked); None for a cache entry already expired."""
     if kind == "state":
         state = State(row["session_id"], {}, row["version"], row["updated_at"])
-        return row["session_id"], redis_state.stored_fields(state, row["data"]), None
+        data = codec.unpack(row["data"], row["data_packed"], row["data_size"])
+        return row["session_id"], redis_state.stored_fields(state, data), None
     if has_expired(row["expires_at"]):
         return None
     entry = CacheEntry(row["key"], None, row["ttl"], row["created_at"], row["accessed_at"], row["expires_at"])
     expires_ms = None if row["expires_at"] is None else _epoch_ms(row["expires_at"])
-    return row["key"], redis_cache.encode(entry, row["value"]), expires_ms
+    value = codec.unpack(row["value"], row["value_packed"], row["value_size"])
+    return row["key"], redis_cache.encode(entry, value), expires_ms
 
 
 def _to_row(kind: str, name: str, stored: Any) -> tuple[Any, ...] | None:
@@ -152,8 +163,8 @@ def _to_row(kind: str, name: str, stored: Any) -> tuple[Any, ...] | None:
 
 # Column order of _to_row's tuples, as the database sides name them.
 ROW_COLUMNS = {
-    "cache": ["key", "value", "ttl", "created_at", "accessed_at", "expires_at"],
-    "state": ["session_id", "data", "version", "updated_at"],
+    "cache": ["key", "value", "value_packed", "value_size", "ttl", "created_at", "accessed_at", "expires_at"],
+    "state": ["session_id", "data", "data_packed", "data_size", "version", "updated_at"],
 }
 
 
@@ -197,11 +208,12 @@ async def _copy_kind_into_redis(
 ) -> tuple[int, int]:
     table = KINDS[kind]
     columns = await source.columns(table)
+    codec = await side_codec(source)
     total, done, written = await source.count(table), 0, 0
     _show(progress, kind, done, total)
     async with aclosing(source.rows(table, columns)) as batches:
         async for batch in batches:
-            documents = [doc for row in batch if (doc := _to_redis(kind, dict(zip(columns, row, strict=True))))]
+            documents = [doc for row in batch if (doc := _to_redis(kind, dict(zip(columns, row, strict=True)), codec))]
             await _reaching(redis, redis.write(kind, documents))
             written += len(documents)
             done += len(batch)

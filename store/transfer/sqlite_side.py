@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+from vault.store.core.packing import Codec
 from vault.store.errors import StoreError
 from vault.store.sqlite import migrations, search
 from vault.store.transfer.tables import Table, shared_columns
@@ -135,10 +136,10 @@ class SQLiteSide:
             numbered.append((self._metrics_written, *row[:-1]))
         return numbered
 
-    async def rebuild_search(self) -> None:
+    async def rebuild_search(self, codec: Codec) -> None:
         def rebuild() -> None:
             self._conn.execute("DELETE FROM message_search")
-            search.backfill(self._conn)
+            search.backfill(self._conn, codec=codec)
 
         await self._run(rebuild)
 

@@ -21,6 +21,8 @@ class Table:
 
 
 TABLES: tuple[Table, ...] = (
+    # First: every packed row names one of these (vault.store.core.packing).
+    Table("compression_dictionaries", "id"),
     Table("sessions", "id"),
     Table("messages", "session_id, seq"),
     Table("state", "session_id"),

@@ -27,7 +27,14 @@ async def test_app_runs_its_jobs_on_schedule(aiohttp_client, db_path):
     response = await client.get("/storage/admin/jobs")
     assert response.status == 200
     jobs = {job["id"]: job for job in await response.json()}
-    assert set(jobs) == {"cache-expiry", "metric-rollups", "idempotency-expiry", "artifact-orphans"}
+    assert set(jobs) == {
+        "cache-expiry",
+        "metric-rollups",
+        "idempotency-expiry",
+        "artifact-orphans",
+        "compression-dictionaries",
+        "storage-figures",
+    }
     sweep = jobs["cache-expiry"]
     assert sweep["last_outcome"] == "ok"
     assert sweep["next_run"] is not None and sweep["last_duration_seconds"] is not None

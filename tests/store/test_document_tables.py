@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 
+from attrs import evolve
 from vault.store.sqlite import SQLiteStore
 from vault.store.sqlite.migrations import MIGRATIONS
 
@@ -38,11 +39,13 @@ def _back_to_version_3(path: str) -> None:
         conn.execute("BEGIN")
         for table in DOCUMENT_TABLES:
             conn.execute(creates[table].replace(f"CREATE TABLE {table} (", f"CREATE TABLE {table}_v3 (", 1))
-            conn.execute(f"INSERT INTO {table}_v3 SELECT * FROM {table}")
+            columns = ", ".join(row[1] for row in conn.execute(f"PRAGMA table_info({table}_v3)"))
+            conn.execute(f"INSERT INTO {table}_v3 SELECT {columns} FROM {table}")
             conn.execute(f"DROP TABLE {table}")
             conn.execute(f"ALTER TABLE {table}_v3 RENAME TO {table}")
         for statement in indexes:
             conn.execute(statement.replace("CREATE INDEX", "CREATE INDEX IF NOT EXISTS", 1))
+        conn.execute("DROP TABLE compression_dictionaries")
         conn.execute("DELETE FROM schema_migrations WHERE version > 3")
         conn.execute("COMMIT")
     finally:
@@ -64,7 +67,8 @@ async def test_no_document_table_is_without_rowid(db_path):
 
 async def test_the_rebuild_keeps_every_row_index_and_cascade(db_path):
     # Rule: a migration keeps every acknowledged row; the rebuilt tables behave as before.
-    store = SQLiteStore(db_path, store_settings.SQLITE)
+    # Rows as versions before 5 wrote them: plain text.
+    store = SQLiteStore(db_path, evolve(store_settings.SQLITE, compression=False))
     await store.start()
     session = await new_session(store, metadata={"big": "x" * 100_000})
     other = await new_session(store)
@@ -83,7 +87,7 @@ async def test_the_rebuild_keeps_every_row_index_and_cascade(db_path):
     store = SQLiteStore(db_path, store_settings.SQLITE)
     await store.start()
     try:
-        assert [m.version for m in store.applied_migrations] == [4]
+        assert [m.version for m in store.applied_migrations] == [4, 5]
         with sqlite3.connect(db_path) as conn:
             assert _index_names(conn) == indexes_before
             assert all("WITHOUT ROWID" not in _table_sql(conn)[t].upper() for t in DOCUMENT_TABLES)

@@ -18,8 +18,8 @@ from tests.store.conftest import add_texts, new_session
 from vault.queries import SearchQuery
 from vault.search import parse_query
 
-SQLITE_SEARCH_VERSION = 5
-POSTGRES_SEARCH_VERSION = 4
+SQLITE_SEARCH_VERSION = 6
+POSTGRES_SEARCH_VERSION = 5
 
 
 async def found(store, q: str) -> int:

@@ -1,0 +1,57 @@
+"""A message's stored JSON in two parts: a head rebuilt from the row's own columns, and a tail.
+
+A body is `{"id":...,"session_id":...,"seq":N,"role":...,...,"timestamp":...}`.
+Its seq number is only known on the writer, inside the transaction, but
+compression must happen before a command reaches the writer (SQLite's writer
+is the one serialized path). So only the tail, from `,"role":` to the end, is
+packed when the command is built; the head is made from the id, session_id
+and seq columns wherever the body is needed whole. Those columns are written
+from the same record, so head + tail is the body byte for byte.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from vault.store.core.packing import Codec, Packed
+
+from vault.jsonutil import dumps_text
+
+# Where the tail starts in a whole body: JSON escapes the quote inside strings,
+# so this text can only be the key that follows seq.
+TAIL_START = ',"role":'
+
+
+def head(message_id: str, session_id: str, seq: int) -> str:
+    return '{"id":' + dumps_text(message_id) + ',"session_id":' + dumps_text(session_id) + ',"seq":' + str(seq)
+
+
+def tail(fields: dict[str, Any], encode: Callable[[Any], str] = dumps_text) -> str:
+    """The tail of the fields after seq (role ... timestamp), in the order they are served."""
+    return "," + encode(fields)[1:]
+
+
+def tail_of(body: str) -> str:
+    """The tail of a whole body (for dictionary samples)."""
+    return body[body.index(TAIL_START) :]
+
+
+def body(codec: Codec, message_id: str, session_id: str, seq: int, text: str, frame: Any, size: int | None) -> str:
+    """The body as served, from a row's (id, session_id, seq, body, body_packed, body_size)."""
+    if frame is None:
+        return text
+    start = head(message_id, session_id, seq)
+    packed_size = None if size is None else size - len(start.encode("utf-8"))
+    return start + codec.unpack(text, frame, packed_size)
+
+
+def stored_row(
+    session_id: str, seq: int, message_id: str, role: str, packed_tail: Packed
+) -> tuple[tuple[Any, ...], int]:
+    """Values for (session_id, seq, id, role, body, body_packed, body_size), and the body's size."""
+    start = head(message_id, session_id, seq)
+    size = len(start.encode("utf-8")) + packed_tail.size
+    if packed_tail.frame is None:
+        return (session_id, seq, message_id, role, start + packed_tail.text, None, size), size
+    return (session_id, seq, message_id, role, "", packed_tail.frame, size), size
