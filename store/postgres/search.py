@@ -70,7 +70,8 @@ async def backfill(conn: asyncpg.Connection, progress: Progress | None = None, c
         done, last = done + len(found), found[-1]["id"]
         if progress is not None:
             progress(done, total)
-    log.info("search index built over %d messages", done)
+    if done:
+        log.info("search index built over %d messages", done)
 
 
 def tsquery(terms: tuple[Term, ...], add: Callable[[object], str]) -> str:

@@ -70,7 +70,8 @@ def backfill(conn: sqlite3.Connection, progress: Progress | None = None, codec: 
         done, last = done + len(found), found[-1][0]
         if progress is not None:
             progress(done, total)
-    log.info("search index built over %d messages", done)
+    if done:
+        log.info("search index built over %d messages", done)
 
 
 def fts_query(terms: tuple[Term, ...]) -> str:

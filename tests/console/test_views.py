@@ -167,8 +167,10 @@ def test_operations_jobs_backups_and_storage(page, shoot):
     expect(jobs.locator("tr", has_text="metric-rollups")).to_contain_text("ok")
     expect(page.locator("table.backups tbody tr")).to_have_count(1)
     expect(page.locator("table.backups")).to_contain_text(".db")
-    # The service has no storage figures yet: said, not an error.
-    expect(page.get_by_text("This service does not report storage figures")).to_be_visible()
+    # The storage figures, kind by kind.
+    storage = page.locator("table.storage")
+    for kind in ("messages", "state", "cache", "artifacts"):
+        expect(storage.locator("tr", has_text=kind)).to_have_count(1)
     shoot(page, "operations")
 
 

@@ -118,8 +118,9 @@ function backupTable(backups) {
 }
 
 function storageTable(figures) {
-  const rows = Array.isArray(figures) ? figures.map((row) => [row.kind ?? row.name, row]) : Object.entries(figures ?? {});
-  return h(
+  // An object of kinds ({messages: {count, raw_bytes, stored_bytes}, ...}) beside when it was measured.
+  const rows = Object.entries(figures ?? {}).filter(([, row]) => row !== null && typeof row === "object");
+  const table = h(
     "table",
     { class: "list storage" },
     h("thead", {}, h("tr", {}, ["Kind", "Count", "As sent", "As kept"].map((label) => h("th", { scope: "col" }, label)))),
@@ -138,4 +139,6 @@ function storageTable(figures) {
       ),
     ),
   );
+  if (!figures?.measured_at) return table;
+  return h("div", {}, table, h("p", { class: "small" }, "Measured ", timeElement(figures.measured_at)));
 }
