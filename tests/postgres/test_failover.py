@@ -98,6 +98,11 @@ async def test_failover_keeps_every_acknowledged_write_and_writes_resume(aiohttp
         assert read.status == 200, await read.text()
         assert (await reads_by_server(client))[pair.standby.host] > replica_reads
 
+        # /ready: not ready without a primary, and says the replica is up.
+        ready = await client.get("/ready")
+        assert ready.status == 503
+        assert [replica["state"] for replica in (await ready.json())["replicas"]] == ["up"]
+
         # Writes: refused (503, Retry-After) until there is a primary again.
         await wait_for(lambda: _refused(writer), "a write refused while the primary is down")
 
