@@ -11,26 +11,9 @@ from vault import __version__
 from vault.appkeys import TELEMETRY
 from vault.errors import error_response
 from vault.openapi.operation import Named, Operation, Reply, described, ok_reply
+from vault.openapi.schemas import REPLICAS_SCHEMA
 
 routes = web.RouteTableDef()
-
-REPLICAS_SCHEMA = {
-    "type": "array",
-    "description": "Each read replica: `up` serves reads; `down` does not answer (retried every second);"
-    " `not_in_recovery` answers but is no standby (promoted by a failover), so serves no reads;"
-    " `unknown` not yet reached.",
-    "items": {
-        "type": "object",
-        "properties": {
-            "name": {"type": "string", "examples": ["10.0.0.2:5432"]},
-            "state": {"enum": ["up", "down", "not_in_recovery", "unknown"]},
-            "replay_lsn": {"type": "string", "examples": ["0/3000148"]},
-            "lag_bytes": {"type": ["integer", "null"], "minimum": 0},
-            "lag_seconds": {"type": "number", "minimum": 0},
-        },
-        "required": ["name", "state", "replay_lsn", "lag_bytes", "lag_seconds"],
-    },
-}
 
 
 @routes.get("/health")
