@@ -7,6 +7,8 @@ to make it lag.
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from vault.store.positions import parse_lsn
 
@@ -20,6 +22,8 @@ from tests.postgres.replication import (
     wait_for,
     wait_streaming,
 )
+from tests.process.conftest import free_port
+from tests.test_cli import vault
 from vault.app import create_app
 from vault.appkeys import STORE
 
@@ -126,3 +130,20 @@ async def test_writes_and_job_locks_find_the_primary_listed_second(aiohttp_clien
     await add_message(client, session)
     async with client.app[STORE].job_lock("replica-test-job", 0) as acquired:
         assert acquired
+
+
+# Rule: `vault check` reports each replica: a line for one that is up, a PROBLEM and exit 1 for one that is not.
+async def test_check_reports_each_replica(pair, tmp_path):
+    down = f"127.0.0.1:{free_port()}"
+    nowhere = f"postgresql://postgres@{down}/postgres"
+    env = {
+        "VAULT_DATABASE_URL": pair.both_hosts_url,
+        "VAULT_DATABASE_REPLICA_URLS": f"{pair.standby.dsn},{nowhere}",
+        "VAULT_ARTIFACT_DIR": str(tmp_path / "artifacts"),
+    }
+    check = await asyncio.to_thread(vault, "check", "--db-path", str(tmp_path / "unused.db"), env=env)
+    assert check.returncode == 1, check.stdout + check.stderr
+    lines = check.stdout.splitlines()
+    assert lines[0].endswith("the database answers")
+    assert any(line.startswith(f"replica {pair.standby.host}: up, replayed to ") for line in lines), lines
+    assert f"PROBLEM: replica {down}: down, serves no reads" in lines
