@@ -32,6 +32,9 @@ def _min_lsn(request: web.Request) -> int:
 
 @web.middleware
 async def read_positions_middleware(request: web.Request, handler: Any) -> web.StreamResponse:
+    if request.match_info.http_exception is not None:
+        # No such route or method: its 404 or 405 comes first, whatever the headers.
+        return await handler(request)
     request_positions = positions.RequestPositions(min_lsn=_min_lsn(request))
     token = positions.CURRENT.set(request_positions)
     try:

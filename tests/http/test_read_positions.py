@@ -21,3 +21,9 @@ async def test_on_sqlite_a_vault_min_lsn_is_ignored_and_writes_name_no_position(
     session_id = (await response.json())["id"]
     read = await client.get(f"/storage/sessions/{session_id}", headers={"Vault-Min-LSN": "FF/0"})
     assert read.status == 200
+
+
+# Rule: a method a route does not take is a 405, whatever the headers.
+async def test_an_unknown_method_is_a_405_before_the_header_is_read(client):
+    response = await client.request("TRACE", "/health", headers={"Vault-Min-LSN": "0"})
+    assert response.status == 405
