@@ -15,6 +15,7 @@ from attrs import frozen
 from vault.store.artifact_content import ArtifactContent
 from vault.store.blobs import BlobUpload
 from vault.store.orphans import OrphanSweep
+from vault.store.positions import ReplicaStatus
 
 from vault.inputs import CacheWrite, MessageFields, NewArtifact, NewMetric, NewSession, SessionChanges
 from vault.models import (
@@ -64,6 +65,9 @@ class Store(Protocol):
 
     def observe(self, telemetry: Any) -> None:
         """Report commits, queue depth and database size to the app's vault.telemetry.Telemetry."""
+
+    def replicas(self) -> list[ReplicaStatus]:
+        """The read replicas and their state (empty without replicas), as /ready and `vault check` list them."""
 
     def job_lock(self, job_id: str, min_gap: float | None = None) -> AbstractAsyncContextManager[bool]:
         """`async with store.job_lock(id, gap) as acquired:` whether this instance runs the job now.

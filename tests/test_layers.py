@@ -54,6 +54,7 @@ VAULT_MODULES = {
     "vault.copying": "app",
     "vault.logs": "app",
     "vault.middleware": "app",
+    "vault.read_positions": "app",
     "vault.request_decoding": "app",
     "vault.response_compression": "app",
     "vault.security": "app",

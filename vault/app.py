@@ -15,6 +15,7 @@ from vault.config import Config
 from vault.jobs.wiring import build_jobs
 from vault.middleware import errors_middleware, request_middleware
 from vault.openapi.spec import spec_json
+from vault.read_positions import read_positions_middleware
 from vault.request_decoding import request_decoding_middleware
 from vault.response_compression import response_compression_middleware
 from vault.security import auth_middleware, cors_middleware
@@ -50,6 +51,8 @@ def postgres_settings(config: Config) -> PostgresSettings:
         queue_max=config.queue_max,
         max_document_bytes=config.max_document_bytes,
         compression=config.compression == "zstd",
+        replica_dsns=config.database_replica_urls,
+        replica_wait_seconds=config.replica_wait_ms / 1000,
     )
 
 
@@ -113,8 +116,8 @@ async def _mark_stopping(app: web.Application) -> None:
 def _middlewares(config: Config, telemetry: Telemetry) -> list:
     # Outermost first: every request is counted and logged, CORS headers go on
     # errors too, error bodies are compressed as any other answer, an auth
-    # failure is an ordinary JSON error, and only an authorized request's
-    # body is ever decoded.
+    # failure is an ordinary JSON error, a bad Vault-Min-LSN a 422, and only
+    # an authorized request's body is ever decoded.
     chain = [request_middleware(telemetry)]
     if config.cors_origins:
         chain.append(cors_middleware(config.cors_origins))
@@ -122,6 +125,7 @@ def _middlewares(config: Config, telemetry: Telemetry) -> list:
     chain.append(errors_middleware)
     if config.api_keys or config.admin_api_keys:
         chain.append(auth_middleware(config.api_keys, config.admin_api_keys))
+    chain.append(read_positions_middleware)
     chain.append(request_decoding_middleware)
     return chain
 

@@ -22,6 +22,7 @@ from vault.settings import artifact_url
 from vault.store.blobs import artifacts_folder
 from vault.store.core import copies
 from vault.store.errors import StoreError, StoreUnavailable
+from vault.store.positions import ReplicaStatus, format_lsn
 from vault.store.postgres import migrations as postgres_migrations
 from vault.store.postgres.store import PostgresStore
 from vault.store.sqlite import backup, diagnose
@@ -232,13 +233,34 @@ def _redis_answers(config: Config) -> bool:
     return answered
 
 
+async def _primary_and_replicas(store: PostgresStore) -> list[ReplicaStatus]:
+    await store.ping()
+    await store.refresh_replicas()
+    return store.replicas()
+
+
+def _report_replicas(replicas: list[ReplicaStatus]) -> bool:
+    """One line per read replica; False when one does not serve reads."""
+    for replica in replicas:
+        if replica.state != "up":
+            print(f"PROBLEM: replica {replica.name}: {replica.state}, serves no reads")
+            continue
+        lag = "lag unknown" if replica.lag_bytes is None else f"{replica.lag_bytes} bytes behind"
+        print(
+            f"replica {replica.name}: up, replayed to {format_lsn(replica.replay_lsn)}"
+            f" ({lag}, {replica.lag_seconds:.1f}s)"
+        )
+    return all(replica.state == "up" for replica in replicas)
+
+
 def check_command(args: argparse.Namespace) -> int:
     config = _config(args)
     if config.database_url is not None:
         # The store's ping would ping Redis too; Redis gets lines of its own, so one cannot hide the other.
-        _on_postgres(evolve(config, cache_url=None, state_url=None), lambda store: store.ping())
+        replicas = _on_postgres(evolve(config, cache_url=None, state_url=None), _primary_and_replicas)
         print(f"settings: ok (port {config.port}, database {config.database}); the database answers")
-        return 0 if _redis_answers(config) else 1
+        replicas_ok = _report_replicas(replicas)
+        return 0 if _redis_answers(config) and replicas_ok else 1
     print(f"settings: ok (port {config.port}, database {config.db_path}, synchronous={config.sqlite_synchronous})")
     print(f"api keys: {len(config.api_keys) or 'none'}; backups: {config.backup_dir}")
     report = diagnose.inspect_database(config.db_path)

@@ -27,6 +27,7 @@ from vault.settings import (
     listing,
     one_of,
     postgres_url,
+    postgres_urls,
     redis_url,
     setting,
     settings_of,
@@ -67,8 +68,25 @@ class Config:
         None,
         postgres_url,
         "A postgresql:// URL: PostgreSQL instead of SQLite, so several instances can share one database."
-        " Unset, a postgres URL in DATABASE_URL (as Heroku sets it) is used.",
+        " It may name a primary and its standbys (postgresql://h1:5432,h2:5432/db): writes go to whichever"
+        " takes writes, found again after a failover (target_session_attrs=read-write is added unless the URL"
+        " says otherwise). Unset, a postgres URL in DATABASE_URL (as Heroku sets it) is used.",
         shown="off (SQLite at DB_PATH)",
+    )
+    database_replica_urls: tuple[str, ...] = setting(
+        "VAULT_DATABASE_REPLICA_URLS",
+        (),
+        postgres_urls,
+        "Comma-separated postgresql:// URLs of standbys that serve reads. A replica serves a read only once it"
+        " has replayed this instance's latest commit and the request's Vault-Min-LSN; one down or behind is"
+        " skipped. Needs VAULT_DATABASE_URL.",
+        shown="none (reads on the primary)",
+    )
+    replica_wait_ms: int = setting(
+        "VAULT_REPLICA_WAIT_MS",
+        50,
+        int_between(0, 10_000),
+        "How long a read waits for a replica to replay what it must see before the primary serves it.",
     )
     database_pool_size: int = setting(
         "VAULT_DATABASE_POOL_SIZE", 10, int_between(1, 1000), "PostgreSQL connections each instance keeps open at most."
@@ -273,6 +291,8 @@ class Config:
         fallback = environ.get("DATABASE_URL", "").strip()
         if "database_url" not in values and fallback.startswith(POSTGRES_SCHEMES):
             values["database_url"] = fallback
+        if values.get("database_replica_urls") and "database_url" not in values:
+            raise ConfigError("VAULT_DATABASE_REPLICA_URLS needs VAULT_DATABASE_URL (the primary)")
         if values.get("backup_interval") and values.get("backup_cron"):
             raise ConfigError("set VAULT_BACKUP_INTERVAL or VAULT_BACKUP_CRON, not both")
         return cls(**values)

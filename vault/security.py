@@ -12,8 +12,10 @@ from vault.handlers.console import CONSOLE_PATH
 
 OPEN_PATHS = frozenset({"/health"})
 ADMIN_PREFIX = "/storage/admin/"
-CORS_EXPOSED = "ETag, Link, Location, Retry-After, X-Request-ID, Content-Range, Content-Disposition"
-CORS_ALLOWED = "Authorization, Content-Type, Idempotency-Key, If-Match, If-None-Match, Range, X-Request-ID"
+CORS_EXPOSED = "ETag, Link, Location, Retry-After, X-Request-ID, Content-Range, Content-Disposition, Vault-Commit-LSN"
+CORS_ALLOWED = (
+    "Authorization, Content-Type, Idempotency-Key, If-Match, If-None-Match, Range, X-Request-ID, Vault-Min-LSN"
+)
 CORS_METHODS = "GET, POST, PUT, PATCH, DELETE, OPTIONS"
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]

@@ -136,6 +136,19 @@ def url_of(schemes: tuple[str, ...], expected: str) -> Parser:
 
 
 postgres_url = url_of(POSTGRES_SCHEMES, "a postgresql:// URL (for SQLite, set DB_PATH instead)")
+
+
+def postgres_urls(name: str, raw: str) -> tuple[str, ...]:
+    """Comma-separated postgresql:// URLs, each naming one server."""
+    urls = listing(name, raw)
+    for url in urls:
+        if not url.startswith(POSTGRES_SCHEMES):
+            raise ConfigError(
+                f"{name}: {url!r} is not a postgresql:// URL (each comma-separated item is the URL of one server)"
+            )
+    return urls
+
+
 redis_url = url_of(("redis://", "rediss://"), "a redis:// or rediss:// URL")
 
 

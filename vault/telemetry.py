@@ -227,3 +227,38 @@ class JobCollector:
             # Another instance ran it this interval (several instances on one database).
             runs.add_metric([status.id, "skipped"], status.skipped)
         yield runs
+
+
+class ReplicaCollector:
+    """Each read replica's lag and the reads it served, and the reads the primary served instead."""
+
+    def __init__(self, replicas: Callable[[], list], primary_reads: Callable[[], int]) -> None:
+        self._replicas = replicas
+        self._primary_reads = primary_reads
+
+    def collect(self) -> Iterable[Metric]:
+        statuses = self._replicas()
+        up = GaugeMetricFamily("vault_replica_up", "1 while the replica serves reads, else 0.", labels=["replica"])
+        lag_bytes = GaugeMetricFamily(
+            "vault_replica_lag_bytes",
+            "WAL bytes the replica has yet to replay, against the primary's position at this scrape.",
+            labels=["replica"],
+        )
+        lag_seconds = GaugeMetricFamily(
+            "vault_replica_lag_seconds",
+            "Age of the last transaction the replica replayed while it has more to replay; 0 once caught up.",
+            labels=["replica"],
+        )
+        reads = CounterMetricFamily(
+            "vault_database_reads",
+            "Reads served, by server: a replica's name, or primary (also every read a replica could not serve).",
+            labels=["server"],
+        )
+        for status in statuses:
+            up.add_metric([status.name], 1 if status.state == "up" else 0)
+            if status.lag_bytes is not None:
+                lag_bytes.add_metric([status.name], status.lag_bytes)
+            lag_seconds.add_metric([status.name], status.lag_seconds)
+            reads.add_metric([status.name], status.reads)
+        reads.add_metric(["primary"], self._primary_reads())
+        yield from (up, lag_bytes, lag_seconds, reads)

@@ -35,6 +35,7 @@ from vault.store.core.migrations import Migration
 from vault.store.core.packing import Codec, MissingDictionary
 from vault.store.interface import IdempotencyClaim
 from vault.store.port_operations import PortOperations
+from vault.store.positions import ReplicaStatus
 from vault.store.state_port import StateStore
 
 from vault import clock
@@ -97,6 +98,15 @@ class SqlStore(BlobOperations, PortOperations, CompressionOperations):
     async def _read(self, query: Callable[..., Any], *args: Any) -> Any:
         """Run one of `_queries` on a read connection."""
         raise NotImplementedError
+
+    async def _read_primary(self, query: Callable[..., Any], *args: Any) -> Any:
+        """Run one of `_queries` where the writes are: for reads that decide a write
+        (an idempotency claim, whether a blob is referenced), which a replica's
+        slightly older view must not answer."""
+        return await self._read(query, *args)
+
+    def replicas(self) -> list[ReplicaStatus]:
+        return []
 
     def _takes_writes(self) -> bool:
         """Whether `_write` may be called now (started and not closing)."""
@@ -257,7 +267,7 @@ class SqlStore(BlobOperations, PortOperations, CompressionOperations):
             await self._content.release_quietly([released])
 
     async def referenced_blobs(self, sha256s: list[str]) -> set[str]:
-        return await self._read(self._queries.referenced_blobs, sha256s)
+        return await self._read_primary(self._queries.referenced_blobs, sha256s)
 
     async def release_blobs(self, sha256s: list[str]) -> int:
         return await self._content.release(sha256s)
@@ -308,7 +318,7 @@ class SqlStore(BlobOperations, PortOperations, CompressionOperations):
         """Run work that spans several commands (or happens outside the database) under a claim."""
         if claim is not None:
             # The claim is checked before the work: a replay or a mismatched request must not redo it.
-            replay = await self._read(self._queries.lookup_claim, claim)
+            replay = await self._read_primary(self._queries.lookup_claim, claim)
             if replay is not None:
                 return revive(replay, int)
         total = await work()

@@ -11,8 +11,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
-from urllib.parse import urlsplit, urlunsplit
+from collections.abc import AsyncIterator, Awaitable, Callable
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import asyncpg
 from vault.store import errors
@@ -24,15 +24,40 @@ APPLICATION_NAME = "the-vault"
 
 
 def redact(dsn: str) -> str:
-    """The URL without its password, for messages and logs."""
+    """The URL without its password, for messages and logs.
+
+    Worked out on the text of the netloc: urlsplit's port property fails on a
+    URL naming several hosts (`h1:5432,h2:5433`).
+    """
     parts = urlsplit(dsn)
-    if parts.password is None:
+    userinfo, at, hosts = parts.netloc.rpartition("@")
+    if not at or ":" not in userinfo:
         return dsn
-    host = parts.hostname or ""
-    if parts.port is not None:
-        host = f"{host}:{parts.port}"
-    user = parts.username or ""
-    return urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
+    user = userinfo.partition(":")[0]
+    return urlunsplit(parts._replace(netloc=f"{user}:***@{hosts}"))
+
+
+def hosts_of(dsn: str) -> list[str]:
+    """The `host:port` entries a URL names, as written (several for a primary and its standbys)."""
+    netloc = urlsplit(dsn).netloc.rpartition("@")[2]
+    return [host for host in netloc.split(",") if host]
+
+
+def primary_dsn(dsn: str) -> str:
+    """The URL for writes: with several hosts, connect only to one that takes writes.
+
+    asyncpg tries the hosts in order and, by default (`any`), keeps the first
+    that answers, which after a failover may be the old primary come back as a
+    standby, or a standby listed first. `read-write` makes every new connection
+    (the pool's, a job's lock, a backup's) skip to the one that takes writes; a
+    URL that names target_session_attrs itself is left as written.
+    """
+    parts = urlsplit(dsn)
+    query = parse_qsl(parts.query, keep_blank_values=True)
+    if len(hosts_of(dsn)) < 2 or any(name == "target_session_attrs" for name, _ in query):
+        return dsn
+    query.append(("target_session_attrs", "read-write"))
+    return urlunsplit(parts._replace(query=urlencode(query)))
 
 
 def translate(error: BaseException) -> errors.StoreError:
@@ -105,11 +130,26 @@ async def _release(pool: asyncpg.Pool, conn: asyncpg.Connection) -> None:
 
 
 class Pool:
-    """asyncpg's pool with a bound on waiters and a timeout to get a connection."""
+    """asyncpg's pool with a bound on waiters and a timeout to get a connection.
 
-    def __init__(self, dsn: str, *, size: int, timeout: float, queue_max: int) -> None:
+    `min_size` 0 opens nothing at start (a replica that is down must not stop
+    the service from starting); `init` runs on every new connection.
+    """
+
+    def __init__(
+        self,
+        dsn: str,
+        *,
+        size: int,
+        timeout: float,
+        queue_max: int,
+        min_size: int = 2,
+        init: Callable[[asyncpg.Connection], Awaitable[None]] | None = None,
+    ) -> None:
         self.dsn = dsn
         self._size = size
+        self._min_size = min(min_size, size)
+        self._init = init
         self._timeout = timeout
         self._limit = size + queue_max
         self._pool: asyncpg.Pool | None = None
@@ -120,11 +160,18 @@ class Pool:
     async def open(self) -> None:
         self._pool = await asyncpg.create_pool(
             self.dsn,
-            min_size=min(2, self._size),
+            min_size=self._min_size,
             max_size=self._size,
             timeout=self._timeout,
+            init=self._init,
             server_settings={"application_name": APPLICATION_NAME},
         )
+
+    async def expire(self) -> None:
+        """Drop every open connection (idle ones now, busy ones when returned): the next
+        caller connects afresh, which after a failover finds the new primary."""
+        if self._pool is not None:
+            await self._pool.expire_connections()
 
     @contextlib.asynccontextmanager
     async def connection(self) -> AsyncIterator[asyncpg.Connection]:

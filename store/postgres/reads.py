@@ -24,6 +24,7 @@ from vault.store.core.rollups import rollup_window
 from vault.store.core.rows import MAX_SEQ
 from vault.store.errors import InvalidReference, NotFound
 from vault.store.interface import IdempotencyClaim
+from vault.store.positions import parse_lsn
 from vault.store.postgres import idempotency
 from vault.store.postgres import search as search_index
 
@@ -256,6 +257,16 @@ async def cache_get(conn: asyncpg.Connection, codec: Codec, key: str) -> CacheEn
 
 async def ping(conn: asyncpg.Connection) -> None:
     await conn.fetchval("SELECT count(*) FROM schema_migrations")
+
+
+async def wal_insert_position(conn: asyncpg.Connection) -> int:
+    """Where the next WAL record will go: past every commit already made (see PostgresStore._note_commit)."""
+    return parse_lsn(await conn.fetchval("SELECT pg_current_wal_insert_lsn()::text"))
+
+
+async def wal_position(conn: asyncpg.Connection) -> int:
+    """The primary's WAL position written out, which its standbys are measured against."""
+    return parse_lsn(await conn.fetchval("SELECT pg_current_wal_lsn()::text"))
 
 
 async def database_size(conn: asyncpg.Connection) -> int:

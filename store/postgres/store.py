@@ -17,20 +17,22 @@ from typing import Any, TypeVar
 
 import asyncpg
 from attrs import frozen
-from vault.store import errors
+from vault.store import errors, positions
 from vault.store.blobs import BlobStore
 from vault.store.cache_port import CacheStore
 from vault.store.core.commands import Command
 from vault.store.core.copies import Check
 from vault.store.core.sql_store import SqlStore
 from vault.store.interface import IdempotencyClaim
+from vault.store.positions import ReplicaStatus
 from vault.store.postgres import backup, blob_refs, idempotency, locks, migrations, reads
-from vault.store.postgres.connection import CONNECTION_ERRORS, Pool, redact, storable, translate
+from vault.store.postgres.connection import CONNECTION_ERRORS, Pool, primary_dsn, redact, storable, translate
 from vault.store.postgres.operations import OPERATIONS
+from vault.store.postgres.replicas import Replica, ReplicaSet, ReplicaUnusable
 from vault.store.state_port import StateStore
 
 from vault.queries import HistoryQuery
-from vault.telemetry import PoolCollector, StorageCollector, StoreCollector, Telemetry
+from vault.telemetry import PoolCollector, ReplicaCollector, StorageCollector, StoreCollector, Telemetry
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -50,6 +52,10 @@ class PostgresSettings:
     max_document_bytes: int | None = None
     # VAULT_COMPRESSION: documents kept zstd-compressed where that saves space.
     compression: bool = True
+    # Standbys that serve reads (VAULT_DATABASE_REPLICA_URLS), and how long a read
+    # waits for one to catch up before the primary serves it (VAULT_REPLICA_WAIT_MS).
+    replica_dsns: tuple[str, ...] = ()
+    replica_wait_seconds: float = 0.05
 
 
 class PostgresStore(SqlStore):
@@ -65,11 +71,22 @@ class PostgresStore(SqlStore):
         cache: CacheStore | None = None,
         state: StateStore | None = None,
     ) -> None:
-        self.dsn = dsn
+        # Every connection that writes (the pool's, a job's lock, a backup's) goes to the primary.
+        self.dsn = primary_dsn(dsn)
         # Artifact content: every instance must see the same blobs (one shared volume).
         super().__init__(blobs, cache, state, settings.max_document_bytes, settings.compression)
         self._timeout = settings.pool_timeout
-        self._pool = Pool(dsn, size=settings.pool_size, timeout=settings.pool_timeout, queue_max=settings.queue_max)
+        size, timeout, queue_max = settings.pool_size, settings.pool_timeout, settings.queue_max
+        self._pool = Pool(self.dsn, size=size, timeout=timeout, queue_max=queue_max)
+        self._replicas: ReplicaSet | None = None
+        if settings.replica_dsns:
+            replicas = [Replica(url, size=size, timeout=timeout, queue_max=queue_max) for url in settings.replica_dsns]
+            self._replicas = ReplicaSet(replicas, settings.replica_wait_seconds)
+        # The WAL position of this instance's latest commit: a replica serves this
+        # instance's reads only once it has replayed that far.
+        self.committed_lsn = 0
+        self._primary_lsn: int | None = None  # the primary's position at the last scrape, for lag in bytes
+        self.primary_reads = 0
         self._observer: Callable[[int, float], None] | None = None
         self._sizes: dict[str, int] = {}  # read at scrape time
 
@@ -83,23 +100,46 @@ class PostgresStore(SqlStore):
             async with self._pool.connection() as conn:
                 self.applied_migrations = await migrations.migrate(conn, self.migration_progress)
             await self.load_dictionaries()
+            if self._replicas is not None:
+                await self._replicas.open()
         except errors.StoreError:
-            await self._pool.close()
+            await self._close_pools()
             raise
         except (OSError, TimeoutError, ValueError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
             # ValueError: asyncpg could not make sense of the URL.
-            await self._pool.close()
+            await self._close_pools()
             raise errors.StoreUnavailable(f"cannot open database {redact(self.dsn)}: {exc}") from exc
+
+    async def _close_pools(self) -> None:
+        await self._pool.close()
+        if self._replicas is not None:
+            await self._replicas.close()
 
     async def close(self) -> None:
         if not self._pool.closed:
             await self._flush_touches()
-        await self._pool.close()
+        await self._close_pools()
         await self._close_ports()
 
     async def ping(self) -> None:
-        await self._read(reads.ping)
+        """The primary answers (and the ports); a replica down is reported by replicas(), not here."""
+        await self._read_primary(reads.ping)
         await self._ping_ports()
+
+    def replicas(self) -> list[ReplicaStatus]:
+        if self._replicas is None:
+            return []
+        return self._replicas.statuses(self._primary_lsn)
+
+    async def refresh_replicas(self) -> None:
+        """Read every replica's position now (and the primary's, for the lag), as a scrape does."""
+        if self._replicas is None:
+            return
+        try:
+            self._primary_lsn = max(self.committed_lsn, await self._read_primary(reads.wal_position))
+        except errors.StoreError as exc:
+            log.debug("the primary's WAL position is not known: %s", exc)
+        await self._replicas.refresh_all()
 
     def observe(self, telemetry: Telemetry) -> None:
         self._observe_ports(telemetry)
@@ -109,9 +149,12 @@ class PostgresStore(SqlStore):
         telemetry.watch(PoolCollector(self._pool.counts))
         telemetry.watch(StorageCollector(self.last_storage_report))
         telemetry.read_at_scrape(self._measure_database)
+        if self._replicas is not None:
+            telemetry.watch(ReplicaCollector(self.replicas, lambda: self.primary_reads))
+            telemetry.read_at_scrape(self.refresh_replicas)
 
     async def _measure_database(self) -> None:
-        self._sizes["database"] = await self._read(reads.database_size)
+        self._sizes["database"] = await self._read_primary(reads.database_size)
 
     def job_lock(self, job_id: str, min_gap: float | None = None) -> AbstractAsyncContextManager[bool]:
         return locks.job_lock(self.dsn, job_id, min_gap, self._timeout)
@@ -127,13 +170,23 @@ class PostgresStore(SqlStore):
                 try:
                     async with conn.transaction():
                         value = await self._apply(conn, operation, command, claim)
+                    await self._note_commit(conn)
                 except errors.StoreError:
                     raise
                 except (asyncpg.DeadlockDetectedError, asyncpg.SerializationError) as exc:
                     if attempt == ATTEMPTS:
                         raise translate(exc) from exc
                     continue
+                except asyncpg.ReadOnlySQLTransactionError as exc:
+                    # 25006: this server is a standby now (a failover demoted it, or the URL
+                    # names a standby first). New connections look for the primary again.
+                    await self._pool.expire()
+                    raise errors.StoreUnavailable(
+                        "the database server no longer takes writes (a standby); looking for the primary"
+                    ) from exc
                 except (*CONNECTION_ERRORS, TimeoutError) as exc:
+                    # The primary may be gone for good: connect afresh, which finds a promoted one.
+                    await self._pool.expire()
                     raise translate(exc) from exc
                 except Exception as exc:  # a bug or an unencodable value: this write fails, the store goes on
                     log.exception("write %s failed", type(command).__name__)
@@ -142,6 +195,25 @@ class PostgresStore(SqlStore):
                     self._observer(1, time.perf_counter() - started)
                 return value
         raise AssertionError("unreachable")
+
+    async def _note_commit(self, conn: asyncpg.Connection) -> None:
+        """Remember where the commit just made ends in the WAL, for this instance and its request.
+
+        Read after COMMIT on the same connection: the commit record is then in
+        the WAL, so the insert position is at or past its end. (Read before
+        COMMIT it would fall short of the commit record. pg_current_wal_lsn(),
+        the position written out, can also fall short of it where
+        synchronous_commit is off, since such a commit returns before its record
+        is written.) Other sessions' records may lie in between, so a replica may
+        wait for a little more than this commit: a read waits, it never sees less.
+        One round trip on a connection already held, no lock taken.
+        """
+        position = await reads.wal_insert_position(conn)
+        if position > self.committed_lsn:
+            self.committed_lsn = position
+        request = positions.current()
+        if request is not None:
+            request.committed(position)
 
     @staticmethod
     async def _apply(
@@ -157,6 +229,22 @@ class PostgresStore(SqlStore):
         return value
 
     async def _read(self, query: Callable[..., Awaitable[T]], *args: Any) -> T:
+        """On a replica that has replayed what this read must see, else on the primary."""
+        if self._replicas is not None:
+            needed = self.committed_lsn
+            request = positions.current()
+            if request is not None and request.min_lsn > needed:
+                needed = request.min_lsn
+            replica = await self._replicas.choose(needed)
+            if replica is not None:
+                try:
+                    return await replica.run(needed, query, *args)
+                except ReplicaUnusable:
+                    pass
+            self.primary_reads += 1
+        return await self._read_primary(query, *args)
+
+    async def _read_primary(self, query: Callable[..., Awaitable[T]], *args: Any) -> T:
         async with self._pool.connection() as conn:
             try:
                 return await query(conn, *args)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from vault.models import State
-from vault.openapi.schemas import Schema, SchemaBook, component_ref
+from vault.openapi.schemas import REPLICAS_SCHEMA, Schema, SchemaBook, component_ref
 
 FIELD_ERROR: Schema = {
     "type": "object",
@@ -38,6 +38,7 @@ ERROR: Schema = {
             "items": component_ref("FieldError"),
             "description": "On a 422 (`validation_error`): every bad field.",
         },
+        "replicas": {**REPLICAS_SCHEMA, "description": "On /ready's 503 (`not_ready`), with read replicas."},
     },
     "required": ["detail", "error"],
 }

@@ -6,6 +6,7 @@ its `@routes` line; vault.openapi.spec collects them from the route tables.
 Error responses that follow from what a route takes are added here, so no
 entry can forget them: a JSON body brings 400, 413, 415 and 422; a query or
 header parameter brings 422; every route but the open ones may answer 401.
+Every route takes the `Vault-Min-LSN` header, so every route may answer 422.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import Any, TypeVar
 from attrs import field, frozen
 
 from vault.openapi.error_responses import error_response_name
-from vault.openapi.parameters import Param
+from vault.openapi.parameters import MIN_LSN, Param
 from vault.openapi.schemas import Schema, SchemaBook
 
 JSON = "application/json"
@@ -85,8 +86,8 @@ class Operation:
         statuses = set(self.errors)
         if self.body is not None:
             statuses.update(BODY_ERRORS)
-        if any(param.location in ("query", "header") for param in self.params):
-            statuses.add(422)
+        # Any query or header parameter, Vault-Min-LSN (every route's) included.
+        statuses.add(422)
         if self.needs_key:
             statuses.add(401)
         return sorted(statuses)
@@ -99,8 +100,7 @@ class Operation:
         }
         if self.description:
             rendered["description"] = self.description
-        if self.params:
-            rendered["parameters"] = [param.render() for param in self.params]
+        rendered["parameters"] = [param.render() for param in (*self.params, MIN_LSN)]
         if self.body is not None:
             media: dict[str, Any] = {"schema": book.request(self.body)}
             if self.body_example is not None:

@@ -90,8 +90,23 @@ IF_MATCH = Param(
 )
 SESSION_ID = path_id("session_id", "A session id (`session_...`).")
 
+# Taken by every route (vault.read_positions reads it before any handler).
+MIN_LSN = Param(
+    "Vault-Min-LSN",
+    "header",
+    {"type": "string", "pattern": "^[0-9A-Fa-f]{1,8}/[0-9A-Fa-f]{1,8}$", "examples": ["0/3000148"]},
+    "A `Vault-Commit-LSN` from an earlier write: the read is never answered with data older than that WAL"
+    " position, whichever instance serves it (a replica that has not replayed it leaves the read to the"
+    " primary). Not such a position: 422.",
+)
+
 # Response headers, by name; a reply lists the ones it sends.
 RESPONSE_HEADERS: dict[str, dict[str, Any]] = {
+    "Vault-Commit-LSN": {
+        "description": "On PostgreSQL, every answer to a write that committed: the WAL position of the commit"
+        " (`0/3000148`). Send it as `Vault-Min-LSN` to read it back through another instance.",
+        "schema": {"type": "string"},
+    },
     "Location": {
         "description": "Where the created thing can be read.",
         "schema": {"type": "string"},

@@ -225,3 +225,23 @@ def _enum(values: tuple[Any, ...]) -> Schema:
     if all(isinstance(value, str) for value in plain):
         return {"type": "string", "enum": plain}
     return {"enum": plain}
+
+
+# The read replicas as /ready lists them, in its answer and in its 503.
+REPLICAS_SCHEMA = {
+    "type": "array",
+    "description": "Each read replica: `up` serves reads; `down` does not answer (retried every second);"
+    " `not_in_recovery` answers but is no standby (promoted by a failover), so serves no reads;"
+    " `unknown` not yet reached.",
+    "items": {
+        "type": "object",
+        "properties": {
+            "name": {"type": "string", "examples": ["10.0.0.2:5432"]},
+            "state": {"enum": ["up", "down", "not_in_recovery", "unknown"]},
+            "replay_lsn": {"type": "string", "examples": ["0/3000148"]},
+            "lag_bytes": {"type": ["integer", "null"], "minimum": 0},
+            "lag_seconds": {"type": "number", "minimum": 0},
+        },
+        "required": ["name", "state", "replay_lsn", "lag_bytes", "lag_seconds"],
+    },
+}

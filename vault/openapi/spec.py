@@ -40,6 +40,16 @@ honoured), and every JSON or text answer says `Vary: Accept-Encoding`; artifact
 content always comes as stored. Any request body may be sent with
 `Content-Encoding: gzip` or `zstd`: its decoded size counts against the body
 limit (413), a body that does not decode is a 400, any other encoding a 415.
+
+Reading your writes across instances (PostgreSQL with read replicas): every
+write answer carries `Vault-Commit-LSN`, the WAL position of its commit (such as
+`0/3000148`). Each instance already serves its own clients' reads no older than
+its latest commit; a client that wrote through one instance and reads through
+another sends the position back as `Vault-Min-LSN`, and the read is served by a
+replica only once it has replayed that far, else by the primary. A
+`Vault-Min-LSN` that is not such a position is a 422. On SQLite there is one
+database: `Vault-Min-LSN` is checked and otherwise ignored, and
+`Vault-Commit-LSN` is not sent.
 """
 
 TAGS = (
