@@ -10,7 +10,9 @@ ranked 2,000 to 10,000) with limit=20, one at a time, and reports their
 latency. Single-message appends are driven with wrk (server on core 0, wrk
 on core 1, 64 connections) on this build and on the baseline checkout
 (the same code before search, run from its own venv), alternating, in the
-same run. Every figure is a median over rounds or a percentile over queries.
+same run; this build runs them with VAULT_COMPRESSION=off, since the
+baseline has no compression either, so the index is the one difference.
+Every figure is a median over rounds or a percentile over queries.
 """
 
 from __future__ import annotations
@@ -166,7 +168,8 @@ def main() -> None:
             work = Path(folder)
             log = work / "servers.log"
             baseline_python = str(Path(args.baseline) / ".venv" / "bin" / "python")
-            this = servers.vault("this", args.server_core, work / "append.db", log)
+            # Compression off: the baseline predates it, so the index is the only difference.
+            this = servers.vault("this", args.server_core, work / "append.db", log, VAULT_COMPRESSION="off")
             baseline = servers.Server(
                 "baseline",
                 [baseline_python, "-m", "vault", "serve"],
