@@ -21,7 +21,9 @@ def free_port() -> int:
 
 
 class Server:
-    def __init__(self, name: str, command: list[str], core: int, env: dict[str, str], log: Path) -> None:
+    def __init__(
+        self, name: str, command: list[str], core: int, env: dict[str, str], log: Path, cwd: Path = ROOT
+    ) -> None:
         self.name = name
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -32,7 +34,7 @@ class Server:
                 env=full_env,
                 stdout=out,
                 stderr=subprocess.STDOUT,
-                cwd=ROOT,
+                cwd=cwd,
             )
         self._wait_up(log)
 
