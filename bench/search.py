@@ -176,6 +176,8 @@ def main() -> None:
                 args.server_core,
                 {"DB_PATH": str(work / "base.db")},
                 log,
+                # Run from its own folder, so `python -m vault` imports the baseline's code and not this one's.
+                cwd=Path(args.baseline),
             )
             started += [this, baseline]
             this_rates, baseline_rates = append_rounds(this, baseline, work, args)
