@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import sqlite3
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Sequence
 from contextlib import closing
 
 from vault.store.core import rows
@@ -40,13 +40,27 @@ BACKFILL_BATCH = 5000
 Progress = Callable[[int, int], None]
 
 
-def index_messages(conn: sqlite3.Connection, messages: Iterable[PreparedMessage]) -> None:
-    """Add the words of messages just inserted (same transaction); their words were taken off the writer."""
-    entries = [(message.words, message.id) for message in messages if message.words]
-    if entries:
-        conn.executemany(
-            "INSERT INTO message_search (rowid, words) SELECT rowid, ? FROM messages WHERE id = ?", entries
-        )
+def index_messages(conn: sqlite3.Connection, messages: Sequence[PreparedMessage]) -> None:
+    """Add the words of the messages the last statement inserted, in order (same transaction).
+
+    Their words were taken off the writer. One INSERT of many rows numbers
+    them with consecutive rowids after the largest (SQLite's rule while that is
+    below 2^63 - 1), so each message's rowid follows from the last one given;
+    both ends are checked, and otherwise each rowid is looked up by id.
+    """
+    last = conn.execute("SELECT last_insert_rowid()").fetchone()[0]
+    first = last - len(messages) + 1
+    if _id_at(conn, first) == messages[0].id and _id_at(conn, last) == messages[-1].id:
+        entries = [(first + index, message.words) for index, message in enumerate(messages) if message.words]
+        conn.executemany("INSERT INTO message_search (rowid, words) VALUES (?, ?)", entries)
+        return
+    looked_up = [(message.words, message.id) for message in messages if message.words]
+    conn.executemany("INSERT INTO message_search (rowid, words) SELECT rowid, ? FROM messages WHERE id = ?", looked_up)
+
+
+def _id_at(conn: sqlite3.Connection, rowid: int) -> str | None:
+    found = conn.execute("SELECT id FROM messages WHERE rowid = ?", (rowid,)).fetchone()
+    return None if found is None else found[0]
 
 
 def backfill(conn: sqlite3.Connection, progress: Progress | None = None, codec: Codec = OFF) -> None:
