@@ -41,6 +41,19 @@ FLUSH_BYTES = 1024 * 1024
 # Reads go to a thread a chunk at a time: memory stays at a chunk or two whatever the size.
 READ_CHUNK_BYTES = 1024 * 1024
 SHARDS = tuple(f"{n:02x}" for n in range(256))
+
+
+def exported_blobs(folder: Path) -> Iterator[tuple[str, Path]]:
+    """(sha256, file) of each blob in a folder laid out as `export` writes it (shard folders of files)."""
+    for shard in SHARDS:
+        source_dir = folder / shard
+        if not source_dir.is_dir():
+            continue
+        for entry in os.scandir(source_dir):
+            if is_sha256(entry.name):
+                yield entry.name, Path(entry.path)
+
+
 PARTIAL_SUFFIX = ".partial"
 READ_ONLY_ERRNOS = (errno.EROFS, errno.EACCES, errno.EPERM)
 # A filesystem (or a backup target on another one) that cannot hard-link: copy instead.
@@ -268,14 +281,10 @@ class FilesystemBlobStore:
 
     def import_from(self, folder: Path) -> int:
         imported = 0
-        for shard in SHARDS:
-            source_dir = folder / shard
-            if not source_dir.is_dir():
-                continue
-            for entry in os.scandir(source_dir):
-                if is_sha256(entry.name) and not self.contains(entry.name):
-                    _link_durably(Path(entry.path), self.path(entry.name))
-                    imported += 1
+        for sha256, file in exported_blobs(folder):
+            if not self.contains(sha256):
+                _link_durably(file, self.path(sha256))
+                imported += 1
         return imported
 
 

@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
-from vault.store.blobfs import SHARDS, fsync_dir
-from vault.store.blobs import ExportResult, is_sha256
+from vault.store.blobfs import exported_blobs, fsync_dir
+from vault.store.blobs import ExportResult
 
 if TYPE_CHECKING:
     from vault.store.blobs3 import S3BlobStore
@@ -70,14 +70,10 @@ def _download(store: S3BlobStore, client: Any, sha256: str, target: Path) -> int
 
 def import_blobs(store: S3BlobStore, client: Any, folder: Path) -> int:
     imported = 0
-    for shard in SHARDS:
-        source_dir = folder / shard
-        if not source_dir.is_dir():
-            continue
-        for entry in os.scandir(source_dir):
-            if is_sha256(entry.name) and not store.contains(entry.name):
-                _upload(store, client, Path(entry.path), store.blob_key(entry.name))
-                imported += 1
+    for sha256, file in exported_blobs(folder):
+        if not store.contains(sha256):
+            _upload(store, client, file, store.blob_key(sha256))
+            imported += 1
     return imported
 
 

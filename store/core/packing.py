@@ -20,7 +20,6 @@ CorruptDocument, never a wrong answer or an allocation its header asks for.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable
 
 import zstandard as zstd
 from attrs import frozen
@@ -148,21 +147,6 @@ class Codec:
             decompressor = zstd.ZstdDecompressor(dict_data=dictionary)
             cache[dict_id] = decompressor
         return decompressor
-
-    def missing(self, frames: Iterable[bytes | None]) -> set[int]:
-        """Ids of dictionaries that these frames need and this process does not hold."""
-        known = self.dictionaries.ids()
-        needed = set()
-        for frame in frames:
-            if frame is None:
-                continue
-            try:
-                dict_id = zstd.get_frame_parameters(bytes(frame)).dict_id
-            except zstd.ZstdError:
-                continue  # unpack says what is wrong with it
-            if dict_id and dict_id not in known:
-                needed.add(dict_id)
-        return needed
 
 
 OFF = Codec(enabled=False)

@@ -50,7 +50,7 @@ def index_messages(conn: sqlite3.Connection, messages: Sequence[PreparedMessage]
     """
     last = conn.execute("SELECT last_insert_rowid()").fetchone()[0]
     first = last - len(messages) + 1
-    if _id_at(conn, first) == messages[0].id and _id_at(conn, last) == messages[-1].id:
+    if _id_at(conn, first) == messages[0].id and (first == last or _id_at(conn, last) == messages[-1].id):
         entries = [(first + index, message.words) for index, message in enumerate(messages) if message.words]
         conn.executemany("INSERT INTO message_search (rowid, words) VALUES (?, ?)", entries)
         return

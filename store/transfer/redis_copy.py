@@ -20,14 +20,13 @@ from contextlib import aclosing
 from datetime import datetime
 from typing import Any
 
-import redis.asyncio as aioredis
 from attrs import frozen
 from redis.exceptions import RedisError
 from vault.store import redis_cache, redis_state
 from vault.store.core.packing import Codec
 from vault.store.core.records import cache_row, has_expired, state_row
 from vault.store.errors import StoreError
-from vault.store.redis_link import SOCKET_TIMEOUT_SECONDS, redis_address
+from vault.store.redis_link import RedisLink
 from vault.store.transfer.copy import (
     CopyProgress,
     CopyReport,
@@ -73,12 +72,12 @@ class RedisEnd:
 
     def __init__(self, place: RedisPlace) -> None:
         self._place = place
-        self._redis = aioredis.Redis.from_url(
-            place.url, socket_connect_timeout=SOCKET_TIMEOUT_SECONDS, socket_timeout=SOCKET_TIMEOUT_SECONDS
-        )
+        # The adapters' own client (pool, timeouts); the kinds' namespaces are added here.
+        self._link = RedisLink(place.url, place.prefix, "")
+        self._redis = self._link.client
 
     def describe(self) -> str:
-        return f"redis at {redis_address(self._place.url)} under {self._place.prefix!r}"
+        return f"redis at {self._link.address} under {self._place.prefix!r}"
 
     def _namespace(self, kind: str) -> str:
         return self._place.prefix + NAMESPACES[kind]
@@ -135,7 +134,7 @@ class RedisEnd:
             await self._redis.delete(*batch)
 
     async def close(self) -> None:
-        await self._redis.aclose()
+        await self._link.close()
 
 
 def _to_redis(kind: str, row: dict[str, Any], codec: Codec) -> tuple[str, Any, int | None] | None:
