@@ -201,7 +201,9 @@ def serve(args: argparse.Namespace) -> int:
             )
 
     try:
-        server.run(app, config.host, config.port, config.shutdown_timeout, on_listening=announce)
+        server.run(
+            app, config.host, config.port, config.shutdown_timeout, on_listening=announce, event_loop=config.event_loop
+        )
     except StoreError as exc:
         return _fail(f"cannot start: {exc}")
     except OSError as exc:

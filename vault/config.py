@@ -212,6 +212,13 @@ class Config:
         int_between(1, 2**50),
         "Largest artifact content accepted (413 above it); uploads stream to disk whatever the size.",
     )
+    event_loop: str = setting(
+        "VAULT_EVENT_LOOP",
+        "uvloop",
+        one_of("uvloop", "asyncio"),
+        "The event loop the service runs on: `uvloop` (libuv's, faster at parsing and sending many small"
+        " requests) or `asyncio`, the standard library's. Falls back to `asyncio` where uvloop is not installed.",
+    )
     shutdown_timeout: int = setting(
         "VAULT_SHUTDOWN_TIMEOUT",
         30,

@@ -111,7 +111,26 @@ async def _serve(runner: VaultRunner, host: str, port: int, on_listening: Callab
         await runner.cleanup()
 
 
-def run(app: web.Application, host: str, port: int, shutdown_timeout: float, on_listening: Callable[[], None]) -> None:
+def new_event_loop(kind: str) -> asyncio.AbstractEventLoop:
+    """A loop of the kind VAULT_EVENT_LOOP names; the standard one where uvloop is not installed."""
+    if kind == "uvloop":
+        try:
+            import uvloop
+        except ImportError:
+            log.warning("VAULT_EVENT_LOOP=uvloop, but uvloop is not installed: running on asyncio's loop")
+        else:
+            return uvloop.new_event_loop()
+    return asyncio.new_event_loop()
+
+
+def run(
+    app: web.Application,
+    host: str,
+    port: int,
+    shutdown_timeout: float,
+    on_listening: Callable[[], None],
+    event_loop: str = "asyncio",
+) -> None:
     """Serve until SIGTERM or SIGINT; `on_listening` runs once the port is bound.
 
     SIGTERM and SIGINT stop taking connections, let requests finish (up to
@@ -122,7 +141,7 @@ def run(app: web.Application, host: str, port: int, shutdown_timeout: float, on_
     """
     # Requests in flight get half the bound, so the queue they filled has the rest to drain.
     runner = VaultRunner(app, handle_signals=True, access_log=None, shutdown_timeout=shutdown_timeout / 2)
-    loop = asyncio.new_event_loop()
+    loop = new_event_loop(event_loop)
     asyncio.set_event_loop(loop)
     main = loop.create_task(_serve(runner, host, port, on_listening))
     stopping: float | None = None

@@ -134,6 +134,14 @@ class SqlStore(BlobOperations, PortOperations, CompressionOperations):
     async def _read_window(self, query: HistoryQuery) -> Page:
         return await self._read_documents(self._queries.list_message_bodies, query)
 
+    async def _read_keyed(self, query: Callable[..., Any], *args: Any) -> Any:
+        """A read of one row by its key (a session, an artifact): a backend may run it where it is cheapest."""
+        return await self._read(query, *args)
+
+    async def _read_keyed_document(self, query: Callable[..., Any], *args: Any) -> Any:
+        """A read of one stored document by its key (a state, a cache value, a message)."""
+        return await self._read_documents(query, *args)
+
     async def _read_documents(self, query: Callable[..., Any], *args: Any) -> Any:
         """A read that unpacks documents: `query` takes the codec after its connection."""
         return await self._with_dictionaries(lambda: self._read(query, self._codec, *args))
@@ -159,7 +167,7 @@ class SqlStore(BlobOperations, PortOperations, CompressionOperations):
 
     async def get_session(self, session_id: str) -> Session:
         self._known("session", session_id)
-        return await self._read(self._queries.get_session, session_id)
+        return await self._read_keyed(self._queries.get_session, session_id)
 
     async def update_session(self, session_id: str, changes: SessionChanges) -> Session:
         self._known("session", session_id)
@@ -195,7 +203,7 @@ class SqlStore(BlobOperations, PortOperations, CompressionOperations):
 
     async def get_message(self, message_id: str) -> Message:
         self._known("message", message_id)
-        return await self._read_documents(self._queries.get_message, message_id)
+        return await self._read_keyed_document(self._queries.get_message, message_id)
 
     async def list_messages(self, query: HistoryQuery) -> Page:
         if not self._history_can_match(query):
@@ -215,7 +223,7 @@ class SqlStore(BlobOperations, PortOperations, CompressionOperations):
 
     async def _db_get_state(self, session_id: str) -> State:
         self._known("session", session_id)
-        return await self._read_documents(self._queries.get_state, session_id)
+        return await self._read_keyed_document(self._queries.get_state, session_id)
 
     async def _db_put_state(self, session_id: str, data: dict[str, Any], if_match: int | None) -> State:
         self._known("session", session_id)
@@ -253,7 +261,7 @@ class SqlStore(BlobOperations, PortOperations, CompressionOperations):
 
     async def get_artifact(self, artifact_id: str) -> Artifact:
         self._known("artifact", artifact_id)
-        return await self._read(self._queries.get_artifact, artifact_id)
+        return await self._read_keyed(self._queries.get_artifact, artifact_id)
 
     async def list_artifacts(self, query: ArtifactQuery) -> Page:
         if not self._storable(query.session_id, query.type):
@@ -298,7 +306,7 @@ class SqlStore(BlobOperations, PortOperations, CompressionOperations):
 
     async def _db_cache_get(self, key: str) -> CacheEntry:
         self._known("cache key", key)
-        entry = await self._read_documents(self._queries.cache_get, key)
+        entry = await self._read_keyed_document(self._queries.cache_get, key)
         now = clock.now_text()
         self._touch(key, now)
         return CacheEntry(entry.key, entry.value, entry.ttl, entry.created_at, now, entry.expires_at)

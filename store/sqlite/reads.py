@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
 from contextlib import closing
-from typing import Any
+from typing import Any, Generic, TypeVar
 
+from attrs import frozen
 from vault.store.core import rows
 from vault.store.core.dictionaries import SAMPLE_LIMIT, SAMPLE_MAX_BYTES
 from vault.store.core.filters import (
@@ -30,6 +32,21 @@ from vault.store.sqlite import search as search_index
 from vault import clock
 from vault.models import Artifact, CacheEntry, Message, Metric, Page, RenderedMessage, Rollup, Session, State
 from vault.queries import ArtifactQuery, HistoryQuery, MetricQuery, RollupQuery, SearchQuery, SessionQuery
+
+T = TypeVar("T")
+
+
+@frozen
+class Unpacking(Generic[T]):
+    """A keyed document's row, found; `finish()` unpacks and parses it.
+
+    Finding the row by its key takes microseconds and runs on the loop's own
+    connection; unpacking a document of up to VAULT_MAX_DOCUMENT_BYTES may
+    not, so the store decides where `finish` runs from `size`.
+    """
+
+    size: int
+    finish: Callable[[], T]
 
 
 def _where(filters: Filters) -> tuple[str, list[Any]]:
@@ -74,11 +91,11 @@ def search(conn: sqlite3.Connection, codec: Codec, query: SearchQuery) -> Page:
     return search_index.search(conn, codec, query, conditions, [value for _, value in given])
 
 
-def get_message(conn: sqlite3.Connection, codec: Codec, message_id: str) -> Message:
+def get_message(conn: sqlite3.Connection, codec: Codec, message_id: str) -> Unpacking[Message]:
     row = conn.execute(f"SELECT {rows.MESSAGE_BODY_COLUMNS} FROM messages WHERE id = ?", (message_id,)).fetchone()
     if row is None:
         raise NotFound("message", message_id)
-    return rows.message(rows.message_body(row, codec))
+    return Unpacking(rows.document_size(row[3], row[5]), lambda: rows.message(rows.message_body(row, codec)))
 
 
 def _seq_of(conn: sqlite3.Connection, session_id: str, ref: str, name: str) -> int:
@@ -155,7 +172,7 @@ def message_window(conn: sqlite3.Connection, query: HistoryQuery) -> Page:
 # -- state
 
 
-def get_state(conn: sqlite3.Connection, codec: Codec, session_id: str) -> State:
+def get_state(conn: sqlite3.Connection, codec: Codec, session_id: str) -> Unpacking[State]:
     row = conn.execute(
         "SELECT st.data, st.data_packed, st.data_size, st.version, st.updated_at FROM sessions s"
         " LEFT JOIN state st ON st.session_id = s.id WHERE s.id = ?",
@@ -163,7 +180,7 @@ def get_state(conn: sqlite3.Connection, codec: Codec, session_id: str) -> State:
     ).fetchone()
     if row is None:
         raise NotFound("session", session_id)
-    return rows.state(session_id, row, codec)
+    return Unpacking(rows.document_size(row[0] or "", row[2]), lambda: rows.state(session_id, row, codec))
 
 
 # -- artifacts
@@ -208,14 +225,14 @@ def list_metrics(conn: sqlite3.Connection, query: MetricQuery) -> Page:
 # -- cache
 
 
-def cache_get(conn: sqlite3.Connection, codec: Codec, key: str) -> CacheEntry:
+def cache_get(conn: sqlite3.Connection, codec: Codec, key: str) -> Unpacking[CacheEntry]:
     row = conn.execute(
         f"SELECT {rows.CACHE_COLUMNS} FROM cache WHERE key = ? AND (expires_at IS NULL OR expires_at > ?)",
         (key, clock.now_text()),
     ).fetchone()
     if row is None:
         raise NotFound("cache key", key)
-    return rows.cache_entry(row, codec)
+    return Unpacking(rows.document_size(row[1], row[3]), lambda: rows.cache_entry(row, codec))
 
 
 def ping(conn: sqlite3.Connection) -> None:

@@ -209,6 +209,15 @@ class SQLiteStore(SqlStore):
         except sqlite3.Error as exc:
             raise translate(exc) from exc
 
+    async def _read_keyed(self, query: Callable[..., T], *args: Any) -> T:
+        return await self._read_bounded(query, *args)
+
+    async def _read_keyed_document(self, query: Callable[..., reads.Unpacking[T]], *args: Any) -> T:
+        # Found on the loop's thread (a hand-off to a reader thread and back costs more than the
+        # lookup); unpacked there too unless the document is large.
+        found = await self._read_bounded(query, self._codec, *args)
+        return await self._with_dictionaries(lambda: off_loop(found.size, found.finish))
+
     async def _commit_claiming(self, command: commands.CreateArtifact, claim: IdempotencyClaim | None) -> Any:
         if self._blob_locks is None:
             return await super()._commit_claiming(command, claim)
