@@ -41,6 +41,7 @@ def sqlite_settings(config: Config) -> SQLiteSettings:
         ack_before_commit=config.unsafe_ack_before_commit,
         max_document_bytes=config.max_document_bytes,
         compression=config.compression == "zstd",
+        body_cache_bytes=config.body_cache_mb * 1024 * 1024,
     )
 
 
@@ -51,6 +52,7 @@ def postgres_settings(config: Config) -> PostgresSettings:
         queue_max=config.queue_max,
         max_document_bytes=config.max_document_bytes,
         compression=config.compression == "zstd",
+        body_cache_bytes=config.body_cache_mb * 1024 * 1024,
         replica_dsns=config.database_replica_urls,
         replica_wait_seconds=config.replica_wait_ms / 1000,
     )

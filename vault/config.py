@@ -190,6 +190,13 @@ class Config:
         " saves space (with dictionaries trained on the service's own data); `off`, as plain text. Either way"
         " every row is readable and answers are byte for byte what was sent.",
     )
+    body_cache_mb: int = setting(
+        "VAULT_BODY_CACHE_MB",
+        32,
+        int_between(0, 65_536),
+        "Memory for recent message bodies kept unpacked, so history windows need no decompression: appends put"
+        " theirs in, least recently read leave first. Never stale (a message never changes); 0 turns it off.",
+    )
     artifact_dir: str = setting(
         "VAULT_ARTIFACT_DIR",
         _beside_database("artifacts"),

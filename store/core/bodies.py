@@ -48,9 +48,17 @@ def body(codec: Codec, message_id: str, session_id: str, seq: int, text: str, fr
     """The body as served, from a row's (id, session_id, seq, body, body_packed, body_size)."""
     if frame is None:
         return text
+    known = codec.bodies
+    if known is not None:
+        found = known.get(message_id)
+        if found is not None:
+            return found
     start = head(message_id, session_id, seq)
     packed_size = None if size is None else size - (len(start) if start.isascii() else len(start.encode("utf-8")))
-    return start + codec.unpack(text, frame, packed_size)
+    whole = start + codec.unpack(text, frame, packed_size)
+    if known is not None:
+        known.put(message_id, whole)
+    return whole
 
 
 def stored_row(

@@ -70,6 +70,8 @@ class PreparedMessage:
     tail: Packed
     # What the search index keeps of it (vault.search.indexed_words); empty: nothing to index.
     words: str = ""
+    # The tail as served, unpacked: what the body cache keeps once the append is answered.
+    served_tail: str = ""
 
 
 @frozen

@@ -23,6 +23,7 @@ import threading
 
 import zstandard as zstd
 from attrs import frozen
+from vault.store.core.body_cache import BodyCache
 from vault.store.errors import CorruptDocument, StoreError
 
 KINDS = ("messages", "state", "cache")
@@ -79,9 +80,11 @@ class Dictionaries:
 class Codec:
     """Packs and unpacks documents; safe to use from any thread (each keeps its own zstd contexts)."""
 
-    def __init__(self, enabled: bool = True) -> None:
+    def __init__(self, enabled: bool = True, body_cache_bytes: int = 0) -> None:
         self.enabled = enabled
         self.dictionaries = Dictionaries()
+        # Message bodies already unpacked (vault.store.core.body_cache); None: every read unpacks.
+        self.bodies = BodyCache(body_cache_bytes) if body_cache_bytes > 0 else None
         self._local = threading.local()
 
     # -- packing

@@ -101,7 +101,7 @@ def prepared_messages(
         if limit is not None and len(text) * 4 > limit and len(text.encode("utf-8")) > limit:
             raise DocumentTooLarge(_message_field(len(messages), index), len(text.encode("utf-8")), limit)
         words = indexed_words(fields)
-        prepared.append(PreparedMessage(ids.message_id(), fields, codec.pack("messages", text), words))
+        prepared.append(PreparedMessage(ids.message_id(), fields, codec.pack("messages", text), words, text))
     return prepared
 
 

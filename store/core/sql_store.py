@@ -27,7 +27,8 @@ from vault.store.blob_operations import BlobOperations
 from vault.store.blobs import BlobInfo, BlobStore, BlobUpload
 from vault.store.cache_port import CacheStore
 from vault.store.content import ContentKeeper
-from vault.store.core import commands, records
+from vault.store.core import bodies, commands, records
+from vault.store.core.commands import PreparedMessage
 from vault.store.core.compression_operations import CompressionOperations
 from vault.store.core.copies import Check, copy_artifacts
 from vault.store.core.idempotency import Replayed, revive
@@ -67,10 +68,12 @@ class SqlStore(BlobOperations, PortOperations, CompressionOperations):
         state: StateStore | None,
         max_document_bytes: int | None,
         compression: bool = True,
+        body_cache_bytes: int = 0,
     ) -> None:
         self._blobs = blobs
-        # Packs documents before their commands reach the writer; unpacks what reads find.
-        self._codec = Codec(enabled=compression)
+        # Packs documents before their commands reach the writer; unpacks what reads find
+        # (and keeps recent message bodies unpacked, up to body_cache_bytes).
+        self._codec = Codec(enabled=compression, body_cache_bytes=body_cache_bytes)
         self._storage_report: StorageReport | None = None
         # The bound each stored document is checked against where it is built; None: unbounded.
         self._max_document_bytes = max_document_bytes
@@ -199,7 +202,19 @@ class SqlStore(BlobOperations, PortOperations, CompressionOperations):
         now = clock.now_text()
         # Packed here, on the loop, so the writer (SQLite's one serialized path) never compresses.
         prepared = records.prepared_messages(self._codec, messages, now, limit)
-        return revive(await self._write(commands.AddMessages(session_id, prepared, now, limit), claim), Message)
+        added = revive(await self._write(commands.AddMessages(session_id, prepared, now, limit), claim), Message)
+        self._keep_bodies(session_id, prepared, added)
+        return added
+
+    def _keep_bodies(self, session_id: str, prepared: list[PreparedMessage], added: list[Message]) -> None:
+        """Packed bodies just written, unpacked, for the windows that will read them next."""
+        known = self._codec.bodies
+        if known is None:
+            return
+        for sent, message in zip(prepared, added, strict=False):
+            # A replayed append answers the messages of its first try, whose bodies are not these.
+            if sent.tail.frame is not None and sent.id == message.id:
+                known.put(message.id, bodies.head(message.id, session_id, message.seq) + sent.served_tail)
 
     async def get_message(self, message_id: str) -> Message:
         self._known("message", message_id)

@@ -52,6 +52,8 @@ class PostgresSettings:
     max_document_bytes: int | None = None
     # VAULT_COMPRESSION: documents kept zstd-compressed where that saves space.
     compression: bool = True
+    # VAULT_BODY_CACHE_MB: recent message bodies kept unpacked (vault.store.core.body_cache); 0: none.
+    body_cache_bytes: int = 0
     # Standbys that serve reads (VAULT_DATABASE_REPLICA_URLS), and how long a read
     # waits for one to catch up before the primary serves it (VAULT_REPLICA_WAIT_MS).
     replica_dsns: tuple[str, ...] = ()
@@ -74,7 +76,9 @@ class PostgresStore(SqlStore):
         # Every connection that writes (the pool's, a job's lock, a backup's) goes to the primary.
         self.dsn = primary_dsn(dsn)
         # Artifact content: every instance must see the same blobs (one shared volume).
-        super().__init__(blobs, cache, state, settings.max_document_bytes, settings.compression)
+        super().__init__(
+            blobs, cache, state, settings.max_document_bytes, settings.compression, settings.body_cache_bytes
+        )
         self._timeout = settings.pool_timeout
         size, timeout, queue_max = settings.pool_size, settings.pool_timeout, settings.queue_max
         self._pool = Pool(self.dsn, size=size, timeout=timeout, queue_max=queue_max)

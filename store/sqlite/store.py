@@ -61,6 +61,8 @@ class SQLiteSettings:
     max_document_bytes: int | None = None
     # VAULT_COMPRESSION: documents kept zstd-compressed where that saves space.
     compression: bool = True
+    # VAULT_BODY_CACHE_MB: recent message bodies kept unpacked (vault.store.core.body_cache); 0: none.
+    body_cache_bytes: int = 0
 
 
 def _checked_under_its_lock(sha256: str) -> bool:
@@ -93,7 +95,9 @@ class SQLiteStore(SqlStore):
         self._writer: Writer | None = None
         # Artifact content; by default in an `artifacts` folder beside the database.
         blobs = blobs if blobs is not None else FilesystemBlobStore(Path(path).parent / "artifacts")
-        super().__init__(blobs, cache, state, settings.max_document_bytes, settings.compression)
+        super().__init__(
+            blobs, cache, state, settings.max_document_bytes, settings.compression, settings.body_cache_bytes
+        )
         # Files are checked and removed on the writer; a remote store's round trips go under blob locks instead.
         self._blob_locks = None if blobs.kind == "filesystem" else BlobLocks(path)
 

@@ -6,11 +6,14 @@ import sqlite3
 
 import pytest
 from attrs import asdict
+from vault.store.blobfs import FilesystemBlobStore
 from vault.store.core import bodies
 from vault.store.core.dictionaries import MIN_SAMPLES
 from vault.store.core.packing import Dictionaries
 from vault.store.errors import CorruptDocument
+from vault.store.sqlite import SQLiteStore
 
+from tests import store_settings
 from tests.store.conftest import message, new_session
 from vault.inputs import CacheWrite
 from vault.jsonutil import dumps_text
@@ -160,7 +163,7 @@ async def test_rows_written_plain_stay_readable_and_are_rewritten_compressed(bac
 
 
 @pytest.mark.sqlite_only
-async def test_a_damaged_frame_is_a_clear_error(backend_store):
+async def test_a_damaged_frame_is_a_clear_error(backend_store, tmp_path):
     session = await new_session(backend_store)
     [added] = await backend_store.add_messages(session.id, _agent_turn(1)[:1])
     with sqlite3.connect(backend_store.path) as conn:
@@ -168,7 +171,15 @@ async def test_a_damaged_frame_is_a_clear_error(backend_store):
         damaged = frame[:-6] + bytes(b ^ 0xFF for b in frame[-6:])
         conn.execute("UPDATE messages SET body_packed = ? WHERE id = ?", (damaged, added.id))
 
-    with pytest.raises(CorruptDocument):
-        await backend_store.get_message(added.id)
-    with pytest.raises(CorruptDocument):
-        await _window(backend_store, session.id)
+    # The store that wrote the message still holds its body unpacked (the body cache): the right answer.
+    assert await backend_store.get_message(added.id) == added
+    # Read from the file, as after a restart, the damage is a clear error, never a wrong answer.
+    reopened = SQLiteStore(backend_store.path, store_settings.SQLITE, blobs=FilesystemBlobStore(str(tmp_path / "b")))
+    await reopened.start()
+    try:
+        with pytest.raises(CorruptDocument):
+            await reopened.get_message(added.id)
+        with pytest.raises(CorruptDocument):
+            await _window(reopened, session.id)
+    finally:
+        await reopened.close()
