@@ -26,7 +26,7 @@ from vault.store.core.rollups import rollup_window
 from vault.store.core.rows import MAX_SEQ
 from vault.store.errors import InvalidReference, NotFound
 from vault.store.interface import IdempotencyClaim
-from vault.store.sqlite import idempotency
+from vault.store.sqlite import idempotency, windows
 from vault.store.sqlite import search as search_index
 
 from vault import clock
@@ -128,6 +128,15 @@ def list_message_bodies(conn: sqlite3.Connection, codec: Codec, query: HistoryQu
 def rendered(codec: Codec, found: list[Any]) -> list[RenderedMessage]:
     """Window rows as the JSON they are served as (packed ones unpacked)."""
     return [RenderedMessage(row[2], rows.message_body(row, codec)) for row in found]
+
+
+def marked_window(conn: sqlite3.Connection, query: HistoryQuery) -> tuple[windows.Mark, Page]:
+    """The session's mark and its window, read in one snapshot, so the mark is the window's (windows.py)."""
+    conn.execute("BEGIN")
+    try:
+        return windows.session_mark(conn, query.session_id), message_window(conn, query)
+    finally:
+        conn.execute("COMMIT")
 
 
 def message_window(conn: sqlite3.Connection, query: HistoryQuery) -> Page:

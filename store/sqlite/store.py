@@ -16,12 +16,12 @@ from vault.store import errors
 from vault.store.blobfs import FilesystemBlobStore
 from vault.store.blobs import BlobStore
 from vault.store.cache_port import CacheStore
-from vault.store.core import commands
+from vault.store.core import commands, rows
 from vault.store.core.commands import Command
 from vault.store.core.copies import Check
 from vault.store.core.sql_store import SqlStore
 from vault.store.interface import IdempotencyClaim
-from vault.store.sqlite import backup, migrations, reads
+from vault.store.sqlite import backup, migrations, reads, windows
 from vault.store.sqlite.blob_locks import BlobLocks
 from vault.store.sqlite.connection import (
     JOURNAL_SIZE_LIMIT,
@@ -34,6 +34,7 @@ from vault.store.sqlite.connection import (
 from vault.store.sqlite.operations import OPERATIONS
 from vault.store.sqlite.readers import ReadPool
 from vault.store.sqlite.usage_lock import UsageLock
+from vault.store.sqlite.windows import WindowCache
 from vault.store.sqlite.writer import Writer, WriterStats, quick_check
 from vault.store.state_port import StateStore
 
@@ -96,8 +97,10 @@ class SQLiteStore(SqlStore):
         # Artifact content; by default in an `artifacts` folder beside the database.
         blobs = blobs if blobs is not None else FilesystemBlobStore(Path(path).parent / "artifacts")
         super().__init__(
-            blobs, cache, state, settings.max_document_bytes, settings.compression, settings.body_cache_bytes
+            blobs, cache, state, settings.max_document_bytes, settings.compression, settings.body_cache_bytes * 3 // 4
         )
+        # A quarter of VAULT_BODY_CACHE_MB keeps newest windows whole (windows.py); the rest, bodies.
+        self._windows = WindowCache(settings.body_cache_bytes // 4) if settings.body_cache_bytes else None
         # Files are checked and removed on the writer; a remote store's round trips go under blob locks instead.
         self._blob_locks = None if blobs.kind == "filesystem" else BlobLocks(path)
 
@@ -251,14 +254,31 @@ class SQLiteStore(SqlStore):
     async def _read_window(self, query: HistoryQuery) -> Page:
         # A window by seq is one range scan of at most 1,001 stored bodies, never decoded;
         # an offset or a role filter may scan the conversation, so those go to the pool.
-        if query.offset is None and query.role is None:
+        if query.offset is not None or query.role is not None:
+            return await self._read_documents(reads.list_message_bodies, query)
+        newest = self._windows is not None and query.after is None and query.before is None
+        if not newest:
             page = await self._read_bounded(reads.message_window, query)
-            # Unpacked here: on the loop for a small window, on a worker thread for a large one.
-            items = await self._with_dictionaries(
-                lambda: off_loop(page.size, lambda: reads.rendered(self._codec, page.items))
-            )
-            return Page(items, has_more=page.has_more, size=page.size)
-        return await self._read_documents(reads.list_message_bodies, query)
+            return await self._rendered(page)
+        # The newest window (a context window): kept whole while the session's row shows no change.
+        kept = self._windows.page(
+            query.session_id, await self._read_bounded(windows.session_mark, query.session_id), query.limit
+        )
+        if kept is not None:
+            return kept
+        mark, page = await self._read_bounded(reads.marked_window, query)
+        rendered = await self._rendered(page)
+        sizes = [rows.document_size(row[3], row[5]) for row in page.items]
+        self._windows.keep(query.session_id, mark, rendered.items, sizes, page.has_more)
+        return rendered
+
+    async def _rendered(self, page: Page) -> Page:
+        """A page of window rows as the JSON they are served as: unpacked on the loop for a small
+        window, on a worker thread for a large one."""
+        items = await self._with_dictionaries(
+            lambda: off_loop(page.size, lambda: reads.rendered(self._codec, page.items))
+        )
+        return Page(items, has_more=page.has_more, size=page.size)
 
     async def _snapshot(self, target: str, progress: backup.Progress | None) -> Check:
         return await asyncio.to_thread(backup.copy_database, self.path, target, progress)
