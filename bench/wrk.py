@@ -18,6 +18,8 @@ class Result:
     p50_ms: float
     p99_ms: float
     non_2xx: int
+    # Requests completed in the run (0 where a figure was derived rather than measured).
+    requests: int = 0
 
 
 def ensure_wrk() -> str:
@@ -42,7 +44,8 @@ def parse(output: str) -> Result:
     p50 = _seconds(re.search(r"\s50%\s+(\S+)", output).group(1))
     p99 = _seconds(re.search(r"\s99%\s+(\S+)", output).group(1))
     non_2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", output)
-    return Result(rps, p50 * 1000, p99 * 1000, int(non_2xx.group(1)) if non_2xx else 0)
+    requests = int(re.search(r"(\d+) requests in", output).group(1))
+    return Result(rps, p50 * 1000, p99 * 1000, int(non_2xx.group(1)) if non_2xx else 0, requests)
 
 
 def run(url: str, *, core: int, connections: int, seconds: int, script: Path | None = None) -> Result:
