@@ -129,6 +129,19 @@ async def _release(pool: asyncpg.Pool, conn: asyncpg.Connection) -> None:
         log.debug("a database connection could not be returned to the pool: %s", _first_line(exc))
 
 
+async def _undo_open_transaction(conn: asyncpg.Connection) -> None:
+    """What a connection needs on its way back to the pool: at most a ROLLBACK.
+
+    asyncpg's own reset (unlock advisory locks, close cursors, UNLISTEN, RESET
+    ALL) is a round trip on every release, as long as the query it follows.
+    The store's pool connections keep no session state: their advisory locks
+    are transaction-scoped, and session-level locks and LISTEN use connections
+    of their own. Only a caller cut off inside a transaction leaves one open.
+    """
+    if conn.is_in_transaction():
+        await conn.execute("ROLLBACK")
+
+
 class Pool:
     """asyncpg's pool with a bound on waiters and a timeout to get a connection.
 
@@ -164,6 +177,7 @@ class Pool:
             max_size=self._size,
             timeout=self._timeout,
             init=self._init,
+            reset=_undo_open_transaction,
             server_settings={"application_name": APPLICATION_NAME},
         )
 
