@@ -73,27 +73,28 @@ async def delete_session(conn: asyncpg.Connection, command: commands.DeleteSessi
 
 
 async def add_messages(conn: asyncpg.Connection, command: commands.AddMessages) -> list[Message]:
-    session_id = command.session_id
-    # The row lock makes appends to one session take turns, on every instance:
-    # each reads the last_seq the previous one committed, so seq has no gaps.
-    last_seq = await conn.fetchval("SELECT last_seq FROM sessions WHERE id = $1 FOR NO KEY UPDATE", session_id)
-    if last_seq is None:
+    session_id, count = command.session_id, len(command.messages)
+    # Claims the seq numbers and counts the messages in one round trip. The
+    # update's row lock makes appends to one session take turns, on every
+    # instance: each starts from the last_seq the previous one committed, so
+    # seq has no gaps; a failed insert below rolls the claim back with it.
+    claimed = await conn.fetchval(
+        "UPDATE sessions SET last_seq = last_seq + $1, message_count = message_count + $1, updated_at = $2"
+        " WHERE id = $3 RETURNING last_seq",
+        count,
+        command.now,
+        session_id,
+    )
+    if claimed is None:
         raise NotFound("session", session_id)
-    now, count = command.now, len(command.messages)
+    first_seq = claimed - count + 1
     await conn.executemany(
         "INSERT INTO messages (session_id, seq, id, role, body, body_packed, body_size)"
         " VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        records.message_rows(session_id, command.messages, last_seq + 1, command.max_bytes),
+        records.message_rows(session_id, command.messages, first_seq, command.max_bytes),
     )
     await search.index_messages(conn, command.messages)
-    await conn.execute(
-        "UPDATE sessions SET last_seq = $1, message_count = message_count + $2, updated_at = $3 WHERE id = $4",
-        last_seq + count,
-        count,
-        now,
-        session_id,
-    )
-    return records.messages_of(session_id, command.messages, last_seq + 1)
+    return records.messages_of(session_id, command.messages, first_seq)
 
 
 async def clear_history(conn: asyncpg.Connection, command: commands.ClearHistory) -> int:
