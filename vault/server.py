@@ -30,7 +30,7 @@ from aiohttp.http_exceptions import (
     LineTooLong,
 )
 
-from vault import jsonutil
+from vault import jsonutil, logs
 from vault.appkeys import STOP_DEADLINE
 
 log = logging.getLogger("vault")
@@ -103,12 +103,22 @@ class VaultRunner(web.AppRunner):
 
 async def _serve(runner: VaultRunner, host: str, port: int, on_listening: Callable[[], None]) -> None:
     await runner.setup()
+    flushing = asyncio.get_running_loop().create_task(_flush_access_lines())
     try:
         await web.TCPSite(runner, host, port).start()
         on_listening()
         await asyncio.Event().wait()  # until SIGTERM or SIGINT raise GracefulExit
     finally:
         await runner.cleanup()
+        flushing.cancel()
+        logs.flush()
+
+
+async def _flush_access_lines() -> None:
+    """Access lines are written in batches (vault.logs); none waits longer than a batch's time."""
+    while True:
+        await asyncio.sleep(logs.ACCESS_BATCH_SECONDS)
+        logs.flush()
 
 
 def new_event_loop(kind: str) -> asyncio.AbstractEventLoop:
