@@ -102,8 +102,11 @@ def throughput(args, work: Path, corpus: list[list[dict]], databases: dict[str, 
     bodies = [message for conversation in corpus for message in conversation][:500]
     figures: dict[str, dict[str, list[float]]] = {mode: {"append": [], "window": []} for mode in databases}
     ratios: dict[str, list[float]] = {"append": [], "window": []}
+    # Off's CPU per request over zstd's: the throughput ratio on a core of their own (bench/servers.py).
+    cpu_ratios: dict[str, list[float]] = {"append": [], "window": []}
     for _ in range(args.rounds):
         round_rps: dict[str, dict[str, float]] = {}
+        round_cpu: dict[str, dict[str, float]] = {}
         for mode, path in databases.items():
             env = {"VAULT_COMPRESSION": "off" if mode == "off" else "zstd"}
             server = servers.vault(mode, args.server_core, path, work / f"{mode}.log", **env)
@@ -116,21 +119,31 @@ def throughput(args, work: Path, corpus: list[list[dict]], databases: dict[str, 
                     paths=["/storage/history"],
                     bodies=[json.dumps({"session_id": session, **body}) for body in bodies],
                 )
-                run = lambda url, script=None: wrk.run(  # noqa: E731
-                    url, core=args.load_core, connections=args.connections, seconds=args.seconds, script=script
-                )
-                append = run(f"{server.url}/storage/history", script)
-                window = run(f"{server.url}/storage/history?session_id={args.window_sessions[mode]}&limit=50")
+                cpu_us: dict[str, float] = {}
+
+                def run(name: str, url: str, script: Path | None = None, server=server, cpu_us=cpu_us) -> wrk.Result:
+                    before = server.cpu_seconds()
+                    result = wrk.run(
+                        url, core=args.load_core, connections=args.connections, seconds=args.seconds, script=script
+                    )
+                    cpu_us[name] = 1e6 * (server.cpu_seconds() - before) / max(result.requests, 1)
+                    return result
+
+                append = run("append", f"{server.url}/storage/history", script)
+                window = run("window", f"{server.url}/storage/history?session_id={args.window_sessions[mode]}&limit=50")
             finally:
                 server.stop()
             round_rps[mode] = {"append": append.requests_per_second, "window": window.requests_per_second}
+            round_cpu[mode] = cpu_us
             for name in ("append", "window"):
                 figures[mode][name].append(round_rps[mode][name])
         for name in ("append", "window"):
             ratios[name].append(round_rps["zstd+dictionary"][name] / round_rps["off"][name])
+            cpu_ratios[name].append(round_cpu["off"][name] / round_cpu["zstd+dictionary"][name])
     return {
         "medians": {mode: {k: statistics.median(v) for k, v in f.items()} for mode, f in figures.items()},
         "ratios": {k: statistics.median(v) for k, v in ratios.items()},
+        "cpu_ratios": {k: statistics.median(v) for k, v in cpu_ratios.items()},
     }
 
 
@@ -170,12 +183,13 @@ def main() -> None:
             for mode in ("off", "zstd+dictionary")
         }
         measured = throughput(args, work, corpus, {m: work / f"{m}.db" for m in ("off", "zstd+dictionary")})
-        print("| request | off (req/s) | zstd + dictionary (req/s) | ratio (median of rounds) |")
-        print("|---|---|---|---|")
+        print("| request | off (req/s) | zstd + dictionary (req/s) | ratio (median of rounds) | CPU ratio |")
+        print("|---|---|---|---|---|")
         for name, label in (("append", "POST /storage/history (one message)"), ("window", "GET ?limit=50")):
             off = measured["medians"]["off"][name]
             packed = measured["medians"]["zstd+dictionary"][name]
-            print(f"| {label} | {off:,.0f} | {packed:,.0f} | {measured['ratios'][name]:.2f} |")
+            ratio, cpu_ratio = measured["ratios"][name], measured["cpu_ratios"][name]
+            print(f"| {label} | {off:,.0f} | {packed:,.0f} | {ratio:.2f} | {cpu_ratio:.2f} |")
 
 
 if __name__ == "__main__":

@@ -106,6 +106,12 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--server-core", type=int, default=0)
     parser.add_argument("--load-core", type=int, default=1)
+    parser.add_argument(
+        "--vault-checkout",
+        type=Path,
+        help="measure The Vault of another checkout (with its own .venv), e.g. an earlier commit, against the same"
+        " baselines",
+    )
     args = parser.parse_args()
     wrk.ensure_wrk()
 
@@ -114,8 +120,8 @@ def main() -> None:
         log = work / "servers.log"
         core = args.server_core
         print(f"starting the servers (each pinned to core {core}; wrk on core {args.load_core})")
-        vault = servers.vault("vault", core, work / "vault.db", log)
-        naive = servers.vault("naive", core, work / "naive.db", log, VAULT_WRITE_BATCH_MAX="1")
+        vault = servers.vault("vault", core, work / "vault.db", log, args.vault_checkout)
+        naive = servers.vault("naive", core, work / "naive.db", log, args.vault_checkout, VAULT_WRITE_BATCH_MAX="1")
         ceiling = servers.ceiling(core, log)
         try:
             report = measure(args, work, vault, naive, ceiling)

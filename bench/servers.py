@@ -75,8 +75,13 @@ class Server:
                 self.process.kill()
 
 
-def vault(name: str, core: int, db_path: Path, log: Path, **env: str) -> Server:
-    return Server(name, [sys.executable, "-m", "vault", "serve"], core, {"DB_PATH": str(db_path), **env}, log)
+def vault(name: str, core: int, db_path: Path, log: Path, checkout: Path | None = None, **env: str) -> Server:
+    """`vault serve` of this checkout, or of another one (with its own .venv) to compare builds."""
+    if checkout is None:
+        return Server(name, [sys.executable, "-m", "vault", "serve"], core, {"DB_PATH": str(db_path), **env}, log)
+    python = str(checkout / ".venv" / "bin" / "python")
+    # Run from its own folder, so `python -m vault` imports that checkout's code and not this one's.
+    return Server(name, [python, "-m", "vault", "serve"], core, {"DB_PATH": str(db_path), **env}, log, cwd=checkout)
 
 
 def ceiling(core: int, log: Path) -> Server:
