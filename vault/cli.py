@@ -173,7 +173,7 @@ def restore_command(args: argparse.Namespace) -> int:
     if not checked.ok:
         return _fail(f"refusing {args.path}: integrity_check says {checked.result}")
     started = time.monotonic()
-    blobs = build_blobs(config.artifact_location)
+    blobs = build_blobs(config.artifact_location, config.compression == "zstd")
     restored = backup.restore(args.path, config.db_path, blobs)
     print(f"restored {args.path} (schema version {checked.schema_version}) to {config.db_path}")
     print(f"artifact content: {restored.artifacts} files brought back into {blobs.location}")
@@ -333,7 +333,9 @@ def copy_command(args: argparse.Namespace) -> int:
         target = artifact_url("--to", args.target)
         if source == target:
             return _fail("--from and --to name the same blob store")
-        return run_blob_copy(build_blobs(source), build_blobs(target))
+        # The target keeps what it receives as its own VAULT_COMPRESSION says (packed where that pays, or raw).
+        packing = _config(args).compression == "zstd"
+        return run_blob_copy(build_blobs(source), build_blobs(target, packing))
     return run_copy(args.source, args.target, _config(args).redis_prefix, [args.only] if args.only else None)
 
 
