@@ -308,7 +308,7 @@ def compress_command(args: argparse.Namespace) -> int:
 
     def show(kind: str, looked: int, rewritten: int) -> None:
         if terminal:
-            print(f"\r{kind}: {looked:,} plain rows read, {rewritten:,} rewritten compressed", end="", file=sys.stderr)
+            print(f"\r{kind}: {looked:,} plain read, {rewritten:,} rewritten compressed", end="", file=sys.stderr)
 
     async def run_it() -> dict[str, int]:
         # Through the store, in bounded write batches: on PostgreSQL the instances keep serving.
@@ -322,7 +322,10 @@ def compress_command(args: argparse.Namespace) -> int:
     done = asyncio.run(run_it())
     if terminal:
         print(file=sys.stderr)
-    print(", ".join(f"{kind}: {count:,} rows rewritten compressed" for kind, count in done.items()))
+    units = {"artifacts": "blobs"}
+    print(
+        ", ".join(f"{kind}: {count:,} {units.get(kind, 'rows')} rewritten compressed" for kind, count in done.items())
+    )
     return 0
 
 

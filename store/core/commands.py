@@ -148,6 +148,21 @@ class ReleaseBlobs(Command):
     remove: Callable[[str], bool]
 
 
+@frozen
+class DropRawBlob(Command):
+    """Remove (with `drop`) a blob's raw form now that its packed copy is beside it; answers whether it did.
+
+    Ordered with claims and releases of the blob, as ReleaseBlobs is: a
+    release between the check for the packed copy and the removal of the raw
+    one could otherwise leave a newly claimed raw blob removed.
+    """
+
+    alone: ClassVar[bool] = True
+
+    sha256: str
+    drop: Callable[[str], bool]
+
+
 # -- metrics
 
 

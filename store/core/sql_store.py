@@ -280,6 +280,10 @@ class SqlStore(BlobOperations, PortOperations, CompressionOperations):
         """Remove the blobs no record claims, each check ordered with the commits that claim it."""
         return await self._write(commands.ReleaseBlobs(sha256s, self._blobs.remove))
 
+    async def _drop_raw(self, sha256: str) -> bool:
+        """Remove a blob's raw form beside its packed copy, ordered with the commits that claim and release it."""
+        return await self._write(commands.DropRawBlob(sha256, self._blobs.drop_raw))
+
     # -- metrics
 
     async def record_metrics(self, metrics: list[NewMetric], claim: IdempotencyClaim | None = None) -> list[Metric]:

@@ -232,6 +232,12 @@ class SQLiteStore(SqlStore):
                     removed += 1
         return removed
 
+    async def _drop_raw(self, sha256: str) -> bool:
+        if self._blob_locks is None:
+            return await super()._drop_raw(sha256)
+        async with self._blob_locks.holding(sha256):
+            return await asyncio.to_thread(self._blobs.drop_raw, sha256)
+
     def _takes_writes(self) -> bool:
         return self._writer is not None and self._writer.running
 
