@@ -39,7 +39,8 @@ class BlobOperations:
         async for page in self._blobs.raw_blobs(BLOB_PAGE):
             for sha256 in page:
                 looked += 1
-                if await pack_beside(self._blobs, sha256) and await self._drop_raw(sha256):
+                stored_size = await pack_beside(self._blobs, sha256)
+                if stored_size is not None and await self._drop_raw(sha256, stored_size):
                     packed += 1
             if progress is not None:
                 progress("artifacts", looked, packed)
@@ -65,5 +66,5 @@ class BlobOperations:
     async def backup(self, target: str, progress: object = None) -> BackupInfo:
         raise NotImplementedError
 
-    async def _drop_raw(self, sha256: str) -> bool:
+    async def _drop_raw(self, sha256: str, stored_size: int) -> bool:
         raise NotImplementedError

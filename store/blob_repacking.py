@@ -28,14 +28,14 @@ async def stream_blob(source: BlobStore, sha256: str, upload: BlobUpload) -> Blo
     return await upload.finish()
 
 
-async def pack_beside(blobs: BlobStore, sha256: str) -> bool:
-    """Place a packed copy beside a raw blob; False when packing would not pay or the blob is gone or damaged."""
+async def pack_beside(blobs: BlobStore, sha256: str) -> int | None:
+    """Place a packed copy beside a raw blob and answer its size; None when packing would not pay or
+    the blob is gone or damaged."""
     async with blobs.upload() as upload:
         try:
             info = await stream_blob(blobs, sha256, upload)
         except BlobMissing:
-            return False
+            return None
         if info.sha256 != sha256 or not upload.packed:
-            return False
-        await upload.place(beside=True)
-    return True
+            return None
+        return await upload.place(beside=True)

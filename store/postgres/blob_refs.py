@@ -54,7 +54,10 @@ async def release_blobs(conn: asyncpg.Connection, command: ReleaseBlobs) -> int:
 async def drop_raw_blob(conn: asyncpg.Connection, command: DropRawBlob) -> bool:
     """Remove the blob's raw form if its packed copy is there, under the blob's lock (claims and releases take it)."""
     await lock_blob(conn, command.sha256)
-    return await asyncio.to_thread(command.drop, command.sha256)
+    if not await asyncio.to_thread(command.drop, command.sha256):
+        return False
+    await conn.execute("UPDATE artifacts SET stored_size = $1 WHERE sha256 = $2", command.stored_size, command.sha256)
+    return True
 
 
 @contextlib.asynccontextmanager

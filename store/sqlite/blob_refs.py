@@ -26,4 +26,7 @@ def release_blobs(conn: sqlite3.Connection, command: ReleaseBlobs) -> int:
 
 def drop_raw_blob(conn: sqlite3.Connection, command: DropRawBlob) -> bool:
     """Remove the blob's raw form if its packed copy is there, ordered with claims and releases."""
-    return command.drop(command.sha256)
+    if not command.drop(command.sha256):
+        return False
+    conn.execute("UPDATE artifacts SET stored_size = ? WHERE sha256 = ?", (command.stored_size, command.sha256))
+    return True
