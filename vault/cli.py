@@ -54,7 +54,8 @@ def _parser() -> argparse.ArgumentParser:
     restore.add_argument("--db-path", help="overrides DB_PATH")
     compress = commands.add_parser(
         "compress",
-        help="rewrite rows kept as plain text zstd-compressed (bounded batches; safe to run again)",
+        help="rewrite rows kept as plain text, then artifact blobs kept as sent, zstd-compressed"
+        " (bounded batches; safe to run again)",
     )
     compress.add_argument("--db-path", help="overrides DB_PATH")
     copy = commands.add_parser(
