@@ -105,7 +105,9 @@ async def list_jobs(request: web.Request) -> web.Response:
             StorageReport,
             "Per kind of data: `count`, `raw_bytes` (the documents as sent) and `stored_bytes` (as the database"
             " keeps them, zstd frames where compression saved space). State and cache count what the database"
-            " holds (none when they are on Redis); artifacts count their content's size.",
+            " holds (none when they are on Redis). Artifacts: `count` records; `raw_bytes` the content each"
+            " record has, as sent; `stored_bytes` each distinct blob once (records share blobs by content), in"
+            " the size it is kept in (zstd-packed where that saved space).",
         ),
         description="Answers the last measurement (the `storage-figures` job takes one every five minutes) unless"
         " `fresh=true`, which measures now: one pass over the size columns of every row.",

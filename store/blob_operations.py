@@ -7,12 +7,18 @@ which these build on. Contracts: vault.store.interface.Store.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from vault.store import backup_files
 from vault.store.artifact_content import ArtifactContent, open_content
+from vault.store.blob_repacking import pack_beside
 from vault.store.blobs import BlobStore, BlobUpload
 from vault.store.orphans import OrphanSweep, sweep_orphans
 
 from vault.models import Artifact, BackupFile, BackupInfo
+
+# Raw blobs listed at a time by `compress_blobs`.
+BLOB_PAGE = 100
 
 
 class BlobOperations:
@@ -26,6 +32,19 @@ class BlobOperations:
 
     async def sweep_orphans(self, cutoff: float) -> OrphanSweep:
         return await sweep_orphans(self._blobs, self.referenced_blobs, self.release_blobs, cutoff)
+
+    async def compress_blobs(self, progress: Callable[[str, int, int], None] | None = None) -> int:
+        """Pack every blob kept raw where that pays (see vault.store.blob_repacking); answer how many were."""
+        looked = packed = 0
+        async for page in self._blobs.raw_blobs(BLOB_PAGE):
+            for sha256 in page:
+                looked += 1
+                stored_size = await pack_beside(self._blobs, sha256)
+                if stored_size is not None and await self._drop_raw(sha256, stored_size):
+                    packed += 1
+            if progress is not None:
+                progress("artifacts", looked, packed)
+        return packed
 
     async def list_backups(self, backup_dir: str) -> list[BackupFile]:
         return await backup_files.list_backups(backup_dir)
@@ -45,4 +64,7 @@ class BlobOperations:
         raise NotImplementedError
 
     async def backup(self, target: str, progress: object = None) -> BackupInfo:
+        raise NotImplementedError
+
+    async def _drop_raw(self, sha256: str, stored_size: int) -> bool:
         raise NotImplementedError

@@ -2,8 +2,9 @@
 
 Layout under the artifact folder:
 
-    blobs/<first two hex digits>/<sha256>   one file per distinct content
-    tmp/<random>.partial                    uploads in progress
+    blobs/<first two hex digits>/<sha256>       one file per distinct content, as sent
+    blobs/<first two hex digits>/<sha256>.zst   or packed (vault.store.blob_packing)
+    tmp/<random>.partial                        uploads in progress
 
 An upload is written to `tmp/`, fsynced, then hard-linked to its blob name
 and the folder fsynced: a blob name only ever points at complete, durable
@@ -12,6 +13,10 @@ orphan sweep. Linking (rather than renaming) keeps the temporary copy until
 the record is committed, so an upload whose blob was released meanwhile can
 place it again. Blob names come only from sha256 digests, never from what a
 client sent, so nothing outside the folder is ever touched.
+
+A blob is kept raw or packed, under one name or the other; for a moment
+while `vault compress` packs an old raw blob, under both (either is read).
+Reads try the packed name first: its seek table says where each frame is.
 """
 
 from __future__ import annotations
@@ -31,7 +36,17 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, BinaryIO, ClassVar, TypeVar
 
-from vault.store.blobs import BlobInfo, ExportResult, is_sha256
+from vault.store.blob_packing import (
+    PACKED_SUFFIX,
+    TAIL_BYTES,
+    DamagedTable,
+    Packer,
+    SeekTable,
+    parse_table,
+    table_length,
+    unpacked,
+)
+from vault.store.blobs import BlobInfo, ExportResult, blob_file_name, is_sha256
 from vault.store.errors import BlobMissing, ContentTooLarge, DiskFull, StoreReadOnly, StoreUnavailable
 
 from vault.telemetry import Telemetry
@@ -43,15 +58,16 @@ READ_CHUNK_BYTES = 1024 * 1024
 SHARDS = tuple(f"{n:02x}" for n in range(256))
 
 
-def exported_blobs(folder: Path) -> Iterator[tuple[str, Path]]:
-    """(sha256, file) of each blob in a folder laid out as `export` writes it (shard folders of files)."""
+def exported_blobs(folder: Path) -> Iterator[tuple[str, bool, Path]]:
+    """(sha256, packed, file) of each blob in a folder laid out as `export` writes it (shard folders of files)."""
     for shard in SHARDS:
         source_dir = folder / shard
         if not source_dir.is_dir():
             continue
         for entry in os.scandir(source_dir):
-            if is_sha256(entry.name):
-                yield entry.name, Path(entry.path)
+            named = blob_file_name(entry.name)
+            if named is not None:
+                yield *named, Path(entry.path)
 
 
 PARTIAL_SUFFIX = ".partial"
@@ -93,18 +109,47 @@ def _blob_name(sha256: str) -> str:
     return sha256
 
 
-def _open_at(path: Path, start: int) -> BinaryIO:
-    handle = path.open("rb")
-    try:
-        handle.seek(start)
-    except BaseException:
-        handle.close()
-        raise
-    return handle
+async def _span(handle: BinaryIO, sha256: str, start: int, end: int) -> AsyncIterator[bytes]:
+    """Bytes `start` to `end` of an open file, a chunk per trip to a thread; BlobMissing if it is shorter."""
+    position = start
+    while position < end:
+        chunk = await asyncio.to_thread(os.pread, handle.fileno(), min(READ_CHUNK_BYTES, end - position), position)
+        if not chunk:
+            raise BlobMissing(sha256)  # shorter than its size: damaged on disk
+        position += len(chunk)
+        yield chunk
 
 
 def _take(names: Iterator[str], count: int) -> list[str]:
     return list(islice(names, count))
+
+
+def read_table(handle: BinaryIO) -> SeekTable:
+    """The seek table at the end of an open packed blob; DamagedTable if there is none that fits it."""
+    stored = os.fstat(handle.fileno()).st_size
+    tail_size = min(stored, TAIL_BYTES)
+    handle.seek(stored - tail_size)
+    tail = handle.read(tail_size)
+    length = table_length(tail)
+    if length > len(tail):
+        if length > stored:
+            raise DamagedTable("a seek table longer than its blob")
+        handle.seek(stored - length)
+        tail = handle.read(length)
+    return parse_table(tail, stored)
+
+
+def _open_blob(raw: Path, packed: Path) -> tuple[BinaryIO, SeekTable | None]:
+    """An open blob, packed if it has that form (with its seek table), else raw; FileNotFoundError if neither."""
+    try:
+        handle = packed.open("rb")
+    except FileNotFoundError:
+        return raw.open("rb"), None
+    try:
+        return handle, read_table(handle)
+    except BaseException:
+        handle.close()
+        raise
 
 
 def _ensure_shard(folder: Path) -> None:
@@ -139,8 +184,10 @@ def _link_durably(source: Path, target: Path) -> None:
 class FilesystemBlobStore:
     kind: ClassVar[str] = "filesystem"
 
-    def __init__(self, location: str | os.PathLike[str]) -> None:
+    def __init__(self, location: str | os.PathLike[str], packing: bool = True) -> None:
         self.location = str(location)
+        # Whether uploads are packed where that pays (VAULT_COMPRESSION); packed blobs are read either way.
+        self.packing = packing
         self._root = Path(location)
         self.blob_dir = self._root / "blobs"
         self.tmp_dir = self._root / "tmp"
@@ -148,6 +195,12 @@ class FilesystemBlobStore:
     def path(self, sha256: str) -> Path:
         name = _blob_name(sha256)
         return self.blob_dir / name[:2] / name
+
+    def packed_path(self, sha256: str) -> Path:
+        return self.path(sha256).with_name(sha256 + PACKED_SUFFIX)
+
+    def form_path(self, sha256: str, packed: bool) -> Path:
+        return self.packed_path(sha256) if packed else self.path(sha256)
 
     def open(self) -> None:
         # A folder that cannot be made or written fails at start-up, not at the first upload;
@@ -186,35 +239,72 @@ class FilesystemBlobStore:
         return FilesystemUpload(self, limit)
 
     def contains(self, sha256: str) -> bool:
-        return self.path(sha256).is_file()
+        return self.packed_path(sha256).is_file() or self.path(sha256).is_file()
 
     def remove(self, sha256: str) -> bool:
+        removed = False
+        for path in (self.packed_path(sha256), self.path(sha256)):
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+                removed = True
+        return removed
+
+    def drop_raw(self, sha256: str) -> bool:
+        if not self.packed_path(sha256).is_file():
+            return False
         try:
             self.path(sha256).unlink()
         except FileNotFoundError:
             return False
+        fsync_dir(self.path(sha256).parent)
         return True
 
     async def size(self, sha256: str) -> int:
+        handle, table = await self._opened(sha256)
         try:
-            return (await asyncio.to_thread(self.path(sha256).stat)).st_size
-        except FileNotFoundError:
+            return table.raw_size if table is not None else os.fstat(handle.fileno()).st_size
+        finally:
+            handle.close()
+
+    def kept_size(self, sha256: str, packed: bool, size: int) -> int | None:
+        """The stored size of the blob's form, if that form is there and holds `size` bytes as sent."""
+        path = self.form_path(sha256, packed)
+        try:
+            with path.open("rb") as handle:
+                stored = os.fstat(handle.fileno()).st_size
+                if not packed:
+                    return stored if stored == size else None
+                return stored if read_table(handle).raw_size == size else None
+        except (FileNotFoundError, DamagedTable):
+            return None
+
+    def remove_damaged(self, sha256: str, packed: bool, size: int) -> None:
+        """Delete the blob's form if it is there but does not hold `size` bytes as sent (it would be read first)."""
+        path = self.form_path(sha256, packed)
+        if path.exists() and self.kept_size(sha256, packed, size) is None:
+            path.unlink(missing_ok=True)
+
+    async def _opened(self, sha256: str) -> tuple[BinaryIO, SeekTable | None]:
+        try:
+            return await asyncio.to_thread(_open_blob, self.path(sha256), self.packed_path(sha256))
+        except (FileNotFoundError, DamagedTable):
             raise BlobMissing(sha256) from None
 
     async def read(self, sha256: str, start: int, end: int) -> AsyncIterator[bytes]:
-        try:
-            handle = await asyncio.to_thread(_open_at, self.path(sha256), start)
-        except FileNotFoundError:
-            raise BlobMissing(sha256) from None
+        handle, table = await self._opened(sha256)
         # From here the open file keeps the bytes, even if the blob's name is removed.
         try:
-            left = end - start
-            while left > 0:
-                chunk = await asyncio.to_thread(handle.read, min(READ_CHUNK_BYTES, left))
-                if not chunk:
-                    raise BlobMissing(sha256)  # shorter than its size: damaged on disk
-                left -= len(chunk)
-                yield chunk
+            if table is None:
+                async for chunk in _span(handle, sha256, start, end):
+                    yield chunk
+                return
+            if end > table.raw_size:
+                raise BlobMissing(sha256)
+            try:
+                async for chunk in unpacked(functools.partial(_span, handle, sha256), table, start, end):
+                    yield chunk
+            except DamagedTable:
+                raise BlobMissing(sha256) from None
         finally:
             # Closing a file opened for reading does not block; awaiting here could be cut short.
             handle.close()
@@ -225,17 +315,30 @@ class FilesystemBlobStore:
             yield chunk
 
     def _stored_before(self, cutoff: float) -> Iterator[str]:
+        for sha256, forms in self._blob_files():
+            if max(forms.values()) < cutoff:
+                yield sha256
+
+    async def raw_blobs(self, page: int) -> AsyncIterator[list[str]]:
+        names = (sha256 for sha256, forms in self._blob_files() if False in forms)
+        while chunk := await asyncio.to_thread(_take, names, page):
+            yield chunk
+
+    def _blob_files(self) -> Iterator[tuple[str, dict[bool, float]]]:
+        """Each blob with its forms (packed or not) and each form's last write, a shard at a time."""
         for shard in SHARDS:
             try:
                 entries = list(os.scandir(self.blob_dir / shard))
             except FileNotFoundError:
                 continue
+            found: dict[str, dict[bool, float]] = {}
             for entry in entries:
-                if not is_sha256(entry.name):
+                named = blob_file_name(entry.name)
+                if named is None:
                     continue
                 with contextlib.suppress(FileNotFoundError):
-                    if entry.stat(follow_symlinks=False).st_mtime < cutoff:
-                        yield entry.name
+                    found.setdefault(named[0], {})[named[1]] = entry.stat(follow_symlinks=False).st_mtime
+            yield from found.items()
 
     async def remove_partials_before(self, cutoff: float) -> int:
         return await asyncio.to_thread(self._remove_partials_before, cutoff)
@@ -262,13 +365,18 @@ class FilesystemBlobStore:
         missing = []
         touched: set[Path] = set()
         for sha256 in sha256s:
-            source = self.path(sha256)
-            target = folder / sha256[:2] / sha256
-            target.parent.mkdir(parents=True, exist_ok=True)
-            touched.add(target.parent)
-            try:
-                _link_durably(source, target)
-            except FileNotFoundError:
+            # As kept: a packed blob goes into the folder packed, under its packed name.
+            target_dir = folder / sha256[:2]
+            target_dir.mkdir(parents=True, exist_ok=True)
+            touched.add(target_dir)
+            for source in (self.packed_path(sha256), self.path(sha256)):
+                target = target_dir / source.name
+                try:
+                    _link_durably(source, target)
+                    break
+                except FileNotFoundError:
+                    continue
+            else:
                 missing.append(sha256)
                 continue
             copied += 1
@@ -281,15 +389,15 @@ class FilesystemBlobStore:
 
     def import_from(self, folder: Path) -> int:
         imported = 0
-        for sha256, file in exported_blobs(folder):
+        for sha256, packed, file in exported_blobs(folder):
             if not self.contains(sha256):
-                _link_durably(file, self.path(sha256))
+                _link_durably(file, self.form_path(sha256, packed))
                 imported += 1
         return imported
 
 
 class FilesystemUpload:
-    """Streams into tmp/ while hashing; writes and hashing run in a thread, a chunk batch at a time."""
+    """Streams into tmp/ while hashing (and packing); the work runs in a thread, a chunk batch at a time."""
 
     def __init__(self, store: FilesystemBlobStore, limit: int | None) -> None:
         self._store = store
@@ -297,10 +405,12 @@ class FilesystemUpload:
         self._path = store.tmp_dir / f"{uuid.uuid4().hex}{PARTIAL_SUFFIX}"
         self._file: BinaryIO | None = None
         self._hash = hashlib.sha256()
+        self._packer = Packer(store.packing)
         self._pending: list[bytes] = []
         self._pending_size = 0
         self.size = 0
         self.info: BlobInfo | None = None
+        self.packed: bool | None = None
 
     async def __aenter__(self) -> FilesystemUpload:
         self._file = await asyncio.to_thread(_storage_errors(self._path.open), "xb")
@@ -332,45 +442,53 @@ class FilesystemUpload:
     def _write_out(self, chunks: list[bytes]) -> None:
         assert self._file is not None
         for chunk in chunks:
-            # hashlib releases the GIL for large updates, so hashing here keeps the loop free.
+            # hashlib and zstd release the GIL for large inputs, so this work keeps the loop free.
             self._hash.update(chunk)
-            self._file.write(chunk)
+            self._file.write(self._packer.feed(chunk))
 
     async def finish(self) -> BlobInfo:
         if self.info is None:
             await self._flush()
-            await asyncio.to_thread(self._sync_and_close)
+            await asyncio.to_thread(self._end_and_close)
+            self.packed = self._packer.packed
             self.info = BlobInfo(self._hash.hexdigest(), self.size)
         return self.info
 
     @_storage_errors
-    def _sync_and_close(self) -> None:
+    def _end_and_close(self) -> None:
         assert self._file is not None
+        self._file.write(self._packer.end())
         self._file.flush()
         os.fsync(self._file.fileno())
         self._file.close()
 
-    async def place(self) -> None:
+    async def place(self, beside: bool = False) -> int:
         info = await self.finish()
-        await asyncio.to_thread(self._place, info)
+        return await asyncio.to_thread(self._place, info, beside)
 
     @_storage_errors
-    def _place(self, info: BlobInfo) -> None:
-        target = self._store.path(info.sha256)
-        try:
-            if target.stat().st_size == info.size:
+    def _place(self, info: BlobInfo, beside: bool) -> int:
+        assert self.packed is not None
+        store = self._store
+        forms = (self.packed,) if beside else (self.packed, not self.packed)
+        for packed in forms:
+            kept = store.kept_size(info.sha256, packed, info.size)
+            if kept is not None:
                 # Already there, perhaps placed a moment ago by another upload: the record
                 # about to claim it must not commit before its folder entry is durable.
-                fsync_dir(target.parent)
-                return
-        except FileNotFoundError:
-            pass
-        else:
-            # A blob of the wrong size is damage, not content: put the true bytes over it.
+                fsync_dir(store.path(info.sha256).parent)
+                return kept
+        # Whatever is left under the blob's names is damage, not content: the true bytes go over it.
+        target = store.form_path(info.sha256, self.packed)
+        if target.exists():
             os.replace(self._relink(target), target)
-            fsync_dir(target.parent)
-            return
-        _link_durably(self._path, target)
+        else:
+            _link_durably(self._path, target)
+        if not beside:
+            # A damaged copy in the other form would be read first, or stay behind.
+            store.remove_damaged(info.sha256, not self.packed, info.size)
+        fsync_dir(target.parent)
+        return self._packer.stored_size
 
     def _relink(self, target: Path) -> Path:
         staged = target.with_name(f".{target.name}.{uuid.uuid4().hex}{PARTIAL_SUFFIX}")

@@ -19,6 +19,11 @@ makes one bounded request for each claim and release, failing with
 StoreUnavailable after its timeouts; a release that fails leaves an
 orphan for the sweep, never a record without its bytes. `export` and
 `import_from` run on a thread of their own.
+
+A blob is kept as sent or packed (vault.store.blob_packing), whichever the
+upload found to pay; the store knows which by the name it keeps it under, and
+every read gives the bytes as sent. Its name, size and ranges are those of the
+bytes as sent, whatever form it is kept in.
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ from types import TracebackType
 from typing import Protocol
 
 from attrs import frozen
+from vault.store.blob_packing import PACKED_SUFFIX
 
 from vault.telemetry import Telemetry
 
@@ -41,6 +47,13 @@ def is_sha256(text: str) -> bool:
     return _SHA256.fullmatch(text) is not None
 
 
+def blob_file_name(name: str) -> tuple[str, bool] | None:
+    """(sha256, packed) for the name a blob is kept under (`<sha256>` or `<sha256>.zst`); None for any other name."""
+    packed = name.endswith(PACKED_SUFFIX)
+    sha256 = name[: -len(PACKED_SUFFIX)] if packed else name
+    return (sha256, packed) if is_sha256(sha256) else None
+
+
 def artifacts_folder(backup_file: str | Path) -> Path:
     """Where the artifact bytes of a backup go: `<backup file>.artifacts/`, beside it."""
     return Path(f"{backup_file}.artifacts")
@@ -49,7 +62,10 @@ def artifacts_folder(backup_file: str | Path) -> Path:
 @frozen
 class BlobInfo:
     sha256: str
+    # The bytes as sent.
     size: int
+    # The bytes as kept (packed or not), once the blob is placed; None before.
+    stored_size: int | None = None
 
 
 @frozen
@@ -63,6 +79,8 @@ class BlobUpload(Protocol):
     """Bytes on their way in: an async context manager that discards its temporary copy on exit."""
 
     info: BlobInfo | None
+    # Whether the finished upload is kept packed (None until it is finished).
+    packed: bool | None
 
     async def __aenter__(self) -> BlobUpload: ...
 
@@ -76,8 +94,14 @@ class BlobUpload(Protocol):
     async def finish(self) -> BlobInfo:
         """Flush and make the bytes durable; they are complete and hashed."""
 
-    async def place(self) -> None:
-        """Make the finished bytes a durable blob under their sha256; again if it was removed since. Safe to repeat."""
+    async def place(self, beside: bool = False) -> int:
+        """Make the finished bytes a durable blob under their sha256; again if it was removed since. Safe to repeat.
+
+        Answers the size of the blob as kept: this upload's, or that of the same
+        bytes already there (in either form). With `beside`, the upload is
+        placed in its own form even when the blob is there in the other
+        (`vault compress` writing a packed copy beside a raw blob).
+        """
 
     async def discard(self) -> None:
         """Remove the temporary copy; a placed blob stays."""
@@ -112,7 +136,10 @@ class BlobStore(Protocol):
         """Whether the blob is present."""
 
     def remove(self, sha256: str) -> bool:
-        """Delete the blob; False if it was not there. Only the store calls this."""
+        """Delete the blob (in every form it is kept in); False if it was not there. Only the store calls this."""
+
+    def drop_raw(self, sha256: str) -> bool:
+        """Delete the raw form of a blob also kept packed; False if it had not both. Only the store calls this."""
 
     async def size(self, sha256: str) -> int:
         """The blob's length in bytes; BlobMissing if it is not there."""
@@ -129,11 +156,14 @@ class BlobStore(Protocol):
     def stored_before(self, cutoff: float, page: int) -> AsyncIterator[list[str]]:
         """Every blob last written before `cutoff` (seconds since the epoch), `page` names at a time."""
 
+    def raw_blobs(self, page: int) -> AsyncIterator[list[str]]:
+        """Every blob kept raw (also those with a packed copy beside), `page` names at a time."""
+
     async def remove_partials_before(self, cutoff: float) -> int:
         """Delete temporary copies of uploads abandoned before `cutoff` (a crash, a lost client)."""
 
     def export(self, sha256s: Iterable[str], folder: Path) -> ExportResult:
-        """Durably copy the blobs into the local `folder`, laid out as `<2 hex digits>/<sha256>`."""
+        """Durably copy the blobs as kept into the local `folder`, as `<2 hex digits>/<sha256>[.zst]`."""
 
     def import_from(self, folder: Path) -> int:
         """Bring in every blob of an exported folder that is not here yet; return how many."""

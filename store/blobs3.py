@@ -2,7 +2,8 @@
 
 Layout under the bucket's prefix:
 
-    blobs/<sha256>              one object per distinct content
+    blobs/<sha256>              one object per distinct content, as sent
+    blobs/<sha256>.zst          or packed (vault.store.blob_packing)
     uploads/<start>-<random>    uploads in progress (a multipart upload, or its completed object)
 
 An upload's sha256 is known only at its end, so its bytes go to a temporary
@@ -20,6 +21,9 @@ timeouts of vault.store.s3_calls. Called under the blob's lock (SQLite's
 blob_locks, a PostgreSQL advisory lock), on a thread, they keep the crash
 guarantee across processes sharing the bucket without holding up any other
 write.
+
+A packed blob's range is two GETs: the object's last bytes (its seek table;
+a suffix range, so no HEAD first) and then just the frames the range touches.
 """
 
 from __future__ import annotations
@@ -38,7 +42,16 @@ from typing import Any, ClassVar
 from aiobotocore.session import get_session as get_async_session
 from botocore.exceptions import ClientError, NoCredentialsError
 from botocore.session import get_session as get_sync_session
-from vault.store.blobs import ExportResult, is_sha256
+from vault.store.blob_packing import (
+    PACKED_SUFFIX,
+    TAIL_BYTES,
+    DamagedTable,
+    SeekTable,
+    parse_table,
+    table_length,
+    unpacked,
+)
+from vault.store.blobs import ExportResult, blob_file_name, is_sha256
 from vault.store.blobs3_files import export_blobs, import_blobs
 from vault.store.blobs3_upload import PART_BYTES, S3Upload
 from vault.store.errors import BlobMissing, StoreUnavailable
@@ -59,11 +72,31 @@ IMPORT_PART_BYTES = 64 * 1024 * 1024
 LIST_PAGE = 1000
 
 
+async def _pages(names: AsyncIterator[str], page: int) -> AsyncIterator[list[str]]:
+    found: list[str] = []
+    async for name in names:
+        found.append(name)
+        if len(found) >= page:
+            yield found
+            found = []
+    if found:
+        yield found
+
+
 class S3BlobStore:
     kind: ClassVar[str] = "s3"
 
-    def __init__(self, url: str, *, part_bytes: int = PART_BYTES, copy_limit_bytes: int = COPY_LIMIT_BYTES) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        part_bytes: int = PART_BYTES,
+        copy_limit_bytes: int = COPY_LIMIT_BYTES,
+        packing: bool = True,
+    ) -> None:
         self.where = S3Location.from_url(url)
+        # Whether uploads are packed where that pays (VAULT_COMPRESSION); packed blobs are read either way.
+        self.packing = packing
         self.location = self.where.url
         self.calls = S3Calls(self.where)
         self.part_bytes = part_bytes
@@ -82,6 +115,9 @@ class S3BlobStore:
         if not is_sha256(sha256):
             raise ValueError(f"not a sha256: {sha256!r}")
         return self.where.key(BLOBS + sha256)
+
+    def form_key(self, sha256: str, packed: bool) -> str:
+        return self.blob_key(sha256) + (PACKED_SUFFIX if packed else "")
 
     def temporary_key(self) -> str:
         # The start time is in the name: the sweep goes by this process's clock, not by the
@@ -169,44 +205,132 @@ class S3BlobStore:
     def upload(self, limit: int | None = None) -> S3Upload:
         return S3Upload(self, limit)
 
-    def contains(self, sha256: str) -> bool:
-        client = self._sync_client()
+    def _has(self, key: str) -> bool:
         try:
             with self.calls.reaching("head"):
-                client.head_object(Bucket=self.where.bucket, Key=self.blob_key(sha256))
+                self._sync_client().head_object(Bucket=self.where.bucket, Key=key)
         except ClientError as exc:
             if is_absent(exc):
                 return False
             raise
         return True
 
+    def _delete(self, key: str) -> None:
+        with self.calls.reaching("delete"):
+            self._sync_client().delete_object(Bucket=self.where.bucket, Key=key)
+
+    def contains(self, sha256: str) -> bool:
+        return self._has(self.form_key(sha256, True)) or self._has(self.form_key(sha256, False))
+
     def remove(self, sha256: str) -> bool:
         # DELETE answers alike whether the key was there or not: HEAD first, for the answer.
-        if not self.contains(sha256):
-            return False
+        removed = False
+        for packed in (True, False):
+            key = self.form_key(sha256, packed)
+            if self._has(key):
+                self._delete(key)
+                removed = True
+        return removed
+
+    async def remove_damaged(self, sha256: str, packed: bool, size: int) -> None:
+        """Delete the blob's form if it is there but does not hold `size` bytes as sent (it would be read first)."""
+        if await self.kept_size(sha256, packed, size) is not None or not await asyncio.to_thread(
+            self._has, self.form_key(sha256, packed)
+        ):
+            return
+        client = await self.client()
         with self.calls.reaching("delete"):
-            self._sync_client().delete_object(Bucket=self.where.bucket, Key=self.blob_key(sha256))
+            await client.delete_object(Bucket=self.where.bucket, Key=self.form_key(sha256, packed))
+
+    def drop_raw(self, sha256: str) -> bool:
+        raw = self.form_key(sha256, False)
+        if not (self._has(self.form_key(sha256, True)) and self._has(raw)):
+            return False
+        self._delete(raw)
         return True
 
     async def size(self, sha256: str) -> int:
+        table = await self._seek_table(sha256)
+        if table is not None:
+            return table.raw_size
+        return await self._raw_size(self.blob_key(sha256), sha256)
+
+    async def _raw_size(self, key: str, sha256: str) -> int:
         client = await self.client()
         try:
             with self.calls.reaching("head"):
-                answer = await client.head_object(Bucket=self.where.bucket, Key=self.blob_key(sha256))
+                answer = await client.head_object(Bucket=self.where.bucket, Key=key)
         except ClientError as exc:
             raise BlobMissing(sha256) from exc
         return int(answer["ContentLength"])
 
+    async def _seek_table(self, sha256: str) -> SeekTable | None:
+        """The packed blob's seek table; None if the blob has no packed form; BlobMissing if it is damaged."""
+        key = self.form_key(sha256, True)
+        try:
+            tail, stored = await self._tail(key, f"bytes=-{TAIL_BYTES}")
+        except ClientError as exc:
+            if is_absent(exc):
+                return None
+            raise BlobMissing(sha256) from exc
+        try:
+            length = table_length(tail)
+            if length > len(tail) and length <= stored:
+                tail, _ = await self._tail(key, f"bytes={stored - length}-{stored - 1}")
+            return parse_table(tail, stored)
+        except (DamagedTable, ClientError):
+            raise BlobMissing(sha256) from None
+
+    async def _tail(self, key: str, byte_range: str) -> tuple[bytes, int]:
+        """A range of an object and the object's whole size."""
+        client = await self.client()
+        with self.calls.reaching("get"):
+            answer = await client.get_object(Bucket=self.where.bucket, Key=key, Range=byte_range)
+            body = answer["Body"]
+            try:
+                data = await body.read()
+            finally:
+                body.close()
+        whole = answer.get("ContentRange", "").rpartition("/")[2]
+        return data, int(whole) if whole.isdigit() else len(data)
+
+    async def kept_size(self, sha256: str, packed: bool, size: int) -> int | None:
+        """The stored size of the blob's form, if that form is there and holds `size` bytes as sent."""
+        if packed:
+            try:
+                table = await self._seek_table(sha256)
+            except BlobMissing:
+                return None
+            return table.stored_size if table is not None and table.raw_size == size else None
+        try:
+            stored = await self._raw_size(self.form_key(sha256, False), sha256)
+        except BlobMissing:
+            return None
+        return stored if stored == size else None
+
     async def read(self, sha256: str, start: int, end: int) -> AsyncIterator[bytes]:
+        table = await self._seek_table(sha256)
+        if table is None:
+            async for chunk in self._span(self.blob_key(sha256), sha256, start, end):
+                yield chunk
+            return
+        if end > table.raw_size:
+            raise BlobMissing(sha256)
+        key = self.form_key(sha256, True)
+        try:
+            async for chunk in unpacked(lambda first, last: self._span(key, sha256, first, last), table, start, end):
+                yield chunk
+        except DamagedTable:
+            raise BlobMissing(sha256) from None
+
+    async def _span(self, key: str, sha256: str, start: int, end: int) -> AsyncIterator[bytes]:
         if end <= start:
-            await self.size(sha256)  # nothing to read, but BlobMissing if there is no blob
+            await self._raw_size(key, sha256)  # nothing to read, but BlobMissing if there is no blob
             return
         client = await self.client()
         try:
             with self.calls.reaching("get"):
-                answer = await client.get_object(
-                    Bucket=self.where.bucket, Key=self.blob_key(sha256), Range=f"bytes={start}-{end - 1}"
-                )
+                answer = await client.get_object(Bucket=self.where.bucket, Key=key, Range=f"bytes={start}-{end - 1}")
         except ClientError as exc:
             raise BlobMissing(sha256) from exc  # not there, or shorter than `start`
         # From here the response holds the bytes, even if the object is deleted meanwhile.
@@ -239,18 +363,32 @@ class S3BlobStore:
                 return
             token = {"ContinuationToken": answer["NextContinuationToken"]}
 
-    async def stored_before(self, cutoff: float, page: int) -> AsyncIterator[list[str]]:
-        names: list[str] = []
+    async def _blob_objects(self) -> AsyncIterator[tuple[str, dict[bool, float]]]:
+        """Each blob with its forms (packed or not) and each form's last write; a blob's keys are listed together."""
         skip = len(self.where.key(BLOBS))
+        current: str | None = None
+        forms: dict[bool, float] = {}
         async for item in self._listed(BLOBS):
-            name = item["Key"][skip:]
-            if is_sha256(name) and item["LastModified"].timestamp() < cutoff:
-                names.append(name)
-                if len(names) >= page:
-                    yield names
-                    names = []
-        if names:
-            yield names
+            named = blob_file_name(item["Key"][skip:])
+            if named is None:
+                continue
+            if named[0] != current:
+                if current is not None:
+                    yield current, forms
+                current, forms = named[0], {}
+            forms[named[1]] = item["LastModified"].timestamp()
+        if current is not None:
+            yield current, forms
+
+    async def stored_before(self, cutoff: float, page: int) -> AsyncIterator[list[str]]:
+        names = (sha256 async for sha256, forms in self._blob_objects() if max(forms.values()) < cutoff)
+        async for found in _pages(names, page):
+            yield found
+
+    async def raw_blobs(self, page: int) -> AsyncIterator[list[str]]:
+        names = (sha256 async for sha256, forms in self._blob_objects() if False in forms)
+        async for found in _pages(names, page):
+            yield found
 
     async def remove_partials_before(self, cutoff: float) -> int:
         client = await self.client()
@@ -285,10 +423,9 @@ class S3BlobStore:
         with contextlib.suppress(ClientError), self.calls.reaching("abort"):
             await client.abort_multipart_upload(Bucket=self.where.bucket, Key=key, UploadId=upload_id)
 
-    async def copy_into_place(self, source_key: str, sha256: str, size: int) -> None:
+    async def copy_into_place(self, source_key: str, target: str, size: int) -> None:
         """Copy a completed temporary object to its blob key, server-side."""
         client = await self.client()
-        target = self.blob_key(sha256)
         source = {"Bucket": self.where.bucket, "Key": source_key}
         if size <= self._copy_limit:
             with self.calls.reaching("copy"):

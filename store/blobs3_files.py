@@ -34,12 +34,18 @@ def export_blobs(store: S3BlobStore, client: Any, sha256s: Iterable[str], folder
     missing = []
     touched: set[Path] = set()
     for sha256 in sha256s:
-        target = folder / sha256[:2] / sha256
-        target.parent.mkdir(parents=True, exist_ok=True)
-        touched.add(target.parent)
-        try:
-            size += _download(store, client, sha256, target)
-        except ClientError:
+        # As kept: a packed blob goes into the folder packed, under its packed name.
+        shard = folder / sha256[:2]
+        shard.mkdir(parents=True, exist_ok=True)
+        touched.add(shard)
+        for packed in (True, False):
+            key = store.form_key(sha256, packed)
+            try:
+                size += _download(store, client, key, shard / key.rpartition("/")[2])
+                break
+            except ClientError:
+                continue
+        else:
             missing.append(sha256)
             continue
         copied += 1
@@ -50,10 +56,10 @@ def export_blobs(store: S3BlobStore, client: Any, sha256s: Iterable[str], folder
     return ExportResult(copied, size, tuple(missing))
 
 
-def _download(store: S3BlobStore, client: Any, sha256: str, target: Path) -> int:
-    """The blob's bytes into `target`, durably; its size. ClientError (404) if it is not there."""
+def _download(store: S3BlobStore, client: Any, key: str, target: Path) -> int:
+    """The object's bytes into `target`, durably; its size. ClientError (404) if it is not there."""
     with store.calls.reaching("get"):
-        answer = client.get_object(Bucket=store.where.bucket, Key=store.blob_key(sha256))
+        answer = client.get_object(Bucket=store.where.bucket, Key=key)
     staged = target.with_name(f".{target.name}.{uuid.uuid4().hex}.partial")
     body = answer["Body"]
     try:
@@ -70,9 +76,9 @@ def _download(store: S3BlobStore, client: Any, sha256: str, target: Path) -> int
 
 def import_blobs(store: S3BlobStore, client: Any, folder: Path) -> int:
     imported = 0
-    for sha256, file in exported_blobs(folder):
+    for sha256, packed, file in exported_blobs(folder):
         if not store.contains(sha256):
-            _upload(store, client, file, store.blob_key(sha256))
+            _upload(store, client, file, store.form_key(sha256, packed))
             imported += 1
     return imported
 

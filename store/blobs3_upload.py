@@ -1,8 +1,8 @@
 """One upload to the S3 blob store: streamed in parts, hashed, then placed under its sha256.
 
-At most one part is held in memory (PART_BYTES, plus the chunk that filled
-it), whatever the size. Hashing runs on a thread a part at a time, so the
-loop stays free. Past the limit, ContentTooLarge; the context's exit then
+At most one part is held in memory (PART_BYTES, plus a chunk of raw bytes
+waiting to be packed), whatever the size. Hashing and packing run on a thread
+a chunk at a time, so the loop stays free. Past the limit, ContentTooLarge; the context's exit then
 aborts the multipart upload, so nothing is left behind.
 """
 
@@ -14,7 +14,7 @@ import logging
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-from botocore.exceptions import ClientError
+from vault.store.blob_packing import CHUNK_BYTES, Packer
 from vault.store.blobs import BlobInfo
 from vault.store.errors import ContentTooLarge, StoreError
 
@@ -34,6 +34,9 @@ class S3Upload:
         self._bucket = store.where.bucket
         self._temporary_key = store.temporary_key()
         self._hash = hashlib.sha256()
+        self._packer = Packer(store.packing)
+        # Raw bytes not yet hashed and packed; then the bytes to keep, until a part is full.
+        self._raw = bytearray()
         self._buffer = bytearray()
         self._upload_id: str | None = None
         self._parts: list[dict[str, Any]] = []
@@ -42,6 +45,7 @@ class S3Upload:
         self._small: bytes | None = None
         self.size = 0
         self.info: BlobInfo | None = None
+        self.packed: bool | None = None
 
     async def __aenter__(self) -> S3Upload:
         return self
@@ -62,19 +66,28 @@ class S3Upload:
         if self._limit is not None and self.size + len(chunk) > self._limit:
             raise ContentTooLarge(self._limit)
         self.size += len(chunk)
-        self._buffer += chunk
-        if len(self._buffer) >= self._store.part_bytes:
-            await self._send_part()
+        self._raw += chunk
+        if len(self._raw) >= CHUNK_BYTES:
+            await self._pack(last=False)
+            if len(self._buffer) >= self._store.part_bytes:
+                await self._send_part()
 
-    async def _take_buffer(self) -> bytes:
+    async def _pack(self, last: bool) -> None:
+        raw, self._raw = bytes(self._raw), bytearray()
+        # hashlib and zstd release the GIL for large inputs: a thread keeps the loop free.
+        self._buffer += await asyncio.to_thread(self._hash_and_pack, raw, last)
+
+    def _hash_and_pack(self, raw: bytes, last: bool) -> bytes:
+        self._hash.update(raw)
+        kept = self._packer.feed(raw)
+        return kept + self._packer.end() if last else kept
+
+    def _take_buffer(self) -> bytes:
         data, self._buffer = bytes(self._buffer), bytearray()
-        if data:
-            # hashlib releases the GIL for large updates: a thread keeps the loop free.
-            await asyncio.to_thread(self._hash.update, data)
         return data
 
     async def _send_part(self) -> None:
-        data = await self._take_buffer()
+        data = self._take_buffer()
         client = await self._store.client()
         calls = self._store.calls
         if self._upload_id is None:
@@ -90,8 +103,10 @@ class S3Upload:
 
     async def finish(self) -> BlobInfo:
         if self.info is None:
+            await self._pack(last=True)
+            self.packed = self._packer.packed
             if self._upload_id is None:
-                self._small = await self._take_buffer()
+                self._small = self._take_buffer()
             else:
                 if self._buffer:
                     await self._send_part()
@@ -108,26 +123,28 @@ class S3Upload:
             self.info = BlobInfo(self._hash.hexdigest(), self.size)
         return self.info
 
-    async def place(self) -> None:
+    async def place(self, beside: bool = False) -> int:
         info = await self.finish()
-        if await self._placed(info):
-            return  # the same bytes are there already: one object per distinct content
+        assert self.packed is not None
+        store = self._store
+        forms = (self.packed,) if beside else (self.packed, not self.packed)
+        for packed in forms:
+            # The same bytes there already, in either form: one blob per distinct content.
+            kept = await store.kept_size(info.sha256, packed, info.size)
+            if kept is not None:
+                return kept
+        # Whatever is left under the blob's key is damage, not content: the true bytes go over it.
+        target = store.form_key(info.sha256, self.packed)
         if self._small is not None:
-            client = await self._store.client()
-            with self._store.calls.reaching("put"):
-                await client.put_object(Bucket=self._bucket, Key=self._store.blob_key(info.sha256), Body=self._small)
+            client = await store.client()
+            with store.calls.reaching("put"):
+                await client.put_object(Bucket=self._bucket, Key=target, Body=self._small)
         else:
-            await self._store.copy_into_place(self._temporary_key, info.sha256, info.size)
-
-    async def _placed(self, info: BlobInfo) -> bool:
-        client = await self._store.client()
-        try:
-            with self._store.calls.reaching("head"):
-                there = await client.head_object(Bucket=self._bucket, Key=self._store.blob_key(info.sha256))
-        except ClientError:
-            return False
-        # A blob of the wrong size is damage, not content: the true bytes go over it.
-        return int(there["ContentLength"]) == info.size
+            await store.copy_into_place(self._temporary_key, target, self._packer.stored_size)
+        if not beside:
+            # A damaged copy in the other form would be read first, or stay behind.
+            await store.remove_damaged(info.sha256, not self.packed, info.size)
+        return self._packer.stored_size
 
     async def _discard_quietly(self) -> None:
         try:
@@ -138,6 +155,7 @@ class S3Upload:
 
     async def discard(self) -> None:
         self._small = None
+        self._raw = bytearray()
         self._buffer = bytearray()
         if self._upload_id is not None:
             upload_id, self._upload_id = self._upload_id, None

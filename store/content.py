@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
 from typing import TypeVar
 
+from attrs import evolve
 from vault.store import errors
 from vault.store.blob_gate import ReleaseGate
 from vault.store.blobs import BlobInfo, BlobStore, BlobUpload
@@ -38,7 +39,8 @@ class ContentKeeper:
         """Place the upload's blob and run `commit` (which claims it), placing again if it went missing."""
         info = await upload.finish()
         for _ in range(PLACE_ATTEMPTS):
-            await upload.place()
+            # The size it is kept in: this upload's, or that of the same bytes already there.
+            info = evolve(info, stored_size=await upload.place())
             try:
                 return await commit(info)
             except errors.BlobMissing:

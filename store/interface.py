@@ -255,8 +255,9 @@ class Store(Protocol):
         least MIN_SAMPLES documents; answer what was trained. Nothing while compression is off."""
 
     async def compress_existing(self, progress: Any = None) -> dict[str, int]:
-        """Rewrite rows kept as plain text in their packed form, in bounded batches while the service runs;
-        answer rows rewritten per kind. Idempotent; nothing while compression is off."""
+        """Rewrite rows kept as plain text in their packed form, in bounded batches while the service runs,
+        then artifact blobs kept raw (packed copy placed, then the raw one removed: readable at every step);
+        answer rows (for "artifacts", blobs) rewritten per kind. Idempotent; nothing while compression is off."""
 
     async def measure_storage(self) -> StorageReport:
         """Measure count, raw bytes and stored bytes per kind of data now, and keep it as the last report."""

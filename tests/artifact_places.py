@@ -11,6 +11,7 @@ from pathlib import Path
 
 import botocore.session
 import pytest
+from vault.store.blob_packing import PACKED_SUFFIX
 from vault.store.s3_calls import S3Location
 
 from tests.s3temp import bucket_url
@@ -41,12 +42,17 @@ def _s3_keys(config: Config, folder: str) -> tuple[list[str], list[str]]:
         client.close()
 
 
-def stored_blobs(config: Config) -> list[str]:
-    """The sha256 of every blob stored, sorted."""
+def stored_files(config: Config) -> list[str]:
+    """The name each blob is kept under (`<sha256>`, or `<sha256>.zst` packed), sorted."""
     if config.artifact_location.startswith("s3://"):
         return _s3_keys(config, "blobs/")[0]
     folder = Path(config.artifact_dir) / "blobs"
     return sorted(path.name for path in folder.rglob("*") if path.is_file())
+
+
+def stored_blobs(config: Config) -> list[str]:
+    """The sha256 of every blob stored (in whichever form), sorted."""
+    return sorted({name.removesuffix(PACKED_SUFFIX) for name in stored_files(config)})
 
 
 def partial_uploads(config: Config) -> list[str]:

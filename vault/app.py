@@ -73,16 +73,16 @@ def build_state(config: Config) -> RedisState | None:
     return RedisState(config.state_url, config.redis_prefix, config.max_document_bytes)
 
 
-def build_blobs(location: str) -> BlobStore:
-    """The blob store a URL names: s3://bucket/prefix, or file:///path (a folder)."""
+def build_blobs(location: str, packing: bool = True) -> BlobStore:
+    """The blob store a URL names: s3://bucket/prefix, or file:///path (a folder); `packing`: uploads kept packed."""
     if location.startswith("s3://"):
         # Connects at its first call, so an S3 that is down does not stop the start.
-        return S3BlobStore(location)
-    return FilesystemBlobStore(url2pathname(urlsplit(location).path))
+        return S3BlobStore(location, packing=packing)
+    return FilesystemBlobStore(url2pathname(urlsplit(location).path), packing=packing)
 
 
 def build_store(config: Config) -> Store:
-    blobs = build_blobs(config.artifact_location)
+    blobs = build_blobs(config.artifact_location, config.compression == "zstd")
     ports = {"cache": build_cache(config), "state": build_state(config)}
     if config.database_url is not None:
         return PostgresStore(config.database_url, postgres_settings(config), blobs=blobs, **ports)

@@ -54,7 +54,8 @@ def _parser() -> argparse.ArgumentParser:
     restore.add_argument("--db-path", help="overrides DB_PATH")
     compress = commands.add_parser(
         "compress",
-        help="rewrite rows kept as plain text zstd-compressed (bounded batches; safe to run again)",
+        help="rewrite rows kept as plain text, then artifact blobs kept as sent, zstd-compressed"
+        " (bounded batches; safe to run again)",
     )
     compress.add_argument("--db-path", help="overrides DB_PATH")
     copy = commands.add_parser(
@@ -173,7 +174,7 @@ def restore_command(args: argparse.Namespace) -> int:
     if not checked.ok:
         return _fail(f"refusing {args.path}: integrity_check says {checked.result}")
     started = time.monotonic()
-    blobs = build_blobs(config.artifact_location)
+    blobs = build_blobs(config.artifact_location, config.compression == "zstd")
     restored = backup.restore(args.path, config.db_path, blobs)
     print(f"restored {args.path} (schema version {checked.schema_version}) to {config.db_path}")
     print(f"artifact content: {restored.artifacts} files brought back into {blobs.location}")
@@ -310,7 +311,7 @@ def compress_command(args: argparse.Namespace) -> int:
 
     def show(kind: str, looked: int, rewritten: int) -> None:
         if terminal:
-            print(f"\r{kind}: {looked:,} plain rows read, {rewritten:,} rewritten compressed", end="", file=sys.stderr)
+            print(f"\r{kind}: {looked:,} plain read, {rewritten:,} rewritten compressed", end="", file=sys.stderr)
 
     async def run_it() -> dict[str, int]:
         # Through the store, in bounded write batches: on PostgreSQL the instances keep serving.
@@ -324,7 +325,10 @@ def compress_command(args: argparse.Namespace) -> int:
     done = asyncio.run(run_it())
     if terminal:
         print(file=sys.stderr)
-    print(", ".join(f"{kind}: {count:,} rows rewritten compressed" for kind, count in done.items()))
+    units = {"artifacts": "blobs"}
+    print(
+        ", ".join(f"{kind}: {count:,} {units.get(kind, 'rows')} rewritten compressed" for kind, count in done.items())
+    )
     return 0
 
 
@@ -335,7 +339,9 @@ def copy_command(args: argparse.Namespace) -> int:
         target = artifact_url("--to", args.target)
         if source == target:
             return _fail("--from and --to name the same blob store")
-        return run_blob_copy(build_blobs(source), build_blobs(target))
+        # The target keeps what it receives as its own VAULT_COMPRESSION says (packed where that pays, or raw).
+        packing = _config(args).compression == "zstd"
+        return run_blob_copy(build_blobs(source), build_blobs(target, packing))
     return run_copy(args.source, args.target, _config(args).redis_prefix, [args.only] if args.only else None)
 
 

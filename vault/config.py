@@ -186,9 +186,10 @@ class Config:
         "VAULT_COMPRESSION",
         "zstd",
         one_of("zstd", "off"),
-        "How message bodies, state data and cache values are kept in the database: `zstd`, compressed where that"
-        " saves space (with dictionaries trained on the service's own data); `off`, as plain text. Either way"
-        " every row is readable and answers are byte for byte what was sent.",
+        "How message bodies, state data and cache values are kept in the database, and artifact bytes in their"
+        " blob store: `zstd`, compressed where that saves space (documents with dictionaries trained on the"
+        " service's own data, artifacts in independent 1 MiB frames so a range reads only what it touches);"
+        " `off`, as sent. Either way everything stored is readable and answers are byte for byte what was sent.",
     )
     body_cache_mb: int = setting(
         "VAULT_BODY_CACHE_MB",

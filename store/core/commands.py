@@ -150,6 +150,25 @@ class ReleaseBlobs(Command):
     remove: Callable[[str], bool]
 
 
+@frozen
+class DropRawBlob(Command):
+    """Remove (with `drop`) a blob's raw form now that its packed copy is beside it; answers whether it did.
+
+    When it did, the records that claim the blob take the packed copy's size.
+
+    Ordered with claims and releases of the blob, as ReleaseBlobs is: a
+    release between the check for the packed copy and the removal of the raw
+    one could otherwise leave a newly claimed raw blob removed.
+    """
+
+    alone: ClassVar[bool] = True
+
+    sha256: str
+    # The packed copy's size, for the records that claim the blob.
+    stored_size: int
+    drop: Callable[[str], bool]
+
+
 # -- metrics
 
 

@@ -52,6 +52,9 @@ class CompressionOperations:
     async def _with_dictionaries(self, attempt: Callable[[], Awaitable[Any]]) -> Any:
         raise NotImplementedError
 
+    async def compress_blobs(self, progress: RepackProgress | None = None) -> int:
+        raise NotImplementedError
+
     @property
     def compression(self) -> bool:
         return self._codec.enabled
@@ -91,13 +94,14 @@ class CompressionOperations:
         return trained
 
     async def compress_existing(self, progress: RepackProgress | None = None) -> dict[str, int]:
-        """Rewrite rows kept as plain text in their packed form, in bounded batches; answer rows rewritten per kind.
+        """Rewrite rows kept as plain text in their packed form, in bounded batches, then artifact blobs kept raw.
 
-        Idempotent: a row already packed is not read again; one that packing
-        would not shrink stays plain.
+        Answers rows (blobs, for "artifacts") rewritten per kind. Idempotent: a
+        row already packed is not read again; one that packing would not
+        shrink stays plain.
         """
         if not self._codec.enabled:
-            return {kind: 0 for kind in KINDS}
+            return {kind: 0 for kind in (*KINDS, "artifacts")}
         await self.load_dictionaries()
         rewritten = {}
         for kind in KINDS:
@@ -116,6 +120,7 @@ class CompressionOperations:
                 if len(found) < repacking.REPACK_CHUNK:
                     break
             rewritten[kind] = done
+        rewritten["artifacts"] = await self.compress_blobs(progress)
         return rewritten
 
     async def measure_storage(self) -> StorageReport:

@@ -26,6 +26,7 @@ NAMES: dict[type[commands.Command], str] = {
     commands.CreateArtifact: "create_artifact",
     commands.DeleteArtifact: "delete_artifact",
     commands.ReleaseBlobs: "release_blobs",
+    commands.DropRawBlob: "drop_raw_blob",
     commands.RecordMetrics: "record_metrics",
     commands.FoldRollupsChunk: "fold_rollups_chunk",
     commands.PruneMetricsChunk: "prune_metrics_chunk",

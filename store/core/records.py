@@ -161,6 +161,11 @@ def new_artifact(new: NewArtifact, content: BlobInfo | None) -> Artifact:
     )
 
 
+def stored_size(content: BlobInfo | None) -> int | None:
+    """The size the record's blob is kept in, for storage figures; None: no content, or not known (as sent)."""
+    return None if content is None else content.stored_size
+
+
 def artifact_row(a: Artifact) -> tuple[Any, ...]:
     """Values for rows.ARTIFACT_COLUMNS."""
     return (

@@ -13,6 +13,8 @@ from vault.models import Artifact, CacheEntry, Message, Metric, Session, State
 
 SESSION_COLUMNS = "id, agent_name, user_id, status, metadata, created_at, updated_at, message_count"
 ARTIFACT_COLUMNS = "id, session_id, name, type, content_type, path, size, sha256, metadata, created_at"
+# What an insert writes: the record, and the size its blob is kept in (not part of the record).
+ARTIFACT_INSERT_COLUMNS = f"{ARTIFACT_COLUMNS}, stored_size"
 METRIC_COLUMNS = "id, entity_type, entity_name, session_id, metric_name, value, labels, timestamp"
 CACHE_COLUMNS = "key, value, value_packed, value_size, ttl, created_at, accessed_at, expires_at"
 STATE_COLUMNS = "session_id, data, data_packed, data_size, version, updated_at"

@@ -303,6 +303,11 @@ class SqlStore(BlobOperations, PortOperations, CompressionOperations):
         """Remove the blobs no record claims, each check ordered with the commits that claim it."""
         return await self._write(commands.ReleaseBlobs(sha256s, self._blobs.remove))
 
+    async def _drop_raw(self, sha256: str, stored_size: int) -> bool:
+        """Remove a blob's raw form beside its packed copy (of `stored_size` bytes), ordered with the commits
+        that claim and release it; its records take the packed size."""
+        return await self._write(commands.DropRawBlob(sha256, stored_size, self._blobs.drop_raw))
+
     # -- metrics
 
     async def record_metrics(self, metrics: list[NewMetric], claim: IdempotencyClaim | None = None) -> list[Metric]:

@@ -19,7 +19,7 @@ import contextlib
 from collections.abc import AsyncIterator
 
 import asyncpg
-from vault.store.core.commands import ReleaseBlobs
+from vault.store.core.commands import DropRawBlob, ReleaseBlobs
 from vault.store.postgres.connection import APPLICATION_NAME, translate
 from vault.store.postgres.locks import NAMESPACE
 
@@ -49,6 +49,15 @@ async def release_blobs(conn: asyncpg.Connection, command: ReleaseBlobs) -> int:
         if claimed is None and await asyncio.to_thread(command.remove, sha256):
             removed += 1
     return removed
+
+
+async def drop_raw_blob(conn: asyncpg.Connection, command: DropRawBlob) -> bool:
+    """Remove the blob's raw form if its packed copy is there, under the blob's lock (claims and releases take it)."""
+    await lock_blob(conn, command.sha256)
+    if not await asyncio.to_thread(command.drop, command.sha256):
+        return False
+    await conn.execute("UPDATE artifacts SET stored_size = $1 WHERE sha256 = $2", command.stored_size, command.sha256)
+    return True
 
 
 @contextlib.asynccontextmanager

@@ -175,6 +175,14 @@ MIGRATIONS: tuple[Migration, ...] = (
         ),
     ),
     Migration(5, "search index over history", search.SCHEMA, backfill=search.backfill),
+    Migration(
+        8,
+        "the size each artifact's blob is kept in",
+        (
+            # NULL (rows from before): kept as sent, so its size. Adding it rewrites no row.
+            "ALTER TABLE artifacts ADD COLUMN stored_size bigint",
+        ),
+    ),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version

@@ -370,11 +370,19 @@ def _use(table: str, column: str) -> str:
     return f"SELECT count(*), sum({raw})::bigint, sum({stored})::bigint FROM {table}"
 
 
+# Artifact bytes as sent: the content each record has (a record that only refers to a `path` has none).
+# As kept: each distinct blob once (records share blobs by content), in the size it
+# is kept in (NULL, from before packing: as sent).
+ARTIFACTS_STORED = (
+    "SELECT coalesce(sum(kept), 0)::bigint FROM (SELECT max(coalesce(stored_size, size, 0)) AS kept"
+    " FROM artifacts WHERE sha256 IS NOT NULL GROUP BY sha256) AS blobs"
+)
 STORAGE_SQL = {
     "messages": _use("messages", "body"),
     "state": _use("state", "data"),
     "cache": _use("cache", "value"),
-    "artifacts": "SELECT count(*), coalesce(sum(size), 0)::bigint, coalesce(sum(size), 0)::bigint FROM artifacts",
+    "artifacts": f"SELECT count(*), coalesce(sum(size) FILTER (WHERE sha256 IS NOT NULL), 0)::bigint,"
+    f" ({ARTIFACTS_STORED}) FROM artifacts",
 }
 
 

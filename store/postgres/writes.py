@@ -185,8 +185,9 @@ async def create_artifact(conn: asyncpg.Connection, command: commands.CreateArti
             raise BlobMissing(content.sha256)
     artifact = records.new_artifact(command.new, content)
     await conn.execute(
-        f"INSERT INTO artifacts ({rows.ARTIFACT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        f"INSERT INTO artifacts ({rows.ARTIFACT_INSERT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
         *records.artifact_row(artifact),
+        records.stored_size(content),
     )
     return artifact
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import sqlite3
 
-from vault.store.core.commands import ReleaseBlobs
+from vault.store.core.commands import DropRawBlob, ReleaseBlobs
 
 
 def release_blobs(conn: sqlite3.Connection, command: ReleaseBlobs) -> int:
@@ -22,3 +22,11 @@ def release_blobs(conn: sqlite3.Connection, command: ReleaseBlobs) -> int:
         if claimed is None and command.remove(sha256):
             removed += 1
     return removed
+
+
+def drop_raw_blob(conn: sqlite3.Connection, command: DropRawBlob) -> bool:
+    """Remove the blob's raw form if its packed copy is there, ordered with claims and releases."""
+    if not command.drop(command.sha256):
+        return False
+    conn.execute("UPDATE artifacts SET stored_size = ? WHERE sha256 = ?", (command.stored_size, command.sha256))
+    return True

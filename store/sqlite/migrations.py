@@ -223,6 +223,14 @@ MIGRATIONS: tuple[Migration, ...] = (
         ),
     ),
     Migration(6, "search index over history", search.SCHEMA, backfill=search.backfill),
+    Migration(
+        9,
+        "the size each artifact's blob is kept in",
+        (
+            # NULL (rows from before): kept as sent, so its size. Adding it rewrites no row.
+            "ALTER TABLE artifacts ADD COLUMN stored_size INTEGER",
+        ),
+    ),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version

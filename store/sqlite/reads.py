@@ -361,9 +361,17 @@ def _use(table: str, column: str) -> str:
     return f"SELECT count(*), sum({raw}), sum({stored}) FROM {table}"
 
 
+# Artifact bytes as sent: the content each record has (a record that only refers to a `path` has none).
+# As kept: each distinct blob once (records share blobs by content), in the size it
+# is kept in (NULL, from before packing: as sent).
+ARTIFACTS_STORED = (
+    "SELECT sum(kept) FROM (SELECT max(coalesce(stored_size, size, 0)) AS kept"
+    " FROM artifacts WHERE sha256 IS NOT NULL GROUP BY sha256)"
+)
 STORAGE_SQL = {
     "messages": _use("messages", "body"),
     "state": _use("state", "data"),
     "cache": _use("cache", "value"),
-    "artifacts": "SELECT count(*), sum(coalesce(size, 0)), sum(coalesce(size, 0)) FROM artifacts",
+    "artifacts": f"SELECT count(*), sum(CASE WHEN sha256 IS NULL THEN 0 ELSE size END), ({ARTIFACTS_STORED})"
+    " FROM artifacts",
 }

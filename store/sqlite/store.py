@@ -248,6 +248,15 @@ class SQLiteStore(SqlStore):
                     removed += 1
         return removed
 
+    async def _drop_raw(self, sha256: str, stored_size: int) -> bool:
+        if self._blob_locks is None:
+            return await super()._drop_raw(sha256, stored_size)
+        async with self._blob_locks.holding(sha256):
+            if not await asyncio.to_thread(self._blobs.drop_raw, sha256):
+                return False
+            # Dropped under the lock, held until the sizes are written: no claim or release in between.
+            return await self._write(commands.DropRawBlob(sha256, stored_size, _checked_under_its_lock))
+
     def _takes_writes(self) -> bool:
         return self._writer is not None and self._writer.running
 

@@ -161,8 +161,8 @@ def create_artifact(conn: sqlite3.Connection, command: commands.CreateArtifact) 
         raise BlobMissing(content.sha256)
     artifact = records.new_artifact(command.new, content)
     conn.execute(
-        f"INSERT INTO artifacts ({rows.ARTIFACT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        records.artifact_row(artifact),
+        f"INSERT INTO artifacts ({rows.ARTIFACT_INSERT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (*records.artifact_row(artifact), records.stored_size(content)),
     )
     return artifact
 

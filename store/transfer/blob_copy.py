@@ -4,6 +4,9 @@ Every blob of the source that the target lacks is streamed across (memory
 stays at a chunk or a part, whatever the size), hashed again on the way in
 and placed only if its sha256 is its name: damaged bytes are reported, not
 copied. Then the count check: every blob of the source is in the target.
+A blob is read as sent and
+kept by the target as its own packing says (packed where that pays, or raw),
+so a copy between stores of different settings is what each expects.
 The target may already hold blobs (a copy run again after a stop goes on
 where it left off). Records are not touched: they name blobs by sha256,
 which is the same in every store.
@@ -17,6 +20,7 @@ import time
 from collections.abc import Callable
 
 from attrs import frozen
+from vault.store.blob_repacking import stream_blob
 from vault.store.blobs import BlobStore
 
 # (blobs done, blobs in all, bytes copied so far)
@@ -76,15 +80,8 @@ async def copy_blobs(source: BlobStore, target: BlobStore, progress: BlobProgres
 
 async def _copy_one(source: BlobStore, target: BlobStore, sha256: str) -> bool:
     """Stream one blob across; False (nothing placed) if its bytes are not what its name says."""
-    length = await source.size(sha256)
     async with target.upload() as upload:
-        stream = source.read(sha256, 0, length)
-        try:
-            async for chunk in stream:
-                await upload.write(chunk)
-        finally:
-            await stream.aclose()
-        info = await upload.finish()
+        info = await stream_blob(source, sha256, upload)
         if info.sha256 != sha256:
             return False
         await upload.place()

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import hashlib
-import os
 from pathlib import Path
 
 import aiohttp
 import pytest
+from vault.store.blobfs import FilesystemBlobStore
 
 from tests.artifact_places import PLACES, artifact_url
 from tests.process.rss import peak_rss
@@ -20,7 +20,7 @@ GROWTH_LIMIT = 64 * MIB
 
 
 def block(n: int) -> bytes:
-    """A reproducible, incompressible MiB: the n-th one of the artifact."""
+    """A reproducible MiB, the n-th one of the artifact (a seed repeated: it is kept packed, frame by frame)."""
     seed = hashlib.sha256(n.to_bytes(8, "big")).digest()
     return seed * (MIB // len(seed))
 
@@ -91,5 +91,6 @@ async def test_a_512_mib_artifact_leaves_peak_rss_flat(vault_process, artifact_s
         )
     assert after_download - before < GROWTH_LIMIT
     if not artifact_settings:
-        blob = Path(vault.db_path).parent / "artifacts" / "blobs" / sent_sha[:2] / sent_sha
-        assert os.path.getsize(blob) == ARTIFACT_BYTES
+        blobs = FilesystemBlobStore(Path(vault.db_path).parent / "artifacts")
+        assert blobs.packed_path(sent_sha).is_file()
+        assert await blobs.size(sent_sha) == ARTIFACT_BYTES

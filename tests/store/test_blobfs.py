@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from vault.store.blobfs import FilesystemBlobStore
-from vault.store.errors import ContentTooLarge, StoreUnavailable
+from vault.store.errors import BlobMissing, ContentTooLarge, StoreUnavailable
 from vault.store.sqlite import SQLiteStore
 
 from tests import store_settings
@@ -160,3 +160,18 @@ async def test_export_to_another_filesystem_copies(blobs, tmp_path):
         assert copy.read_bytes() == b"across filesystems"
         assert os.stat(copy).st_ino != blobs.path(sha).stat().st_ino
         assert [path.name for path in (Path(folder) / sha[:2]).iterdir()] == [sha]
+
+
+async def test_a_damaged_packed_blob_is_missing_not_wrong_and_an_upload_repairs_it(blobs):
+    data = b"a line of a log that packs well\n" * 50_000
+    sha = await put(blobs, data)
+    packed = blobs.packed_path(sha)
+    assert packed.is_file() and not blobs.path(sha).exists()
+    packed.write_bytes(packed.read_bytes()[:-3])  # its seek table cut short
+    with pytest.raises(BlobMissing):
+        await blobs.size(sha)
+    with pytest.raises(BlobMissing):
+        [chunk async for chunk in blobs.read(sha, 0, 10)]
+    assert await put(blobs, data) == sha  # the true bytes go over the damaged copy
+    assert await blobs.size(sha) == len(data)
+    assert b"".join([chunk async for chunk in blobs.read(sha, len(data) - 5, len(data))]) == data[-5:]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import time
 
 import botocore.session
@@ -40,9 +41,21 @@ async def test_a_large_upload_leaves_only_its_blob(s3_env):
     # Rule: the temporary object of a multipart upload goes once the blob is placed.
     store = S3BlobStore(bucket_url(), part_bytes=5 * MIB)
     store.open()
-    data = bytes(range(256)) * (12 * MIB // 256)
+    data = os.urandom(12 * MIB)  # does not compress: stored as sent, in parts of 5 MiB
     sha = await put(store, data)
     assert keys(store) == [f"blobs/{sha}"]
+    assert b"".join([chunk async for chunk in store.read(sha, 0, len(data))]) == data
+    await store.close()
+
+
+async def test_a_large_packed_upload_leaves_only_its_packed_blob(s3_env):
+    # Compressible bytes past a part: the packed frames go up as a multipart upload too.
+    store = S3BlobStore(bucket_url(), part_bytes=5 * MIB)
+    store.open()
+    data = b"".join(b"line %d of a long log\n" % n for n in range(600_000)) + os.urandom(6 * MIB)
+    sha = await put(store, data)
+    assert keys(store) == [f"blobs/{sha}.zst"]
+    assert await store.size(sha) == len(data)
     assert b"".join([chunk async for chunk in store.read(sha, 0, len(data))]) == data
     await store.close()
 
@@ -51,7 +64,7 @@ async def test_a_blob_past_the_copy_limit_is_copied_in_parts(s3_env):
     # CopyObject stops at 5 GiB; past the limit the copy goes part by part (UploadPartCopy).
     store = S3BlobStore(bucket_url(), part_bytes=5 * MIB, copy_limit_bytes=6 * MIB)
     store.open()
-    data = (b"0123456789abcdef" * MIB)[: 11 * MIB]
+    data = os.urandom(11 * MIB)
     sha = await put(store, data)
     assert sha == sha256(data)
     assert await store.size(sha) == len(data)
@@ -64,7 +77,7 @@ async def test_an_abandoned_multipart_upload_is_aborted_by_the_sweep(s3_env):
     store.open()
     upload = store.upload()
     await upload.__aenter__()
-    await upload.write(b"x" * 6 * MIB)  # a part sent: a multipart upload is open
+    await upload.write(os.urandom(6 * MIB))  # a part sent: a multipart upload is open
     # The process dies here: the upload is never ended.
     assert await store.remove_partials_before(time.time() - 3600) == 0
     assert await store.remove_partials_before(time.time() + 60) == 1

@@ -152,14 +152,14 @@ async def test_rows_written_plain_stay_readable_and_are_rewritten_compressed(bac
 
     rewritten = await backend_store.compress_existing()
 
-    assert rewritten == {"messages": len(added), "state": 1, "cache": 1}
+    assert rewritten == {"messages": len(added), "state": 1, "cache": 1, "artifacts": 0}
     assert await _window(backend_store, session.id) == window
     assert (await backend_store.get_state(session.id)).data == {"notes": ["a long note to remember"] * 10}
     assert (await backend_store.cache_get("k")).value == ["cached"] * 40
     packed = await backend_store.storage_report(fresh=True)
     assert packed.messages.raw_bytes == plain.messages.raw_bytes
     assert packed.messages.stored_bytes < plain.messages.stored_bytes
-    assert await backend_store.compress_existing() == {"messages": 0, "state": 0, "cache": 0}
+    assert await backend_store.compress_existing() == {"messages": 0, "state": 0, "cache": 0, "artifacts": 0}
 
 
 @pytest.mark.sqlite_only
