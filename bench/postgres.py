@@ -111,6 +111,9 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--server-core", type=int, default=0)
     parser.add_argument("--load-core", type=int, default=1)
+    parser.add_argument(
+        "--vault-checkout", type=Path, help="measure another checkout's Vault (with its own .venv), e.g. an earlier one"
+    )
     args = parser.parse_args()
     wrk.ensure_wrk()
     database_url, name = scratch_database(args.url)
@@ -120,12 +123,12 @@ def main() -> None:
             work = Path(folder)
             log = work / "servers.log"
             core = args.server_core
-            sqlite = servers.vault("sqlite", core, work / "vault.db", log)
+            sqlite = servers.vault("sqlite", core, work / "vault.db", log, args.vault_checkout)
             started.append(sqlite)
             pg_env = {"VAULT_DATABASE_URL": database_url, "VAULT_ARTIFACT_DIR": str(work / "artifacts")}
-            first = servers.vault("postgres-1", core, work / "unused.db", log, **pg_env)
+            first = servers.vault("postgres-1", core, work / "unused.db", log, args.vault_checkout, **pg_env)
             started.append(first)
-            second = servers.vault("postgres-2", core, work / "unused.db", log, **pg_env)
+            second = servers.vault("postgres-2", core, work / "unused.db", log, args.vault_checkout, **pg_env)
             started.append(second)
             sqlite_setup = prepare(sqlite, args.messages)
             pg_setup = prepare(first, args.messages)
