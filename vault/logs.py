@@ -90,11 +90,7 @@ class AccessBatchingHandler(logging.StreamHandler):
             if second != self._second:
                 self._second, self._second_text = second, time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(second))
             line = f"{self._second_text},{int((created - second) * 1000):03d} INFO {ACCESS_LOGGER}: {message}"
-        if not self._waiting:
-            self._since = time.monotonic()
-        self._waiting.append(line + self.terminator)
-        if len(self._waiting) >= ACCESS_BATCH_LINES or time.monotonic() - self._since >= ACCESS_BATCH_SECONDS:
-            self._write("", None)
+        self._wait(line + self.terminator)
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
@@ -105,11 +101,17 @@ class AccessBatchingHandler(logging.StreamHandler):
         if record.name != ACCESS_LOGGER or record.levelno >= logging.WARNING:
             self._write(line, record)
             return
-        if not self._waiting:
-            self._since = time.monotonic()
-        self._waiting.append(line)
-        if len(self._waiting) >= ACCESS_BATCH_LINES or time.monotonic() - self._since >= ACCESS_BATCH_SECONDS:
-            self._write("", record)
+        self._wait(line)
+
+    def _wait(self, line: str) -> None:
+        # Under the lock: a line logged on another thread may be writing the batch out meanwhile.
+        with self.lock:
+            if not self._waiting:
+                self._since = time.monotonic()
+            self._waiting.append(line)
+            due = len(self._waiting) >= ACCESS_BATCH_LINES or time.monotonic() - self._since >= ACCESS_BATCH_SECONDS
+        if due:
+            self._write("", None)
 
     def flush(self) -> None:
         if self._waiting:
