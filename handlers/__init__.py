@@ -1,6 +1,20 @@
 """HTTP handlers, one module per resource: parse, one store call, shape the answer."""
 
-from vault.handlers import admin, artifacts, cache, console, docs, history, metrics, search, service, sessions, state
+from vault.handlers import (
+    admin,
+    artifacts,
+    cache,
+    console,
+    docs,
+    history,
+    metrics,
+    scoped_state,
+    search,
+    service,
+    sessions,
+    state,
+    threads,
+)
 
 # The order the OpenAPI description lists the routes in.
 ROUTE_TABLES = (
@@ -10,6 +24,8 @@ ROUTE_TABLES = (
     history.routes,
     search.routes,
     state.routes,
+    scoped_state.routes,
+    threads.routes,
     artifacts.routes,
     metrics.routes,
     cache.routes,

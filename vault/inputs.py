@@ -8,7 +8,7 @@ vault.converter, so a bad value is reported with its path (`body.ttl`).
 from __future__ import annotations
 
 import enum
-from typing import Any, NewType
+from typing import Any, Literal, NewType
 
 from attrs import Factory, frozen
 
@@ -16,6 +16,8 @@ from vault.models import Role, SessionStatus
 
 # A short identifying string: 1 to 256 characters, not only blanks.
 Name = NewType("Name", str)
+# A session id a client chooses: 1 to 128 of A-Z a-z 0-9 . _ ~ -
+SessionIdChoice = NewType("SessionIdChoice", str)
 # Any JSON object (metadata, state data).
 JsonObject = NewType("JsonObject", dict)
 # A flat map of strings to strings (metric labels).
@@ -30,6 +32,12 @@ Timestamp = NewType("Timestamp", str)
 Ttl = NewType("Ttl", int)
 # A byte count: a whole number, zero or more.
 ByteCount = NewType("ByteCount", int)
+# A checkpoint namespace: 0 to 256 characters ("" is a thread's root namespace).
+Namespace = NewType("Namespace", str)
+# Bytes sent as base64 text (RFC 4648, with padding); structured into the bytes.
+Base64Bytes = NewType("Base64Bytes", bytes)
+# A channel's version: a string, or a finite number.
+ChannelVersion = NewType("ChannelVersion", object)
 # Any JSON value, null included.
 JsonValue = NewType("JsonValue", object)
 # A metric point's value: a finite number of magnitude at most MAX_METRIC_MAGNITUDE,
@@ -38,6 +46,7 @@ MetricValue = NewType("MetricValue", float)
 
 MAX_TTL = 10 * 365 * 24 * 3600
 MAX_BATCH = 1000
+MAX_SESSION_ID_CHOICE = 128
 MAX_IDEMPOTENCY_KEY = 255  # characters of an Idempotency-Key header
 # 1e15 points of this size still sum below float's 1.8e308; byte counts, nanosecond
 # timestamps and money all fit well inside it.
@@ -57,6 +66,8 @@ UNSET = Unset.UNSET
 @frozen
 class NewSession:
     agent_name: Name
+    # A client-chosen id (URL-safe); the server makes one when absent.
+    id: SessionIdChoice | None = None
     user_id: Name | None = None
     status: SessionStatus = "active"
     metadata: JsonObject = Factory(dict)
@@ -164,6 +175,66 @@ class CacheWrite:
     value: JsonValue
     ttl: Ttl | None = None
     key: str | None = None
+
+
+@frozen
+class ScopedStateBody:
+    data: JsonObject
+
+
+@frozen
+class ChannelBlob:
+    """A channel's value at one version, as the client's serializer wrote it."""
+
+    channel: Name
+    version: ChannelVersion
+    type: Name
+    data: Base64Bytes
+
+
+@frozen
+class NewCheckpoint:
+    checkpoint: JsonObject
+    checkpoint_ns: Namespace = ""
+    parent_checkpoint_id: Name | None = None
+    metadata: JsonObject = Factory(dict)
+    # The values of the channels whose versions are new in this checkpoint.
+    blobs: list[ChannelBlob] = Factory(list)
+
+
+@frozen
+class NewWrite:
+    idx: int
+    channel: Name
+    type: Name
+    data: Base64Bytes
+
+
+@frozen
+class NewWrites:
+    """A task's writes against a checkpoint. A write with idx >= 0 already stored stays as
+    it is (a retried task writes nothing twice); one with idx < 0 (errors, interrupts) replaces it."""
+
+    task_id: Name
+    writes: list[NewWrite]
+    checkpoint_ns: Namespace = ""
+    task_path: str = ""
+
+
+@frozen
+class ThreadCopy:
+    target_thread_id: Name
+
+
+@frozen
+class RunDeletion:
+    run_ids: list[Name]
+
+
+@frozen
+class ThreadPruning:
+    thread_ids: list[Name]
+    strategy: Literal["keep_latest", "delete"] = "keep_latest"
 
 
 # What appending a message needs; its session is given alongside.

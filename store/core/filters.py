@@ -10,7 +10,7 @@ from typing import Any
 
 from vault.store.core.rollups import bucket_start
 
-from vault.queries import ArtifactQuery, MetricQuery, RollupQuery, SearchQuery, SessionQuery
+from vault.queries import ArtifactQuery, CheckpointQuery, MetricQuery, RollupQuery, SearchQuery, SessionQuery
 
 Filters = list[tuple[str, Any]]
 
@@ -31,6 +31,14 @@ def search_filters(query: SearchQuery) -> Filters:
 
 def artifact_filters(query: ArtifactQuery) -> Filters:
     return [("session_id =", query.session_id), ("type =", query.type)]
+
+
+def checkpoint_filters(query: CheckpointQuery) -> Filters:
+    return [
+        ("thread_id =", query.thread_id),
+        ("checkpoint_ns =", query.checkpoint_ns),
+        ("checkpoint_id <", query.before),
+    ]
 
 
 def metric_filters(query: MetricQuery) -> Filters:

@@ -27,7 +27,7 @@ from vault.store.blob_operations import BlobOperations
 from vault.store.blobs import BlobInfo, BlobStore, BlobUpload
 from vault.store.cache_port import CacheStore
 from vault.store.content import ContentKeeper
-from vault.store.core import commands, records
+from vault.store.core import checkpoints, commands, records, scoped_state
 from vault.store.core.compression_operations import CompressionOperations
 from vault.store.core.copies import Check, copy_artifacts
 from vault.store.core.idempotency import Replayed, revive
@@ -39,9 +39,39 @@ from vault.store.positions import ReplicaStatus
 from vault.store.state_port import StateStore
 
 from vault import clock
-from vault.inputs import CacheWrite, MessageFields, NewArtifact, NewMetric, NewSession, SessionChanges
-from vault.models import Artifact, BackupInfo, CacheEntry, Message, Metric, Page, Session, State, StorageReport
-from vault.queries import ArtifactQuery, HistoryQuery, MetricQuery, RollupQuery, SearchQuery, SessionQuery
+from vault.inputs import (
+    CacheWrite,
+    MessageFields,
+    NewArtifact,
+    NewCheckpoint,
+    NewMetric,
+    NewSession,
+    NewWrites,
+    SessionChanges,
+)
+from vault.models import (
+    Artifact,
+    BackupInfo,
+    CacheEntry,
+    Checkpoint,
+    CheckpointKey,
+    Message,
+    Metric,
+    Page,
+    ScopedState,
+    Session,
+    State,
+    StorageReport,
+)
+from vault.queries import (
+    ArtifactQuery,
+    CheckpointQuery,
+    HistoryQuery,
+    MetricQuery,
+    RollupQuery,
+    SearchQuery,
+    SessionQuery,
+)
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -233,6 +263,89 @@ class SqlStore(BlobOperations, PortOperations, CompressionOperations):
         return await self._with_dictionaries(
             lambda: self._write(commands.DeleteState(session_id, if_match, self._codec))
         )
+
+    # -- state of an app, or of a user of an app (always in the database)
+
+    async def get_scoped_state(self, app_name: str, user_id: str | None) -> ScopedState:
+        self._known("app", app_name)
+        user_key = scoped_state.key_of(user_id)
+        self._known("user", user_key)
+        return await self._read_documents(self._queries.get_scoped_state, app_name, user_key)
+
+    async def put_scoped_state(
+        self, app_name: str, user_id: str | None, data: dict[str, Any], if_match: int | None
+    ) -> ScopedState:
+        packed = records.packed_document(self._codec, "state", data, "data", self._max_document_bytes)
+        command = commands.PutScopedState(
+            app_name, self._scope_key(app_name, user_id), data, packed, if_match, self._codec
+        )
+        return await self._with_dictionaries(lambda: self._write(command))
+
+    async def patch_scoped_state(
+        self, app_name: str, user_id: str | None, patch: dict[str, Any], if_match: int | None
+    ) -> ScopedState:
+        user_key = self._scope_key(app_name, user_id)
+        command = commands.PatchScopedState(app_name, user_key, patch, if_match, self._codec, self._max_document_bytes)
+        return await self._with_dictionaries(lambda: self._write(command))
+
+    async def delete_scoped_state(self, app_name: str, user_id: str | None, if_match: int | None) -> ScopedState:
+        command = commands.DeleteScopedState(app_name, self._scope_key(app_name, user_id), if_match, self._codec)
+        return await self._with_dictionaries(lambda: self._write(command))
+
+    def _scope_key(self, app_name: str, user_id: str | None) -> str:
+        """The scope's key, once its names are known storable (a write of what cannot be stored is a 422)."""
+        user_key = scoped_state.key_of(user_id)
+        if not self._storable(app_name, user_key):
+            raise errors.InvalidReference(["path"], "an app or user name this database cannot store")
+        return user_key
+
+    # -- checkpoints of threads
+
+    async def put_checkpoint(self, thread_id: str, checkpoint_id: str, new: NewCheckpoint) -> CheckpointKey:
+        self._storable_checkpoint(thread_id, checkpoint_id, new.checkpoint_ns)
+        row = checkpoints.checkpoint_row(thread_id, checkpoint_id, new, clock.now_text(), self._max_document_bytes)
+        await self._write(commands.PutCheckpoint(row, checkpoints.blob_rows(thread_id, new)))
+        return CheckpointKey(thread_id, new.checkpoint_ns, checkpoint_id, new.parent_checkpoint_id)
+
+    async def put_checkpoint_writes(self, thread_id: str, checkpoint_id: str, writes: NewWrites) -> int:
+        self._storable_checkpoint(thread_id, checkpoint_id, writes.checkpoint_ns)
+        await self._write(commands.PutCheckpointWrites(checkpoints.write_rows(thread_id, checkpoint_id, writes)))
+        return len(writes.writes)
+
+    def _storable_checkpoint(self, thread_id: str, checkpoint_id: str, checkpoint_ns: str) -> None:
+        if not self._storable(thread_id, checkpoint_id, checkpoint_ns):
+            raise errors.InvalidReference(["path"], "a thread, namespace or checkpoint id this database cannot store")
+
+    async def get_checkpoint(self, thread_id: str, checkpoint_ns: str, checkpoint_id: str) -> Checkpoint:
+        self._known("checkpoint", checkpoint_id)
+        if not self._storable(thread_id, checkpoint_ns):
+            raise errors.NotFound("checkpoint", checkpoint_id)
+        return await self._read(self._queries.get_checkpoint, thread_id, checkpoint_ns, checkpoint_id)
+
+    async def list_checkpoints(self, query: CheckpointQuery) -> Page:
+        if not self._storable(query.thread_id, query.checkpoint_ns, query.before):
+            return Page([])
+        return await self._read(self._queries.list_checkpoints, query)
+
+    async def delete_thread(self, thread_id: str) -> int:
+        if not self._storable(thread_id):
+            return 0
+        return await self._write(commands.DeleteThread(thread_id))
+
+    async def delete_runs(self, run_ids: list[str]) -> int:
+        run_ids = [run_id for run_id in run_ids if self._storable(run_id)]
+        return await self._write(commands.DeleteRuns(run_ids)) if run_ids else 0
+
+    async def copy_thread(self, source_thread_id: str, target_thread_id: str) -> int:
+        if not self._storable(source_thread_id):
+            return 0
+        if not self._storable(target_thread_id):
+            raise errors.InvalidReference(["body", "target_thread_id"], "a thread id this database cannot store")
+        return await self._write(commands.CopyThread(source_thread_id, target_thread_id))
+
+    async def prune_threads(self, thread_ids: list[str], keep_latest: bool) -> int:
+        thread_ids = [thread_id for thread_id in thread_ids if self._storable(thread_id)]
+        return await self._write(commands.PruneThreads(thread_ids, keep_latest)) if thread_ids else 0
 
     # -- artifacts
 

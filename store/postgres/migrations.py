@@ -175,6 +175,55 @@ MIGRATIONS: tuple[Migration, ...] = (
         ),
     ),
     Migration(5, "search index over history", search.SCHEMA, backfill=search.backfill),
+    Migration(
+        7,
+        "checkpoints of threads, and state scoped to an app or to a user of it",
+        (
+            """CREATE TABLE checkpoints (
+                thread_id text COLLATE "C" NOT NULL,
+                checkpoint_ns text COLLATE "C" NOT NULL,
+                checkpoint_id text COLLATE "C" NOT NULL,
+                parent_checkpoint_id text COLLATE "C",
+                run_id text COLLATE "C",
+                checkpoint text NOT NULL,
+                metadata text NOT NULL,
+                created_at text COLLATE "C" NOT NULL,
+                PRIMARY KEY (thread_id, checkpoint_ns, checkpoint_id)
+            )""",
+            "CREATE INDEX checkpoints_by_run ON checkpoints (run_id) WHERE run_id IS NOT NULL",
+            """CREATE TABLE checkpoint_blobs (
+                thread_id text COLLATE "C" NOT NULL,
+                checkpoint_ns text COLLATE "C" NOT NULL,
+                channel text COLLATE "C" NOT NULL,
+                version text COLLATE "C" NOT NULL,
+                type text COLLATE "C" NOT NULL,
+                data bytea NOT NULL,
+                PRIMARY KEY (thread_id, checkpoint_ns, channel, version)
+            )""",
+            """CREATE TABLE checkpoint_writes (
+                thread_id text COLLATE "C" NOT NULL,
+                checkpoint_ns text COLLATE "C" NOT NULL,
+                checkpoint_id text COLLATE "C" NOT NULL,
+                task_id text COLLATE "C" NOT NULL,
+                idx bigint NOT NULL,
+                channel text COLLATE "C" NOT NULL,
+                type text COLLATE "C" NOT NULL,
+                data bytea NOT NULL,
+                task_path text COLLATE "C" NOT NULL,
+                PRIMARY KEY (thread_id, checkpoint_ns, checkpoint_id, task_id, idx)
+            )""",
+            """CREATE TABLE scoped_state (
+                app_name text COLLATE "C" NOT NULL,
+                user_id text COLLATE "C" NOT NULL,
+                data text NOT NULL,
+                data_packed bytea,
+                data_size bigint,
+                version bigint NOT NULL,
+                updated_at text COLLATE "C" NOT NULL,
+                PRIMARY KEY (app_name, user_id)
+            )""",
+        ),
+    ),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version

@@ -6,11 +6,12 @@ from collections.abc import Callable
 from typing import Any
 
 import asyncpg
-from vault.store.core import rows
+from vault.store.core import checkpoints, rows, scoped_state
 from vault.store.core.dictionaries import SAMPLE_LIMIT, SAMPLE_MAX_BYTES
 from vault.store.core.filters import (
     Filters,
     artifact_filters,
+    checkpoint_filters,
     metric_filters,
     rollup_filters,
     search_filters,
@@ -30,8 +31,28 @@ from vault.store.postgres import search as search_index
 
 from vault import clock
 from vault.jsonutil import off_loop
-from vault.models import Artifact, CacheEntry, Message, Metric, Page, RenderedMessage, Rollup, Session, State
-from vault.queries import ArtifactQuery, HistoryQuery, MetricQuery, RollupQuery, SearchQuery, SessionQuery
+from vault.models import (
+    Artifact,
+    CacheEntry,
+    Checkpoint,
+    Message,
+    Metric,
+    Page,
+    RenderedMessage,
+    Rollup,
+    ScopedState,
+    Session,
+    State,
+)
+from vault.queries import (
+    ArtifactQuery,
+    CheckpointQuery,
+    HistoryQuery,
+    MetricQuery,
+    RollupQuery,
+    SearchQuery,
+    SessionQuery,
+)
 
 
 class Params:
@@ -201,6 +222,69 @@ async def get_state(conn: asyncpg.Connection, codec: Codec, session_id: str) -> 
     if row is None:
         raise NotFound("session", session_id)
     return await off_loop(rows.document_size(row[0] or "", row[2]), lambda: rows.state(session_id, row, codec))
+
+
+async def get_scoped_state(conn: asyncpg.Connection, codec: Codec, app_name: str, user_key: str) -> ScopedState:
+    row = await conn.fetchrow(scoped_state.POSTGRES_ROW_QUERY, app_name, user_key)
+    size = 0 if row is None else rows.document_size(row[0], row[2])
+    state = await off_loop(size, lambda: rows.state(app_name, row, codec))
+    return scoped_state.scoped(app_name, user_key, state)
+
+
+# -- checkpoints
+
+
+async def _checkpoint(conn: asyncpg.Connection, row: Any) -> Checkpoint:
+    wanted = checkpoints.wanted_blobs(row[4])
+    blobs = await conn.fetch(
+        "SELECT b.channel, b.type, b.data FROM checkpoint_blobs b"
+        " JOIN unnest($3::text[], $4::text[]) AS w (channel, version)"
+        " ON b.channel = w.channel AND b.version = w.version"
+        " WHERE b.thread_id = $1 AND b.checkpoint_ns = $2",
+        row[0],
+        row[1],
+        [channel for channel, _ in wanted],
+        [version for _, version in wanted],
+    )
+    writes = await conn.fetch(
+        f"SELECT {checkpoints.WRITE_COLUMNS} FROM checkpoint_writes"
+        " WHERE thread_id = $1 AND checkpoint_ns = $2 AND checkpoint_id = $3",
+        row[0],
+        row[1],
+        row[2],
+    )
+    return checkpoints.checkpoint_of(row, blobs, writes)
+
+
+async def get_checkpoint(
+    conn: asyncpg.Connection, thread_id: str, checkpoint_ns: str, checkpoint_id: str
+) -> Checkpoint:
+    async with conn.transaction(isolation="repeatable_read", readonly=True):
+        row = await conn.fetchrow(
+            f"SELECT {checkpoints.CHECKPOINT_COLUMNS} FROM checkpoints"
+            " WHERE thread_id = $1 AND checkpoint_ns = $2 AND checkpoint_id = $3",
+            thread_id,
+            checkpoint_ns,
+            checkpoint_id,
+        )
+        if row is None:
+            raise NotFound("checkpoint", checkpoint_id)
+        return await _checkpoint(conn, row)
+
+
+async def list_checkpoints(conn: asyncpg.Connection, query: CheckpointQuery) -> Page:
+    params = Params()
+    where = params.where(checkpoint_filters(query))
+    found: list[Any] = []
+    sql = f"SELECT {checkpoints.CHECKPOINT_COLUMNS} FROM checkpoints{where} ORDER BY checkpoint_id DESC, checkpoint_ns"
+    # One snapshot for the rows and what they name; a metadata filter is checked row by row.
+    async with conn.transaction(isolation="repeatable_read", readonly=True):
+        async for row in conn.cursor(sql, *params.values, prefetch=max(query.limit + 1, 50)):
+            if checkpoints.metadata_matches(row[5], query.metadata):
+                found.append(row)
+                if len(found) > query.limit:
+                    break
+        return _page([await _checkpoint(conn, row) for row in found], query.limit)
 
 
 # -- artifacts

@@ -223,6 +223,58 @@ MIGRATIONS: tuple[Migration, ...] = (
         ),
     ),
     Migration(6, "search index over history", search.SCHEMA, backfill=search.backfill),
+    Migration(
+        8,
+        "checkpoints of threads, and state scoped to an app or to a user of it",
+        (
+            # The checkpoint without its channel values, which live in checkpoint_blobs
+            # once per (channel, version) and are shared by the checkpoints that name them.
+            """CREATE TABLE checkpoints (
+                thread_id TEXT NOT NULL,
+                checkpoint_ns TEXT NOT NULL,
+                checkpoint_id TEXT NOT NULL,
+                parent_checkpoint_id TEXT,
+                run_id TEXT,
+                checkpoint TEXT NOT NULL,
+                metadata TEXT NOT NULL,
+                created_at TEXT NOT NULL,
+                PRIMARY KEY (thread_id, checkpoint_ns, checkpoint_id)
+            )""",
+            "CREATE INDEX checkpoints_by_run ON checkpoints (run_id) WHERE run_id IS NOT NULL",
+            """CREATE TABLE checkpoint_blobs (
+                thread_id TEXT NOT NULL,
+                checkpoint_ns TEXT NOT NULL,
+                channel TEXT NOT NULL,
+                version TEXT NOT NULL,
+                type TEXT NOT NULL,
+                data BLOB NOT NULL,
+                PRIMARY KEY (thread_id, checkpoint_ns, channel, version)
+            )""",
+            """CREATE TABLE checkpoint_writes (
+                thread_id TEXT NOT NULL,
+                checkpoint_ns TEXT NOT NULL,
+                checkpoint_id TEXT NOT NULL,
+                task_id TEXT NOT NULL,
+                idx INTEGER NOT NULL,
+                channel TEXT NOT NULL,
+                type TEXT NOT NULL,
+                data BLOB NOT NULL,
+                task_path TEXT NOT NULL,
+                PRIMARY KEY (thread_id, checkpoint_ns, checkpoint_id, task_id, idx)
+            )""",
+            # user_id is '' for the app's own state (a user id is never empty).
+            """CREATE TABLE scoped_state (
+                app_name TEXT NOT NULL,
+                user_id TEXT NOT NULL,
+                data TEXT NOT NULL,
+                data_packed BLOB,
+                data_size INTEGER,
+                version INTEGER NOT NULL,
+                updated_at TEXT NOT NULL,
+                PRIMARY KEY (app_name, user_id)
+            )""",
+        ),
+    ),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version

@@ -6,11 +6,12 @@ import sqlite3
 from contextlib import closing
 from typing import Any
 
-from vault.store.core import rows
+from vault.store.core import checkpoints, rows, scoped_state
 from vault.store.core.dictionaries import SAMPLE_LIMIT, SAMPLE_MAX_BYTES
 from vault.store.core.filters import (
     Filters,
     artifact_filters,
+    checkpoint_filters,
     metric_filters,
     rollup_filters,
     search_filters,
@@ -28,8 +29,28 @@ from vault.store.sqlite import idempotency
 from vault.store.sqlite import search as search_index
 
 from vault import clock
-from vault.models import Artifact, CacheEntry, Message, Metric, Page, RenderedMessage, Rollup, Session, State
-from vault.queries import ArtifactQuery, HistoryQuery, MetricQuery, RollupQuery, SearchQuery, SessionQuery
+from vault.models import (
+    Artifact,
+    CacheEntry,
+    Checkpoint,
+    Message,
+    Metric,
+    Page,
+    RenderedMessage,
+    Rollup,
+    ScopedState,
+    Session,
+    State,
+)
+from vault.queries import (
+    ArtifactQuery,
+    CheckpointQuery,
+    HistoryQuery,
+    MetricQuery,
+    RollupQuery,
+    SearchQuery,
+    SessionQuery,
+)
 
 
 def _where(filters: Filters) -> tuple[str, list[Any]]:
@@ -164,6 +185,63 @@ def get_state(conn: sqlite3.Connection, codec: Codec, session_id: str) -> State:
     if row is None:
         raise NotFound("session", session_id)
     return rows.state(session_id, row, codec)
+
+
+def get_scoped_state(conn: sqlite3.Connection, codec: Codec, app_name: str, user_key: str) -> ScopedState:
+    row = conn.execute(scoped_state.SQLITE_ROW_QUERY, (app_name, user_key)).fetchone()
+    return scoped_state.scoped(app_name, user_key, rows.state(app_name, row, codec))
+
+
+# -- checkpoints
+
+
+def _checkpoint(conn: sqlite3.Connection, row: Any) -> Checkpoint:
+    wanted = checkpoints.wanted_blobs(row[4])
+    blobs = []
+    for channel, version in wanted:
+        found = conn.execute(
+            "SELECT channel, type, data FROM checkpoint_blobs"
+            " WHERE thread_id = ? AND checkpoint_ns = ? AND channel = ? AND version = ?",
+            (row[0], row[1], channel, version),
+        ).fetchone()
+        if found is not None:
+            blobs.append(found)
+    writes = conn.execute(
+        f"SELECT {checkpoints.WRITE_COLUMNS} FROM checkpoint_writes"
+        " WHERE thread_id = ? AND checkpoint_ns = ? AND checkpoint_id = ?",
+        (row[0], row[1], row[2]),
+    ).fetchall()
+    return checkpoints.checkpoint_of(row, blobs, writes)
+
+
+def get_checkpoint(conn: sqlite3.Connection, thread_id: str, checkpoint_ns: str, checkpoint_id: str) -> Checkpoint:
+    row = conn.execute(
+        f"SELECT {checkpoints.CHECKPOINT_COLUMNS} FROM checkpoints"
+        " WHERE thread_id = ? AND checkpoint_ns = ? AND checkpoint_id = ?",
+        (thread_id, checkpoint_ns, checkpoint_id),
+    ).fetchone()
+    if row is None:
+        raise NotFound("checkpoint", checkpoint_id)
+    return _checkpoint(conn, row)
+
+
+def list_checkpoints(conn: sqlite3.Connection, query: CheckpointQuery) -> Page:
+    where, params = _where(checkpoint_filters(query))
+    found = []
+    # A metadata filter is checked here, row by row, so the scan stops once the page is full.
+    with closing(
+        conn.execute(
+            f"SELECT {checkpoints.CHECKPOINT_COLUMNS} FROM checkpoints{where}"
+            " ORDER BY checkpoint_id DESC, checkpoint_ns",
+            params,
+        )
+    ) as cursor:
+        for row in cursor:
+            if checkpoints.metadata_matches(row[5], query.metadata):
+                found.append(row)
+                if len(found) > query.limit:
+                    break
+    return _page([_checkpoint(conn, row) for row in found[: query.limit + 1]], query.limit)
 
 
 # -- artifacts

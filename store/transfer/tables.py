@@ -31,6 +31,10 @@ TABLES: tuple[Table, ...] = (
     Table("metrics", "folded-first"),
     Table("metric_rollups", "bucket, entity_name, metric_name, entity_type, labels, bucket_start"),
     Table("cache", "key"),
+    Table("scoped_state", "app_name, user_id"),
+    Table("checkpoints", "thread_id, checkpoint_ns, checkpoint_id"),
+    Table("checkpoint_blobs", "thread_id, checkpoint_ns, channel, version"),
+    Table("checkpoint_writes", "thread_id, checkpoint_ns, checkpoint_id, task_id, idx"),
     Table("idempotency_keys", "key"),
 )
 
