@@ -10,7 +10,15 @@ type tag; The Vault never decodes them.
 from __future__ import annotations
 
 from aiohttp import web
-from vault.handlers.common import QueryReader, body_as, deleted, json_response, page_response, store_of
+from vault.handlers.common import (
+    QueryReader,
+    body_as,
+    deleted,
+    idempotency_claim,
+    json_response,
+    page_response,
+    store_of,
+)
 
 from vault.inputs import NewCheckpoint, NewWrites, RunDeletion, ThreadCopy, ThreadPruning
 from vault.models import Checkpoint, CheckpointKey
@@ -24,7 +32,7 @@ from vault.openapi.operation import (
     ok_reply,
     page_reply,
 )
-from vault.openapi.parameters import LIMIT, Param, path_id, text_filter
+from vault.openapi.parameters import IDEMPOTENCY_KEY, LIMIT, Param, path_id, text_filter
 from vault.queries import CheckpointQuery
 
 routes = web.RouteTableDef()
@@ -210,15 +218,16 @@ async def delete_thread(request: web.Request) -> web.Response:
         ok_reply(_counted("ThreadCopied", "copied", "How many checkpoints were copied.", copied=COUNT), "Copied."),
         description="Checkpoints, values and pending writes of every namespace, atomically; checkpoints the "
         "target already has are kept. A thread with none copies nothing.",
-        params=(THREAD_ID,),
+        params=(THREAD_ID, IDEMPOTENCY_KEY),
         body=ThreadCopy,
         body_example={"target_thread_id": "thread-2"},
         errors=WRITE_ERRORS,
     ),
 )
 async def copy_thread(request: web.Request) -> web.Response:
-    body, _ = await body_as(request, ThreadCopy)
-    copied = await store_of(request).copy_thread(request.match_info["thread_id"], body.target_thread_id)
+    body, raw = await body_as(request, ThreadCopy)
+    claim = idempotency_claim(request, raw)
+    copied = await store_of(request).copy_thread(request.match_info["thread_id"], body.target_thread_id, claim)
     return json_response({"status": "copied", "copied": copied})
 
 
@@ -232,14 +241,16 @@ async def copy_thread(request: web.Request) -> web.Response:
         "checkpoints",
         ok_reply(_counted("RunsDeleted", "deleted", "How many checkpoints went.", deleted=COUNT), "Deleted."),
         description="Checkpoints whose metadata `run_id` is one of `run_ids`, in every thread, with their writes.",
+        params=(IDEMPOTENCY_KEY,),
         body=RunDeletion,
         body_example={"run_ids": ["run-1"]},
         errors=WRITE_ERRORS,
     ),
 )
 async def delete_runs(request: web.Request) -> web.Response:
-    body, _ = await body_as(request, RunDeletion)
-    return json_response({"status": "deleted", "deleted": await store_of(request).delete_runs(body.run_ids)})
+    body, raw = await body_as(request, RunDeletion)
+    deleted_count = await store_of(request).delete_runs(body.run_ids, idempotency_claim(request, raw))
+    return json_response({"status": "deleted", "deleted": deleted_count})
 
 
 @routes.post("/storage/checkpoints/prune")
@@ -253,12 +264,14 @@ async def delete_runs(request: web.Request) -> web.Response:
         ok_reply(_counted("ThreadsPruned", "pruned", "How many checkpoints went.", deleted=COUNT), "Pruned."),
         description="`keep_latest`: each namespace of each thread keeps its newest checkpoint, with its values "
         "and writes; `delete`: nothing is kept.",
+        params=(IDEMPOTENCY_KEY,),
         body=ThreadPruning,
         body_example={"thread_ids": ["thread-1"], "strategy": "keep_latest"},
         errors=WRITE_ERRORS,
     ),
 )
 async def prune(request: web.Request) -> web.Response:
-    body, _ = await body_as(request, ThreadPruning)
-    pruned = await store_of(request).prune_threads(body.thread_ids, body.strategy == "keep_latest")
+    body, raw = await body_as(request, ThreadPruning)
+    claim = idempotency_claim(request, raw)
+    pruned = await store_of(request).prune_threads(body.thread_ids, body.strategy == "keep_latest", claim)
     return json_response({"status": "pruned", "deleted": pruned})

@@ -193,14 +193,18 @@ class Store(Protocol):
     async def delete_thread(self, thread_id: str) -> int:
         """Delete the thread's checkpoints, values and writes in every namespace; answers how many checkpoints."""
 
-    async def delete_runs(self, run_ids: list[str]) -> int:
+    async def delete_runs(self, run_ids: list[str], claim: IdempotencyClaim | None = None) -> int:
         """Delete the checkpoints whose metadata names one of these runs, with their writes."""
 
-    async def copy_thread(self, source_thread_id: str, target_thread_id: str) -> int:
+    async def copy_thread(
+        self, source_thread_id: str, target_thread_id: str, claim: IdempotencyClaim | None = None
+    ) -> int:
         """Copy every checkpoint, value and write of a thread to another, in one transaction
         (checkpoints the target already has are kept). Answers how many were copied."""
 
-    async def prune_threads(self, thread_ids: list[str], keep_latest: bool) -> int:
+    async def prune_threads(
+        self, thread_ids: list[str], keep_latest: bool, claim: IdempotencyClaim | None = None
+    ) -> int:
         """Keep only each namespace's newest checkpoint (or none) of each thread; answers how many went."""
 
     # -- artifacts

@@ -332,20 +332,24 @@ class SqlStore(BlobOperations, PortOperations, CompressionOperations):
             return 0
         return await self._write(commands.DeleteThread(thread_id))
 
-    async def delete_runs(self, run_ids: list[str]) -> int:
+    async def delete_runs(self, run_ids: list[str], claim: IdempotencyClaim | None = None) -> int:
         run_ids = [run_id for run_id in run_ids if self._storable(run_id)]
-        return await self._write(commands.DeleteRuns(run_ids)) if run_ids else 0
+        return revive(await self._write(commands.DeleteRuns(run_ids), claim), int)
 
-    async def copy_thread(self, source_thread_id: str, target_thread_id: str) -> int:
-        if not self._storable(source_thread_id):
-            return 0
+    async def copy_thread(
+        self, source_thread_id: str, target_thread_id: str, claim: IdempotencyClaim | None = None
+    ) -> int:
         if not self._storable(target_thread_id):
             raise errors.InvalidReference(["body", "target_thread_id"], "a thread id this database cannot store")
-        return await self._write(commands.CopyThread(source_thread_id, target_thread_id))
+        if not self._storable(source_thread_id):
+            source_thread_id = target_thread_id  # a source that cannot be stored holds nothing to copy
+        return revive(await self._write(commands.CopyThread(source_thread_id, target_thread_id), claim), int)
 
-    async def prune_threads(self, thread_ids: list[str], keep_latest: bool) -> int:
+    async def prune_threads(
+        self, thread_ids: list[str], keep_latest: bool, claim: IdempotencyClaim | None = None
+    ) -> int:
         thread_ids = [thread_id for thread_id in thread_ids if self._storable(thread_id)]
-        return await self._write(commands.PruneThreads(thread_ids, keep_latest)) if thread_ids else 0
+        return revive(await self._write(commands.PruneThreads(thread_ids, keep_latest), claim), int)
 
     # -- artifacts
 

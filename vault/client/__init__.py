@@ -9,8 +9,10 @@ vault.client.errors, all subclasses of VaultError.
 
 from vault.client.async_client import UNSET, AsyncVaultClient
 from vault.client.errors import (
+    AlreadyExists,
     BadRequest,
     Busy,
+    Conflict,
     ConnectionFailed,
     Forbidden,
     IdempotencyKeyReused,
@@ -29,10 +31,24 @@ from vault.client.errors import (
 )
 from vault.client.records import BackupFile, Content, Health, JobStatus
 from vault.client.sync_client import VaultClient
-from vault.models import Artifact, BackupInfo, CacheEntry, Message, Metric, Rollup, SearchHit, Session, State
+from vault.models import (
+    Artifact,
+    BackupInfo,
+    CacheEntry,
+    Checkpoint,
+    CheckpointKey,
+    Message,
+    Metric,
+    Rollup,
+    ScopedState,
+    SearchHit,
+    Session,
+    State,
+)
 
 __all__ = [
     "UNSET",
+    "AlreadyExists",
     "Artifact",
     "AsyncVaultClient",
     "BackupFile",
@@ -40,6 +56,9 @@ __all__ = [
     "BadRequest",
     "Busy",
     "CacheEntry",
+    "Checkpoint",
+    "CheckpointKey",
+    "Conflict",
     "ConnectionFailed",
     "Content",
     "Forbidden",
@@ -55,6 +74,7 @@ __all__ = [
     "PreconditionFailed",
     "RangeNotSatisfiable",
     "Rollup",
+    "ScopedState",
     "SearchHit",
     "ServerError",
     "Session",

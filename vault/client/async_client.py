@@ -16,6 +16,7 @@ from vault.client import wire
 from vault.client.content import file_sink, multipart_upload, read_content
 from vault.client.metric_calls import MetricCalls
 from vault.client.records import BackupFile, Content, Health, JobStatus
+from vault.client.thread_calls import ThreadCalls
 from vault.client.transport import Call
 from vault.models import Artifact, BackupInfo, CacheEntry, Message, SearchHit, Session, State
 
@@ -29,7 +30,7 @@ class _Unset:
 UNSET: Any = _Unset()
 
 
-class AsyncVaultClient(MetricCalls):
+class AsyncVaultClient(MetricCalls, ThreadCalls):
     """A client for one Vault service; use as `async with AsyncVaultClient(url) as vault:`.
 
     `timeout` bounds each attempt, in seconds (for artifact content, each
@@ -54,8 +55,10 @@ class AsyncVaultClient(MetricCalls):
         status: str | None = None,
         metadata: Mapping[str, Any] | None = None,
         idempotency_key: str | None = None,
+        session_id: str | None = None,
     ) -> Session:
-        body = wire.fields(agent_name=agent_name, user_id=user_id, status=status, metadata=metadata)
+        """`session_id`: an id of the caller's choosing (AlreadyExists if taken); absent, the service makes one."""
+        body = wire.fields(agent_name=agent_name, user_id=user_id, status=status, metadata=metadata, id=session_id)
         return wire.structure(await self._post("/storage/sessions", body, idempotency_key), Session)
 
     async def get_session(self, session_id: str) -> Session:
