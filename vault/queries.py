@@ -40,6 +40,7 @@ class HistoryQuery:
 class ArtifactQuery:
     session_id: str | None = None
     type: str | None = None
+    name: str | None = None
     limit: int = DEFAULT_LIMIT
     offset: int = 0
 

@@ -30,7 +30,7 @@ def search_filters(query: SearchQuery) -> Filters:
 
 
 def artifact_filters(query: ArtifactQuery) -> Filters:
-    return [("session_id =", query.session_id), ("type =", query.type)]
+    return [("session_id =", query.session_id), ("type =", query.type), ("name =", query.name)]
 
 
 def checkpoint_filters(query: CheckpointQuery) -> Filters:

@@ -373,7 +373,7 @@ class SqlStore(BlobOperations, PortOperations, CompressionOperations):
         return await self._read(self._queries.get_artifact, artifact_id)
 
     async def list_artifacts(self, query: ArtifactQuery) -> Page:
-        if not self._storable(query.session_id, query.type):
+        if not self._storable(query.session_id, query.type, query.name):
             return Page([])
         return await self._read(self._queries.list_artifacts, query)
 

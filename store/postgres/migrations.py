@@ -177,7 +177,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(5, "search index over history", search.SCHEMA, backfill=search.backfill),
     Migration(
         7,
-        "checkpoints of threads, and state scoped to an app or to a user of it",
+        "checkpoints of threads, state scoped to an app or to a user of it, artifacts by type and name",
         (
             """CREATE TABLE checkpoints (
                 thread_id text COLLATE "C" NOT NULL,
@@ -212,6 +212,7 @@ MIGRATIONS: tuple[Migration, ...] = (
                 task_path text COLLATE "C" NOT NULL,
                 PRIMARY KEY (thread_id, checkpoint_ns, checkpoint_id, task_id, idx)
             )""",
+            "CREATE INDEX artifacts_by_type_name ON artifacts (type, name, id)",
             """CREATE TABLE scoped_state (
                 app_name text COLLATE "C" NOT NULL,
                 user_id text COLLATE "C" NOT NULL,

@@ -225,7 +225,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(6, "search index over history", search.SCHEMA, backfill=search.backfill),
     Migration(
         8,
-        "checkpoints of threads, and state scoped to an app or to a user of it",
+        "checkpoints of threads, state scoped to an app or to a user of it, artifacts by type and name",
         (
             # The checkpoint without its channel values, which live in checkpoint_blobs
             # once per (channel, version) and are shared by the checkpoints that name them.
@@ -262,6 +262,8 @@ MIGRATIONS: tuple[Migration, ...] = (
                 task_path TEXT NOT NULL,
                 PRIMARY KEY (thread_id, checkpoint_ns, checkpoint_id, task_id, idx)
             )""",
+            # An artifact's versions, found by type and name (framework adapters keep one file's versions so).
+            "CREATE INDEX artifacts_by_type_name ON artifacts (type, name, id)",
             # user_id is '' for the app's own state (a user id is never empty).
             """CREATE TABLE scoped_state (
                 app_name TEXT NOT NULL,

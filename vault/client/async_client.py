@@ -305,16 +305,22 @@ class AsyncVaultClient(MetricCalls, ThreadCalls):
         *,
         session_id: str | None = None,
         type: str | None = None,
+        name: str | None = None,
         limit: int | None = None,
         offset: int | None = None,
     ) -> list[Artifact]:
-        params = wire.query(session_id=session_id, type=type, limit=limit, offset=offset)
+        params = wire.query(session_id=session_id, type=type, name=name, limit=limit, offset=offset)
         return wire.structure_list(await self._get("/storage/artifacts", params), Artifact)
 
     def iter_artifacts(
-        self, *, session_id: str | None = None, type: str | None = None, page_size: int | None = None
+        self,
+        *,
+        session_id: str | None = None,
+        type: str | None = None,
+        name: str | None = None,
+        page_size: int | None = None,
     ) -> AsyncIterator[Artifact]:
-        params = wire.query(session_id=session_id, type=type, limit=page_size)
+        params = wire.query(session_id=session_id, type=type, name=name, limit=page_size)
         return self._pages("/storage/artifacts", params, Artifact)
 
     async def delete_artifact(self, artifact_id: str) -> None:
