@@ -302,19 +302,27 @@ class SqlStore(BlobOperations, PortOperations, CompressionOperations):
     # -- checkpoints of threads
 
     async def put_checkpoint(self, thread_id: str, checkpoint_id: str, new: NewCheckpoint) -> CheckpointKey:
-        self._storable_checkpoint(thread_id, checkpoint_id, new.checkpoint_ns)
+        self._storable_checkpoint(
+            thread_id,
+            checkpoint_id,
+            new.checkpoint_ns,
+            *(text for blob in new.blobs for text in (blob.channel, blob.type)),
+        )
         row = checkpoints.checkpoint_row(thread_id, checkpoint_id, new, clock.now_text(), self._max_document_bytes)
         await self._write(commands.PutCheckpoint(row, checkpoints.blob_rows(thread_id, new)))
         return CheckpointKey(thread_id, new.checkpoint_ns, checkpoint_id, new.parent_checkpoint_id)
 
     async def put_checkpoint_writes(self, thread_id: str, checkpoint_id: str, writes: NewWrites) -> int:
-        self._storable_checkpoint(thread_id, checkpoint_id, writes.checkpoint_ns)
+        texts = (text for write in writes.writes for text in (write.channel, write.type))
+        self._storable_checkpoint(
+            thread_id, checkpoint_id, writes.checkpoint_ns, writes.task_id, writes.task_path, *texts
+        )
         await self._write(commands.PutCheckpointWrites(checkpoints.write_rows(thread_id, checkpoint_id, writes)))
         return len(writes.writes)
 
-    def _storable_checkpoint(self, thread_id: str, checkpoint_id: str, checkpoint_ns: str) -> None:
-        if not self._storable(thread_id, checkpoint_id, checkpoint_ns):
-            raise errors.InvalidReference(["path"], "a thread, namespace or checkpoint id this database cannot store")
+    def _storable_checkpoint(self, *texts: str) -> None:
+        if not self._storable(*texts):
+            raise errors.InvalidReference(["body"], "a name or id this database cannot store (a NUL character)")
 
     async def get_checkpoint(self, thread_id: str, checkpoint_ns: str, checkpoint_id: str) -> Checkpoint:
         self._known("checkpoint", checkpoint_id)

@@ -277,13 +277,17 @@ async def list_checkpoints(conn: asyncpg.Connection, query: CheckpointQuery) -> 
     where = params.where(checkpoint_filters(query))
     found: list[Any] = []
     sql = f"SELECT {checkpoints.CHECKPOINT_COLUMNS} FROM checkpoints{where} ORDER BY checkpoint_id DESC, checkpoint_ns"
-    # One snapshot for the rows and what they name; a metadata filter is checked row by row.
+    # One snapshot for the rows and what they name.
     async with conn.transaction(isolation="repeatable_read", readonly=True):
-        async for row in conn.cursor(sql, *params.values, prefetch=max(query.limit + 1, 50)):
-            if checkpoints.metadata_matches(row[5], query.metadata):
-                found.append(row)
-                if len(found) > query.limit:
-                    break
+        if query.metadata is None:
+            found = await conn.fetch(f"{sql} LIMIT {params.add(query.limit + 1)}", *params.values)
+        else:
+            # A metadata filter is checked row by row, so the scan stops once the page is full.
+            async for row in conn.cursor(sql, *params.values, prefetch=max(query.limit + 1, 50)):
+                if checkpoints.metadata_matches(row[5], query.metadata):
+                    found.append(row)
+                    if len(found) > query.limit:
+                        break
         return _page([await _checkpoint(conn, row) for row in found], query.limit)
 
 

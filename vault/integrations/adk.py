@@ -136,9 +136,16 @@ class VaultSessionService(_OverVault, BaseSessionService):
 
     async def list_sessions(self, *, app_name: str, user_id: str | None = None) -> ListSessionsResponse:
         found = []
+        app_state = await self.client.get_scoped_state(app_name)
+        user_states: dict[str, dict[str, Any]] = {}
         async for stored in self.client.iter_sessions(agent_name=app_name, user_id=user_id):
-            if stored.metadata.get(MARK) is True:
-                found.append(await self._session(stored, await self.client.get_state(stored.id), []))
+            if stored.metadata.get(MARK) is not True:
+                continue
+            owner = stored.user_id or ""
+            if owner not in user_states:
+                user_states[owner] = (await self.client.get_scoped_state(app_name, owner)).data
+            session_state = await self.client.get_state(stored.id)
+            found.append(self._built(stored, session_state, [], app_state.data, user_states[owner]))
         # Oldest update first, as ADK's own services list them.
         found.sort(key=lambda session: (session.last_update_time, session.user_id, session.id))
         return ListSessionsResponse(sessions=found)
@@ -251,11 +258,21 @@ class VaultSessionService(_OverVault, BaseSessionService):
     async def _session(self, stored: VaultSession, session_state: VaultState, events: list[Event]) -> Session:
         app_state = await self.client.get_scoped_state(stored.agent_name)
         user_state = await self.client.get_scoped_state(stored.agent_name, stored.user_id)
+        return self._built(stored, session_state, events, app_state.data, user_state.data)
+
+    def _built(
+        self,
+        stored: VaultSession,
+        session_state: VaultState,
+        events: list[Event],
+        app_state: dict[str, Any],
+        user_state: dict[str, Any],
+    ) -> Session:
         session = Session(
             id=stored.id,
             app_name=stored.agent_name,
             user_id=stored.user_id or "",
-            state=_merged(session_state.data, app_state.data, user_state.data),
+            state=_merged(session_state.data, app_state, user_state),
             events=events,
         )
         self._note_revision(session, session_state)
