@@ -45,6 +45,7 @@ from vault.inputs import (
     ToolCalls,
     Ttl,
     Unset,
+    WriteIndex,
 )
 
 T = TypeVar("T")
@@ -245,6 +246,7 @@ def _structure_session_id_choice(value: Any, _: type) -> str:
 
 converter.register_structure_hook(Name, structure_name)
 converter.register_structure_hook(Namespace, _structure_namespace)
+converter.register_structure_hook(WriteIndex, _structure_int)
 converter.register_structure_hook(Base64Bytes, _structure_base64)
 converter.register_structure_hook(ChannelVersion, _structure_channel_version)
 converter.register_structure_hook(SessionIdChoice, _structure_session_id_choice)

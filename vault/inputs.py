@@ -32,6 +32,8 @@ Timestamp = NewType("Timestamp", str)
 Ttl = NewType("Ttl", int)
 # A byte count: a whole number, zero or more.
 ByteCount = NewType("ByteCount", int)
+# A pending write's index: a 64-bit integer (negative for LangGraph's special channels).
+WriteIndex = NewType("WriteIndex", int)
 # A checkpoint namespace: 0 to 256 characters ("" is a thread's root namespace).
 Namespace = NewType("Namespace", str)
 # Bytes sent as base64 text (RFC 4648, with padding); structured into the bytes.
@@ -204,7 +206,7 @@ class NewCheckpoint:
 
 @frozen
 class NewWrite:
-    idx: int
+    idx: WriteIndex
     channel: Name
     type: Name
     data: Base64Bytes

@@ -21,7 +21,10 @@ from vault.search import parse_query
 SQLITE_SEARCH_VERSION = 6
 POSTGRES_SEARCH_VERSION = 5
 # Made by the migrations after search, dropped with it to go back to the schema before search.
-LATER_TABLES = ("checkpoints", "checkpoint_blobs", "checkpoint_writes", "scoped_state")
+UNDO_LATER = (
+    *(f"DROP TABLE {table}" for table in ("checkpoints", "checkpoint_blobs", "checkpoint_writes", "scoped_state")),
+    "DROP INDEX artifacts_by_type_name",
+)
 
 
 async def found(store, q: str) -> int:
@@ -44,8 +47,8 @@ async def test_sqlite_indexes_what_was_stored_before_search(tmp_path):
     with sqlite3.connect(path) as conn:
         conn.execute("DROP TRIGGER message_search_forget")
         conn.execute("DROP TABLE message_search")
-        for table in LATER_TABLES:
-            conn.execute(f"DROP TABLE {table}")
+        for statement in UNDO_LATER:
+            conn.execute(statement)
         conn.execute("DELETE FROM schema_migrations WHERE version >= ?", (SQLITE_SEARCH_VERSION,))
 
     heard = []
@@ -78,8 +81,8 @@ async def test_postgresql_indexes_what_was_stored_before_search(tmp_path):
         conn = await asyncpg.connect(dsn)
         try:
             await conn.execute("DROP TABLE message_search")
-            for table in LATER_TABLES:
-                await conn.execute(f"DROP TABLE {table}")
+            for statement in UNDO_LATER:
+                await conn.execute(statement)
             await conn.execute("DELETE FROM schema_migrations WHERE version >= $1", POSTGRES_SEARCH_VERSION)
             heard = []
             applied = await postgres_migrations.migrate(conn, lambda migration, done, total: heard.append(done))

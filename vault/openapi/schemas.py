@@ -43,6 +43,7 @@ from vault.inputs import (
     ToolCalls,
     Ttl,
     Unset,
+    WriteIndex,
 )
 from vault.models import UtcTime
 
@@ -85,6 +86,7 @@ FIELD_RULES: dict[Any, Schema] = {
         "description": "A finite number; its magnitude is bounded so that rollup sums stay finite.",
     },
     JsonValue: {"description": "Any JSON value, null included."},
+    WriteIndex: {"type": "integer", "minimum": -MAX_INT - 1, "maximum": MAX_INT, "description": "A 64-bit integer."},
     Namespace: {
         "type": "string",
         "maxLength": MAX_NAME_LENGTH,
