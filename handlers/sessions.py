@@ -58,9 +58,7 @@ SESSION_CHANGES = dict(
         params=(IDEMPOTENCY_KEY,),
         body=NewSession,
         body_example={"agent_name": "research_orchestrator", "user_id": "user_123", "metadata": {"source": "docs"}},
-        description="`id` is optional: a client that keys sessions itself names the id (409 `already_exists` "
-        "if it is taken); otherwise the server makes one.",
-        errors=(409, *WRITE_ERRORS),
+        errors=WRITE_ERRORS,
     ),
 )
 async def create_session(request: web.Request) -> web.Response:

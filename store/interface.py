@@ -46,6 +46,7 @@ from vault.queries import (
     ArtifactQuery,
     CheckpointQuery,
     HistoryQuery,
+    KeyedSessionQuery,
     MetricQuery,
     RollupQuery,
     SearchQuery,
@@ -116,6 +117,19 @@ class Store(Protocol):
 
     async def list_sessions(self, query: SessionQuery) -> Page:
         """Sessions matching every given filter, newest first."""
+
+    async def create_keyed_session(self, key: str, new: NewSession) -> Session:
+        """Create a session (fresh id) bound to `key` within its app (`agent_name`) and `user_id`, atomically.
+
+        AlreadyExists, and no session made, if the key is taken; of two racing creates one wins.
+        Deleting the session frees its key.
+        """
+
+    async def get_keyed_session(self, app_name: str, user_id: str, key: str) -> Session:
+        """The session bound to the key; NotFound if none is."""
+
+    async def list_keyed_sessions(self, query: KeyedSessionQuery) -> Page:
+        """The keyed sessions of an app, or of one user of it, as KeyedSession items by user and key."""
 
     async def search(self, query: SearchQuery) -> Page:
         """Messages holding every term of the query and matching every filter, best first,

@@ -10,7 +10,6 @@ from __future__ import annotations
 import base64
 import binascii
 import math
-import re
 import typing
 from typing import Any, Literal, TypeVar, get_args, get_origin
 
@@ -28,7 +27,6 @@ from vault import clock
 from vault.inputs import (
     MAX_BATCH,
     MAX_METRIC_MAGNITUDE,
-    MAX_SESSION_ID_CHOICE,
     MAX_TTL,
     Base64Bytes,
     ByteCount,
@@ -40,7 +38,6 @@ from vault.inputs import (
     MetricValue,
     Name,
     Namespace,
-    SessionIdChoice,
     Timestamp,
     ToolCalls,
     Ttl,
@@ -49,7 +46,6 @@ from vault.inputs import (
 )
 
 T = TypeVar("T")
-SESSION_ID_CHOICE = re.compile(rf"[A-Za-z0-9._~-]{{1,{MAX_SESSION_ID_CHOICE}}}")
 MAX_NAME_LENGTH = 256
 MAX_INT = 2**63 - 1
 
@@ -236,20 +232,11 @@ def _structure_channel_version(value: Any, _: type) -> str | int | float:
     raise _expect("a string or a finite number", value)
 
 
-def _structure_session_id_choice(value: Any, _: type) -> str:
-    if not isinstance(value, str):
-        raise _expect("a string", value)
-    if not SESSION_ID_CHOICE.fullmatch(value):
-        raise FieldRule(f"must be 1 to {MAX_SESSION_ID_CHOICE} of A-Z a-z 0-9 . _ ~ -")
-    return value
-
-
 converter.register_structure_hook(Name, structure_name)
 converter.register_structure_hook(Namespace, _structure_namespace)
 converter.register_structure_hook(WriteIndex, _structure_int)
 converter.register_structure_hook(Base64Bytes, _structure_base64)
 converter.register_structure_hook(ChannelVersion, _structure_channel_version)
-converter.register_structure_hook(SessionIdChoice, _structure_session_id_choice)
 converter.register_structure_hook(JsonObject, _structure_object)
 converter.register_structure_hook(Labels, _structure_labels)
 converter.register_structure_hook(Content, _structure_content)

@@ -16,8 +16,6 @@ from vault.models import Role, SessionStatus
 
 # A short identifying string: 1 to 256 characters, not only blanks.
 Name = NewType("Name", str)
-# A session id a client chooses: 1 to 128 of A-Z a-z 0-9 . _ ~ -
-SessionIdChoice = NewType("SessionIdChoice", str)
 # Any JSON object (metadata, state data).
 JsonObject = NewType("JsonObject", dict)
 # A flat map of strings to strings (metric labels).
@@ -48,7 +46,6 @@ MetricValue = NewType("MetricValue", float)
 
 MAX_TTL = 10 * 365 * 24 * 3600
 MAX_BATCH = 1000
-MAX_SESSION_ID_CHOICE = 128
 MAX_IDEMPOTENCY_KEY = 255  # characters of an Idempotency-Key header
 # 1e15 points of this size still sum below float's 1.8e308; byte counts, nanosecond
 # timestamps and money all fit well inside it.
@@ -68,9 +65,15 @@ UNSET = Unset.UNSET
 @frozen
 class NewSession:
     agent_name: Name
-    # A client-chosen id (URL-safe); the server makes one when absent.
-    id: SessionIdChoice | None = None
     user_id: Name | None = None
+    status: SessionStatus = "active"
+    metadata: JsonObject = Factory(dict)
+
+
+@frozen
+class KeyedSessionFields:
+    """A keyed session's own fields; its app, user and key are in its path."""
+
     status: SessionStatus = "active"
     metadata: JsonObject = Factory(dict)
 

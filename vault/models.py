@@ -73,6 +73,14 @@ class RenderedMessage:
 
 
 @frozen
+class KeyedSession:
+    """A session and the key its client bound it to, unique within the session's app and user."""
+
+    key: str
+    session: Session
+
+
+@frozen
 class State:
     session_id: str
     data: dict[str, Any]

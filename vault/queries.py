@@ -22,6 +22,16 @@ class SessionQuery:
 
 
 @frozen
+class KeyedSessionQuery:
+    """The keyed sessions of an app, or of one user of it, by user and key."""
+
+    app_name: str
+    user_id: str | None = None
+    limit: int = DEFAULT_LIMIT
+    offset: int = 0
+
+
+@frozen
 class HistoryQuery:
     """The newest `limit` messages unless `after`, `before` or `offset` is given.
 

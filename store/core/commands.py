@@ -51,6 +51,15 @@ class UpdateSession(Command):
 
 
 @frozen
+class CreateKeyedSession(Command):
+    """A new session bound to `key` within its app (`new.agent_name`) and user; AlreadyExists if the key is taken."""
+
+    key: str
+    new: NewSession
+    max_bytes: int | None = None
+
+
+@frozen
 class DeleteSession(Command):
     """Answers the sha256s the session's artifacts pointed at, released after the commit."""
 

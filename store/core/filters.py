@@ -10,13 +10,26 @@ from typing import Any
 
 from vault.store.core.rollups import bucket_start
 
-from vault.queries import ArtifactQuery, CheckpointQuery, MetricQuery, RollupQuery, SearchQuery, SessionQuery
+from vault.queries import (
+    ArtifactQuery,
+    CheckpointQuery,
+    KeyedSessionQuery,
+    MetricQuery,
+    RollupQuery,
+    SearchQuery,
+    SessionQuery,
+)
 
 Filters = list[tuple[str, Any]]
 
 
 def session_filters(query: SessionQuery) -> Filters:
     return [("agent_name =", query.agent_name), ("user_id =", query.user_id), ("status =", query.status)]
+
+
+def keyed_session_filters(query: KeyedSessionQuery) -> Filters:
+    """Conditions on a key `k` (vault.store.core.session_keys)."""
+    return [("k.app_name =", query.app_name), ("k.user_id =", query.user_id)]
 
 
 def search_filters(query: SearchQuery) -> Filters:

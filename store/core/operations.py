@@ -16,6 +16,7 @@ from vault.store.core import commands
 
 NAMES: dict[type[commands.Command], str] = {
     commands.CreateSession: "create_session",
+    commands.CreateKeyedSession: "create_keyed_session",
     commands.UpdateSession: "update_session",
     commands.DeleteSession: "delete_session",
     commands.AddMessages: "add_messages",

@@ -48,7 +48,7 @@ def storable_text(value: Any) -> str:
 
 def new_session(new: NewSession) -> Session:
     now = clock.now_text()
-    return Session(new.id or ids.session_id(), new.agent_name, new.user_id, new.status, new.metadata, now, now, 0)
+    return Session(ids.session_id(), new.agent_name, new.user_id, new.status, new.metadata, now, now, 0)
 
 
 def session_row(session: Session, limit: int | None = None) -> tuple[Any, ...]:

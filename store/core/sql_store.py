@@ -67,6 +67,7 @@ from vault.queries import (
     ArtifactQuery,
     CheckpointQuery,
     HistoryQuery,
+    KeyedSessionQuery,
     MetricQuery,
     RollupQuery,
     SearchQuery,
@@ -210,6 +211,23 @@ class SqlStore(BlobOperations, PortOperations, CompressionOperations):
         if not self._storable(query.agent_name, query.user_id, query.status):
             return Page([])
         return await self._read(self._queries.list_sessions, query)
+
+    # -- sessions bound to a key of their client's choosing
+
+    async def create_keyed_session(self, key: str, new: NewSession) -> Session:
+        if not self._storable(new.agent_name, new.user_id, key):
+            raise errors.InvalidReference(["path"], "an app, user or key this database cannot store")
+        return await self._write(commands.CreateKeyedSession(key, new, self._max_document_bytes))
+
+    async def get_keyed_session(self, app_name: str, user_id: str, key: str) -> Session:
+        for name in (app_name, user_id, key):
+            self._known("session key", name)
+        return await self._read(self._queries.get_keyed_session, app_name, user_id, key)
+
+    async def list_keyed_sessions(self, query: KeyedSessionQuery) -> Page:
+        if not self._storable(query.app_name, query.user_id):
+            return Page([])
+        return await self._read(self._queries.list_keyed_sessions, query)
 
     # -- history
 

@@ -225,6 +225,20 @@ MIGRATIONS: tuple[Migration, ...] = (
             )""",
         ),
     ),
+    Migration(
+        9,
+        "sessions found by a key their client chose, within an app and a user",
+        (
+            # The primary key decides which of two creates of one key wins; a session has one key at most.
+            """CREATE TABLE session_keys (
+                app_name text COLLATE "C" NOT NULL,
+                user_id text COLLATE "C" NOT NULL,
+                session_key text COLLATE "C" NOT NULL,
+                session_id text COLLATE "C" NOT NULL UNIQUE REFERENCES sessions (id) ON DELETE CASCADE,
+                PRIMARY KEY (app_name, user_id, session_key)
+            )""",
+        ),
+    ),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version

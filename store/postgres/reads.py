@@ -6,12 +6,13 @@ from collections.abc import Callable
 from typing import Any
 
 import asyncpg
-from vault.store.core import checkpoints, rows, scoped_state
+from vault.store.core import checkpoints, rows, scoped_state, session_keys
 from vault.store.core.dictionaries import SAMPLE_LIMIT, SAMPLE_MAX_BYTES
 from vault.store.core.filters import (
     Filters,
     artifact_filters,
     checkpoint_filters,
+    keyed_session_filters,
     metric_filters,
     rollup_filters,
     search_filters,
@@ -48,6 +49,7 @@ from vault.queries import (
     ArtifactQuery,
     CheckpointQuery,
     HistoryQuery,
+    KeyedSessionQuery,
     MetricQuery,
     RollupQuery,
     SearchQuery,
@@ -107,7 +109,7 @@ async def _decoded_page(
     document: str,
     source: str,
     values: list[Any],
-    query: SessionQuery | ArtifactQuery,
+    query: SessionQuery | ArtifactQuery | KeyedSessionQuery,
     build: Callable[[Any], Any],
 ) -> Page:
     """A page of rows carrying a stored document, decoded on a worker thread when large."""
@@ -129,11 +131,15 @@ async def search(conn: asyncpg.Connection, codec: Codec, query: SearchQuery) -> 
 # -- sessions
 
 
+async def _session_of(row: Any, kind: str, key: str) -> Session:
+    if row is None:
+        raise NotFound(kind, key)
+    return await off_loop(len(row[4]), lambda: rows.session(row))
+
+
 async def get_session(conn: asyncpg.Connection, session_id: str) -> Session:
     row = await conn.fetchrow(f"SELECT {rows.SESSION_COLUMNS} FROM sessions WHERE id = $1", session_id)
-    if row is None:
-        raise NotFound("session", session_id)
-    return await off_loop(len(row[4]), lambda: rows.session(row))
+    return await _session_of(row, "session", session_id)
 
 
 async def list_sessions(conn: asyncpg.Connection, query: SessionQuery) -> Page:
@@ -141,6 +147,26 @@ async def list_sessions(conn: asyncpg.Connection, query: SessionQuery) -> Page:
     where = params.where(session_filters(query))
     source = f"sessions{where} ORDER BY id DESC"
     return await _decoded_page(conn, rows.SESSION_COLUMNS, "metadata", source, params.values, query, rows.session)
+
+
+async def get_keyed_session(conn: asyncpg.Connection, app_name: str, user_id: str, key: str) -> Session:
+    row = await conn.fetchrow(
+        f"SELECT {session_keys.COLUMNS} FROM {session_keys.SOURCE}"
+        " WHERE k.app_name = $1 AND k.user_id = $2 AND k.session_key = $3",
+        app_name,
+        user_id,
+        key,
+    )
+    return await _session_of(row, "session key", key)
+
+
+async def list_keyed_sessions(conn: asyncpg.Connection, query: KeyedSessionQuery) -> Page:
+    params = Params()
+    where = params.where(keyed_session_filters(query))
+    source = f"{session_keys.SOURCE}{where} {session_keys.ORDER}"
+    return await _decoded_page(
+        conn, session_keys.COLUMNS, session_keys.DOCUMENT, source, params.values, query, session_keys.keyed
+    )
 
 
 # -- history

@@ -34,13 +34,27 @@ EMPTY = OFF.pack("state", "{}")
 
 async def create_session(conn: asyncpg.Connection, command: commands.CreateSession) -> Session:
     session = records.new_session(command.new)
-    inserted = await conn.fetchval(
+    await conn.execute(
         "INSERT INTO sessions (id, agent_name, user_id, status, metadata, created_at, updated_at)"
-        " VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (id) DO NOTHING RETURNING id",
+        " VALUES ($1, $2, $3, $4, $5, $6, $7)",
         *records.session_row(session, command.max_bytes),
     )
-    if inserted is None:
-        raise AlreadyExists("session", session.id)
+    return session
+
+
+async def create_keyed_session(conn: asyncpg.Connection, command: commands.CreateKeyedSession) -> Session:
+    session = await create_session(conn, commands.CreateSession(command.new, command.max_bytes))
+    # The transaction is rolled back, the session's insert with it, when the key is taken.
+    bound = await conn.fetchval(
+        "INSERT INTO session_keys (app_name, user_id, session_key, session_id) VALUES ($1, $2, $3, $4)"
+        " ON CONFLICT DO NOTHING RETURNING session_id",
+        session.agent_name,
+        session.user_id,
+        command.key,
+        session.id,
+    )
+    if bound is None:
+        raise AlreadyExists("session key", command.key)
     return session
 
 

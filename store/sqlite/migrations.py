@@ -277,6 +277,20 @@ MIGRATIONS: tuple[Migration, ...] = (
             )""",
         ),
     ),
+    Migration(
+        10,
+        "sessions found by a key their client chose, within an app and a user",
+        (
+            # The primary key decides which of two creates of one key wins; a session has one key at most.
+            """CREATE TABLE session_keys (
+                app_name TEXT NOT NULL,
+                user_id TEXT NOT NULL,
+                session_key TEXT NOT NULL,
+                session_id TEXT NOT NULL UNIQUE REFERENCES sessions (id) ON DELETE CASCADE,
+                PRIMARY KEY (app_name, user_id, session_key)
+            )""",
+        ),
+    ),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version

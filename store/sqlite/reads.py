@@ -6,12 +6,13 @@ import sqlite3
 from contextlib import closing
 from typing import Any
 
-from vault.store.core import checkpoints, rows, scoped_state
+from vault.store.core import checkpoints, rows, scoped_state, session_keys
 from vault.store.core.dictionaries import SAMPLE_LIMIT, SAMPLE_MAX_BYTES
 from vault.store.core.filters import (
     Filters,
     artifact_filters,
     checkpoint_filters,
+    keyed_session_filters,
     metric_filters,
     rollup_filters,
     search_filters,
@@ -46,6 +47,7 @@ from vault.queries import (
     ArtifactQuery,
     CheckpointQuery,
     HistoryQuery,
+    KeyedSessionQuery,
     MetricQuery,
     RollupQuery,
     SearchQuery,
@@ -68,22 +70,46 @@ def _page(items: list[Any], limit: int) -> Page:
 # -- sessions
 
 
+def _session_of(row: Any, kind: str, key: str) -> Session:
+    if row is None:
+        raise NotFound(kind, key)
+    return rows.session(row)
+
+
+def _session_page(
+    conn: sqlite3.Connection, select: str, params: list[Any], query: SessionQuery | KeyedSessionQuery, build: Any
+) -> Page:
+    """A page of rows that start with a session's columns (its metadata the one document)."""
+    found = conn.execute(f"{select} LIMIT ? OFFSET ?", (*params, query.limit + 1, query.offset))
+    # Closed once the page is full: an open statement would hold its snapshot.
+    with closing(found):
+        return PageFill(query.limit).read(found, lambda row: len(row[4]), build)
+
+
 def get_session(conn: sqlite3.Connection, session_id: str) -> Session:
     row = conn.execute(f"SELECT {rows.SESSION_COLUMNS} FROM sessions WHERE id = ?", (session_id,)).fetchone()
-    if row is None:
-        raise NotFound("session", session_id)
-    return rows.session(row)
+    return _session_of(row, "session", session_id)
 
 
 def list_sessions(conn: sqlite3.Connection, query: SessionQuery) -> Page:
     where, params = _where(session_filters(query))
-    found = conn.execute(
-        f"SELECT {rows.SESSION_COLUMNS} FROM sessions{where} ORDER BY id DESC LIMIT ? OFFSET ?",
-        (*params, query.limit + 1, query.offset),
-    )
-    # Closed once the page is full: an open statement would hold its snapshot.
-    with closing(found):
-        return PageFill(query.limit).read(found, lambda row: len(row[4]), rows.session)
+    select = f"SELECT {rows.SESSION_COLUMNS} FROM sessions{where} ORDER BY id DESC"
+    return _session_page(conn, select, params, query, rows.session)
+
+
+def get_keyed_session(conn: sqlite3.Connection, app_name: str, user_id: str, key: str) -> Session:
+    row = conn.execute(
+        f"SELECT {session_keys.COLUMNS} FROM {session_keys.SOURCE}"
+        " WHERE k.app_name = ? AND k.user_id = ? AND k.session_key = ?",
+        (app_name, user_id, key),
+    ).fetchone()
+    return _session_of(row, "session key", key)
+
+
+def list_keyed_sessions(conn: sqlite3.Connection, query: KeyedSessionQuery) -> Page:
+    where, params = _where(keyed_session_filters(query))
+    select = f"SELECT {session_keys.COLUMNS} FROM {session_keys.SOURCE}{where} {session_keys.ORDER}"
+    return _session_page(conn, select, params, query, session_keys.keyed)
 
 
 # -- history

@@ -26,13 +26,24 @@ EMPTY = OFF.pack("state", "{}")
 
 def create_session(conn: sqlite3.Connection, command: commands.CreateSession) -> Session:
     session = records.new_session(command.new)
-    inserted = conn.execute(
+    conn.execute(
         "INSERT INTO sessions (id, agent_name, user_id, status, metadata, created_at, updated_at)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING RETURNING id",
+        " VALUES (?, ?, ?, ?, ?, ?, ?)",
         records.session_row(session, command.max_bytes),
+    )
+    return session
+
+
+def create_keyed_session(conn: sqlite3.Connection, command: commands.CreateKeyedSession) -> Session:
+    session = create_session(conn, commands.CreateSession(command.new, command.max_bytes))
+    # The writer's savepoint undoes the session's insert when the key is taken.
+    bound = conn.execute(
+        "INSERT INTO session_keys (app_name, user_id, session_key, session_id) VALUES (?, ?, ?, ?)"
+        " ON CONFLICT DO NOTHING RETURNING session_id",
+        (session.agent_name, session.user_id, command.key, session.id),
     ).fetchone()
-    if inserted is None:
-        raise AlreadyExists("session", session.id)
+    if bound is None:
+        raise AlreadyExists("session key", command.key)
     return session
 
 

@@ -24,6 +24,7 @@ TABLES: tuple[Table, ...] = (
     # First: every packed row names one of these (vault.store.core.packing).
     Table("compression_dictionaries", "id"),
     Table("sessions", "id"),
+    Table("session_keys", "app_name, user_id, session_key"),
     Table("messages", "session_id, seq"),
     Table("state", "session_id"),
     Table("artifacts", "id"),

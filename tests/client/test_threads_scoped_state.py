@@ -1,4 +1,4 @@
-"""Checkpoints of threads, scoped state and chosen session ids through both clients, against the real service."""
+"""Checkpoints of threads, scoped state and keyed sessions through both clients, against the real service."""
 
 from __future__ import annotations
 
@@ -52,9 +52,17 @@ async def test_scoped_state_and_its_stale_writes(vault, unique):
     assert (await vault.get_scoped_state(unique, "u1")).version == 2
 
 
-async def test_a_chosen_session_id_is_taken_once(vault, unique):
-    session = await vault.create_session("agent", session_id=unique)
-    assert session.id == unique
+async def test_a_keyed_session_is_made_once_and_found_by_its_key(vault, unique):
+    session = await vault.create_keyed_session(unique, "u1", "chat-1", metadata={"a": 1})
+    assert (session.agent_name, session.user_id, session.metadata) == (unique, "u1", {"a": 1})
+    assert await vault.get_keyed_session(unique, "u1", "chat-1") == session
 
     with pytest.raises(AlreadyExists):
-        await vault.create_session("agent", session_id=unique)
+        await vault.create_keyed_session(unique, "u1", "chat-1")
+    with pytest.raises(NotFound):
+        await vault.get_keyed_session(unique, "u2", "chat-1")
+
+    other = await vault.create_keyed_session(unique, "u2", "chat/1 ü")
+    listed = await vault.list_keyed_sessions(unique)
+    assert [(found.key, found.session) for found in listed] == [("chat-1", session), ("chat/1 ü", other)]
+    assert [found.key for found in await vault.list_keyed_sessions(unique, "u2")] == ["chat/1 ü"]

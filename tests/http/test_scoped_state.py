@@ -40,13 +40,3 @@ async def test_a_user_scope_is_apart_from_its_app_and_from_other_apps(client):
     assert (await (await client.get(APP)).json())["data"] == {}
     assert (await (await client.get("/storage/state/apps/other/users/u1")).json())["data"] == {}
     assert (await (await client.get(USER)).json())["data"] == {"who": "u1"}
-
-
-async def test_a_session_id_can_be_chosen_once(client):
-    first = await client.post("/storage/sessions", json={"agent_name": "travel", "id": "adk-session-1"})
-    again = await client.post("/storage/sessions", json={"agent_name": "travel", "id": "adk-session-1"})
-    bad = await client.post("/storage/sessions", json={"agent_name": "travel", "id": "has space"})
-
-    assert (first.status, (await first.json())["id"]) == (201, "adk-session-1")
-    assert (again.status, (await again.json())["error"]) == (409, "already_exists")
-    assert bad.status == 422

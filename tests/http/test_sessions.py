@@ -98,7 +98,7 @@ async def test_every_session_gets_its_own_id(client):
         ({"agent_name": "a", "user_id": 12}, ["body", "user_id"]),
         ({"agent_name": "a", "metadata": ["not", "an", "object"]}, ["body", "metadata"]),
         ({"agent_name": "a", "colour": "blue"}, ["body", "colour"]),
-        ({"agent_name": "a", "id": "not url-safe"}, ["body", "id"]),
+        ({"agent_name": "a", "id": "session_mine"}, ["body", "id"]),
         (["agent_name", "a"], ["body"]),
         ("a", ["body"]),
     ],

@@ -110,6 +110,10 @@ async def session_sequence(service, prefix: str, later: float) -> list[Any]:
     await service.delete_session(app_name=app, user_id="u2", session_id="never-made")
     noted.append(seen(await service.get_session(app_name=app, user_id="u2", session_id=s3)))
     noted.append(listed(await service.list_sessions(app_name=app)))
+    # A session id is scoped to its app and user: the same id is free under another app, and another user.
+    noted.append(seen(await service.create_session(app_name=f"{app}-other", user_id="u1", session_id=s1)))
+    noted.append(seen(await service.create_session(app_name=app, user_id="u2", session_id=s1)))
+    noted.append(listed(await service.list_sessions(app_name=app, user_id="u2")))
     return noted
 
 

@@ -22,7 +22,10 @@ SQLITE_SEARCH_VERSION = 6
 POSTGRES_SEARCH_VERSION = 5
 # Made by the migrations after search, dropped with it to go back to the schema before search.
 UNDO_LATER = (
-    *(f"DROP TABLE {table}" for table in ("checkpoints", "checkpoint_blobs", "checkpoint_writes", "scoped_state")),
+    *(
+        f"DROP TABLE {table}"
+        for table in ("checkpoints", "checkpoint_blobs", "checkpoint_writes", "scoped_state", "session_keys")
+    ),
     "DROP INDEX artifacts_by_type_name",
 )
 

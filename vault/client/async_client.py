@@ -16,6 +16,7 @@ from vault.client import wire
 from vault.client.content import file_sink, multipart_upload, read_content
 from vault.client.metric_calls import MetricCalls
 from vault.client.records import BackupFile, Content, Health, JobStatus
+from vault.client.session_key_calls import SessionKeyCalls
 from vault.client.thread_calls import ThreadCalls
 from vault.client.transport import Call
 from vault.models import Artifact, BackupInfo, CacheEntry, Message, SearchHit, Session, State
@@ -30,7 +31,7 @@ class _Unset:
 UNSET: Any = _Unset()
 
 
-class AsyncVaultClient(MetricCalls, ThreadCalls):
+class AsyncVaultClient(MetricCalls, ThreadCalls, SessionKeyCalls):
     """A client for one Vault service; use as `async with AsyncVaultClient(url) as vault:`.
 
     `timeout` bounds each attempt, in seconds (for artifact content, each
@@ -55,10 +56,8 @@ class AsyncVaultClient(MetricCalls, ThreadCalls):
         status: str | None = None,
         metadata: Mapping[str, Any] | None = None,
         idempotency_key: str | None = None,
-        session_id: str | None = None,
     ) -> Session:
-        """`session_id`: an id of the caller's choosing (AlreadyExists if taken); absent, the service makes one."""
-        body = wire.fields(agent_name=agent_name, user_id=user_id, status=status, metadata=metadata, id=session_id)
+        body = wire.fields(agent_name=agent_name, user_id=user_id, status=status, metadata=metadata)
         return wire.structure(await self._post("/storage/sessions", body, idempotency_key), Session)
 
     async def get_session(self, session_id: str) -> Session:

@@ -71,7 +71,7 @@ class MethodNotAllowed(VaultError):
 
 
 class Conflict(VaultError):
-    """409: a backup is already running, or (AlreadyExists) the id a create named is taken."""
+    """409: a backup is already running, or (AlreadyExists) the key a create named is taken."""
 
     default_code = "conflict"
 

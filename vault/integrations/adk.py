@@ -5,7 +5,9 @@
                     artifact_service=VaultArtifactService(url))
 
 Sessions are The Vault's sessions (`agent_name` is the app, `user_id` the
-user, the id the one ADK chose or one the service made); each event is a
+user), each bound to its ADK session id as a key within the app and the user
+(/storage/apps/{app}/users/{user}/sessions/{key}): the id ADK chose or a uuid4
+the service made, as ADK's own services do. Each event is a
 message of the session's history that keeps the whole event as JSON in its
 metadata, so `get_session` gives back equal events, and a window of recent
 events costs what the window holds. State is split as ADK defines it: `app:`
@@ -34,6 +36,7 @@ from google.adk.errors.already_exists_error import AlreadyExistsError
 from google.adk.errors.input_validation_error import InputValidationError
 from google.adk.errors.session_not_found_error import SessionNotFoundError
 from google.adk.events.event import Event
+from google.adk.platform import uuid as platform_uuid
 from google.adk.sessions import _session_util
 from google.adk.sessions.base_session_service import BaseSessionService, GetSessionConfig, ListSessionsResponse
 from google.adk.sessions.session import Session
@@ -52,6 +55,8 @@ STALE_SESSION = (
 )
 # The most messages one page of history holds.
 MOST_PER_PAGE = 1000
+# Between the Vault session's id and its state's version in a session's revision marker.
+MARKER_SEPARATOR = " "
 
 __all__ = ["VaultArtifactService", "VaultSessionService"]
 
@@ -107,17 +112,16 @@ class VaultSessionService(_OverVault, BaseSessionService):
         session_id: str | None = None,
     ) -> Session:
         deltas = _session_util.extract_state_delta(state or {})
+        key = (session_id.strip() if session_id else None) or platform_uuid.new_uuid()
         try:
-            stored = await self.client.create_session(
-                app_name, user_id=user_id, session_id=session_id.strip() if session_id else None, metadata={MARK: True}
-            )
+            stored = await self.client.create_keyed_session(app_name, user_id, key, metadata={MARK: True})
         except AlreadyExists:
-            raise AlreadyExistsError(f"Session with id {session_id} already exists.") from None
+            raise AlreadyExistsError(f"Session with id {key} already exists.") from None
         await self._update_scoped(app_name, None, deltas["app"])
         await self._update_scoped(app_name, user_id, deltas["user"])
         # Written even when empty: its version is the revision stale sessions are told by.
         session_state = await self.client.put_state(stored.id, deltas["session"])
-        return await self._session(stored, session_state, [])
+        return await self._session(key, stored, session_state, [])
 
     async def get_session(
         self,
@@ -127,31 +131,31 @@ class VaultSessionService(_OverVault, BaseSessionService):
         session_id: str,
         config: GetSessionConfig | None = None,
     ) -> Session | None:
-        stored = await self._owned(app_name, user_id, session_id.strip())
+        key = session_id.strip()
+        stored = await self._keyed(app_name, user_id, key)
         if stored is None:
             return None
         session_state = await self.client.get_state(stored.id)
         events = await self._events(stored.id, config or GetSessionConfig())
-        return await self._session(stored, session_state, events)
+        return await self._session(key, stored, session_state, events)
 
     async def list_sessions(self, *, app_name: str, user_id: str | None = None) -> ListSessionsResponse:
         found = []
         app_state = await self.client.get_scoped_state(app_name)
         user_states: dict[str, dict[str, Any]] = {}
-        async for stored in self.client.iter_sessions(agent_name=app_name, user_id=user_id):
-            if stored.metadata.get(MARK) is not True:
-                continue
+        async for keyed in self.client.iter_keyed_sessions(app_name, user_id, page_size=MOST_PER_PAGE):
+            stored = keyed.session
             owner = stored.user_id or ""
             if owner not in user_states:
                 user_states[owner] = (await self.client.get_scoped_state(app_name, owner)).data
             session_state = await self.client.get_state(stored.id)
-            found.append(self._built(stored, session_state, [], app_state.data, user_states[owner]))
+            found.append(self._built(keyed.key, stored, session_state, [], app_state.data, user_states[owner]))
         # Oldest update first, as ADK's own services list them.
         found.sort(key=lambda session: (session.last_update_time, session.user_id, session.id))
         return ListSessionsResponse(sessions=found)
 
     async def delete_session(self, *, app_name: str, user_id: str, session_id: str) -> None:
-        stored = await self._owned(app_name, user_id, session_id.strip())
+        stored = await self._keyed(app_name, user_id, session_id.strip())
         if stored is not None:
             # Gone already (another writer deleted it): gone is what was asked.
             with contextlib.suppress(NotFound):
@@ -169,14 +173,15 @@ class VaultSessionService(_OverVault, BaseSessionService):
         event = self._trim_temp_delta_state(event)
         delta = event.actions.state_delta if event.actions and event.actions.state_delta else {}
         deltas = _session_util.extract_state_delta(delta)
-        written = await self._write_session_state(session, deltas["session"])
+        vault_id, revision = await self._revision(session)
+        written = await self._write_session_state(vault_id, revision, deltas["session"])
         await self.client.add_message(
-            session.id,
+            vault_id,
             _role(event),
             _text(event),
             metadata={MARK: json.loads(event.model_dump_json(exclude_none=True))},
             # A retried append stores the event once.
-            idempotency_key=f"adk-event-{session.id}-{event.id}",
+            idempotency_key=f"adk-event-{vault_id}-{event.id}",
         )
         await self._update_scoped(session.app_name, None, deltas["app"])
         await self._update_scoped(session.app_name, session.user_id, deltas["user"])
@@ -184,25 +189,34 @@ class VaultSessionService(_OverVault, BaseSessionService):
         self._note_revision(session, written)
         return event
 
-    async def _write_session_state(self, session: Session, delta: dict[str, Any]) -> VaultState:
-        """Apply the delta to the stored session state, only if it is still the revision `session` was read at."""
-        revision = session._storage_update_marker
+    async def _revision(self, session: Session) -> tuple[str, int | None]:
+        """The Vault session behind an ADK session, and the state version the session was read at."""
+        marker = session._storage_update_marker
+        if marker is not None:
+            vault_id, _, version = marker.rpartition(MARKER_SEPARATOR)
+            return vault_id, int(version)
+        # A session object this service never gave out: found by its key, with no revision to hold it to.
+        stored = await self._keyed(session.app_name, session.user_id, session.id)
+        if stored is None:
+            raise SessionNotFoundError(f"Session {session.id} not found.")
+        return stored.id, None
+
+    async def _write_session_state(self, vault_id: str, revision: int | None, delta: dict[str, Any]) -> VaultState:
+        """Apply the delta to the stored session state, only if it is still at `revision` (None: any)."""
         try:
             if revision is None:
-                # A session object this service never gave out: no revision to hold it to.
-                current = await self.client.get_state(session.id)
-                revision = str(current.version)
+                revision = (await self.client.get_state(vault_id)).version
             if _patchable(delta):
                 # An empty patch still moves the version on: the next stale writer is told.
-                return await self.client.patch_state(session.id, delta, if_match=int(revision))
-            current = await self.client.get_state(session.id)
-            if str(current.version) != revision:
+                return await self.client.patch_state(vault_id, delta, if_match=revision)
+            current = await self.client.get_state(vault_id)
+            if current.version != revision:
                 raise StaleSessionError(STALE_SESSION)
-            return await self.client.put_state(session.id, {**current.data, **delta}, if_match=current.version)
+            return await self.client.put_state(vault_id, {**current.data, **delta}, if_match=current.version)
         except PreconditionFailed:
             raise StaleSessionError(STALE_SESSION) from None
         except NotFound:
-            raise SessionNotFoundError(f"Session {session.id} not found.") from None
+            raise SessionNotFoundError(f"Session {vault_id} not found.") from None
 
     async def _events(self, session_id: str, config: GetSessionConfig) -> list[Event]:
         wanted, after = config.num_recent_events, config.after_timestamp
@@ -246,22 +260,21 @@ class VaultSessionService(_OverVault, BaseSessionService):
             except PreconditionFailed:
                 continue
 
-    async def _owned(self, app_name: str, user_id: str, session_id: str) -> VaultSession | None:
+    async def _keyed(self, app_name: str, user_id: str, key: str) -> VaultSession | None:
+        """The Vault session bound to an ADK session id within its app and user, if there is one."""
         try:
-            stored = await self.client.get_session(session_id)
+            return await self.client.get_keyed_session(app_name, user_id, key)
         except NotFound:
             return None
-        if stored.agent_name != app_name or stored.user_id != user_id or stored.metadata.get(MARK) is not True:
-            return None
-        return stored
 
-    async def _session(self, stored: VaultSession, session_state: VaultState, events: list[Event]) -> Session:
+    async def _session(self, key: str, stored: VaultSession, session_state: VaultState, events: list[Event]) -> Session:
         app_state = await self.client.get_scoped_state(stored.agent_name)
         user_state = await self.client.get_scoped_state(stored.agent_name, stored.user_id)
-        return self._built(stored, session_state, events, app_state.data, user_state.data)
+        return self._built(key, stored, session_state, events, app_state.data, user_state.data)
 
     def _built(
         self,
+        key: str,
         stored: VaultSession,
         session_state: VaultState,
         events: list[Event],
@@ -269,7 +282,7 @@ class VaultSessionService(_OverVault, BaseSessionService):
         user_state: dict[str, Any],
     ) -> Session:
         session = Session(
-            id=stored.id,
+            id=key,
             app_name=stored.agent_name,
             user_id=stored.user_id or "",
             state=_merged(session_state.data, app_state, user_state),
@@ -280,7 +293,9 @@ class VaultSessionService(_OverVault, BaseSessionService):
 
     @staticmethod
     def _note_revision(session: Session, state: VaultState) -> None:
-        session._storage_update_marker = str(state.version)
+        # Which Vault session, and at which version: a session deleted and made again under
+        # the same key is another one, and a writer holding the old one is refused.
+        session._storage_update_marker = f"{state.session_id}{MARKER_SEPARATOR}{state.version}"
         if state.updated_at is not None:
             session.last_update_time = state.updated_at.timestamp()
 

@@ -61,7 +61,7 @@ ERROR_STATUSES: dict[int, tuple[str, tuple[str, ...], str]] = {
     404: ("No such thing (`not_found`).", (), "Error"),
     409: (
         "A conflict: a backup is already running (`backup_running`; the detail names it and when it started), "
-        "or the id a create names is taken (`already_exists`).",
+        "or the key a create names is taken (`already_exists`).",
         (),
         "Error",
     ),

@@ -26,7 +26,6 @@ from vault.converter import MAX_INT, MAX_NAME_LENGTH
 from vault.inputs import (
     MAX_BATCH,
     MAX_METRIC_MAGNITUDE,
-    MAX_SESSION_ID_CHOICE,
     MAX_TTL,
     Base64Bytes,
     ByteCount,
@@ -38,7 +37,6 @@ from vault.inputs import (
     MetricValue,
     Name,
     Namespace,
-    SessionIdChoice,
     Timestamp,
     ToolCalls,
     Ttl,
@@ -99,11 +97,6 @@ FIELD_RULES: dict[Any, Schema] = {
         "description": "Bytes in base64 (RFC 4648, with padding).",
     },
     ChannelVersion: {"type": ["string", "number"], "description": "A channel's version: a string or a number."},
-    SessionIdChoice: {
-        "type": "string",
-        "pattern": f"^[A-Za-z0-9._~-]{{1,{MAX_SESSION_ID_CHOICE}}}$",
-        "description": "A client-chosen id; absent, the server makes one.",
-    },
     UtcTime: {
         "type": "string",
         "format": "date-time",
