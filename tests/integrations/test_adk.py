@@ -17,6 +17,7 @@ require("google.adk", "adk")
 from google.adk.agents import LlmAgent  # noqa: E402
 from google.adk.artifacts import InMemoryArtifactService  # noqa: E402
 from google.adk.errors import StaleSessionError  # noqa: E402
+from google.adk.errors.session_not_found_error import SessionNotFoundError  # noqa: E402
 from google.adk.events.event import Event  # noqa: E402
 from google.adk.events.event_actions import EventActions  # noqa: E402
 from google.adk.models.base_llm import BaseLlm  # noqa: E402
@@ -196,6 +197,24 @@ async def test_the_second_of_two_writers_on_one_stale_session_is_refused(vault_u
         stored = await service.get_session(app_name="stale-app", user_id="u1", session_id=made.id)
         assert [e.content.parts[0].text for e in stored.events] == ["from one", "from two"]
         assert stored.state == {"who": "two"}
+    finally:
+        await service.close()
+
+
+async def test_a_session_made_again_under_its_id_refuses_a_writer_holding_the_old_one(vault_url):
+    service = VaultSessionService(vault_url)
+    try:
+        where = {"app_name": "again-app", "user_id": "u1", "session_id": f"again-{uuid.uuid4().hex}"}
+        old = await service.create_session(**where)
+        await service.delete_session(**where)
+        await service.create_session(**where)
+
+        with pytest.raises(SessionNotFoundError):
+            await service.append_event(old, event("user", "into the old one"))
+        fresh = await service.get_session(**where)
+        await service.append_event(fresh, event("user", "into the new one"))
+        stored = await service.get_session(**where)
+        assert [e.content.parts[0].text for e in stored.events] == ["into the new one"]
     finally:
         await service.close()
 
