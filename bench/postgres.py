@@ -33,9 +33,9 @@ from run import MESSAGE_TEXT, STATE_DOC, load_history, sessions_on
 CACHE_KEYS = 1000
 
 
-def scratch_database(url: str) -> tuple[str, str]:
+def scratch_database(url: str, suffix: str = "") -> tuple[str, str]:
     """Create an empty database beside the given one; return its URL and name."""
-    name = f"vault_bench_{os.getpid()}"
+    name = f"vault_bench_{os.getpid()}{suffix}"
     subprocess.run(["psql", url, "-qc", f"CREATE DATABASE {name}"], check=True)
     parts = urlsplit(url)
     return urlunsplit(parts._replace(path=f"/{name}")), name

@@ -123,6 +123,7 @@ async def create_artifact(request: web.Request) -> web.Response:
         params=(
             text_filter("session_id", "Only this session's artifacts."),
             text_filter("type", "Only artifacts of this type."),
+            text_filter("name", "Only artifacts of this name (the versions of one file, newest first)."),
             LIMIT,
             OFFSET,
         ),
@@ -134,6 +135,7 @@ async def list_artifacts(request: web.Request) -> web.Response:
     query = ArtifactQuery(
         session_id=reader.text("session_id"),
         type=reader.text("type"),
+        name=reader.text("name"),
         limit=reader.limit(),
         offset=reader.offset(),
     )

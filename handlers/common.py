@@ -14,7 +14,7 @@ from vault.store.interface import IdempotencyClaim, Store
 
 from vault import clock, jsonutil
 from vault.appkeys import STORE
-from vault.converter import FieldRule, converter, field_errors, structure_name, unstructure
+from vault.converter import MAX_NAME_LENGTH, FieldRule, converter, field_errors, structure_name, unstructure
 from vault.errors import ApiError, InvalidBody, RequestValidationError, UnsupportedMediaType, invalid
 from vault.inputs import MAX_IDEMPOTENCY_KEY
 from vault.models import Page
@@ -135,6 +135,28 @@ class QueryReader:
         except FieldRule as exc:
             self._fail(name, str(exc))
             return None
+
+    def namespace(self, name: str) -> str | None:
+        """A checkpoint namespace: absent is None, and an empty value is the root namespace ""."""
+        value = self._get(name)
+        if value is not None and len(value) > MAX_NAME_LENGTH:
+            self._fail(name, f"must be at most {MAX_NAME_LENGTH} characters")
+            return None
+        return value
+
+    def json_object(self, name: str) -> dict[str, Any] | None:
+        """A JSON object given as text (`{"source":"loop"}`), or None when absent or empty."""
+        value = self._get(name)
+        if value is None or value == "":
+            return None
+        try:
+            parsed = jsonutil.loads(value)
+        except ValueError:
+            parsed = None
+        if not isinstance(parsed, dict):
+            self._fail(name, "must be a JSON object")
+            return None
+        return parsed
 
     def free_text(self, name: str, max_chars: int) -> str | None:
         """Required text of any characters (a search's words), not blank, at most `max_chars` long."""

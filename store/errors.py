@@ -16,6 +16,15 @@ class NotFound(StoreError):
         self.key = key
 
 
+class AlreadyExists(StoreError):
+    """A create names an id that is taken."""
+
+    def __init__(self, kind: str, key: str) -> None:
+        super().__init__(f"{kind} {key!r} already exists")
+        self.kind = kind
+        self.key = key
+
+
 class PreconditionFailed(StoreError):
     """If-Match named a version that is not the current one."""
 

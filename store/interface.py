@@ -17,20 +17,41 @@ from vault.store.blobs import BlobUpload
 from vault.store.orphans import OrphanSweep
 from vault.store.positions import ReplicaStatus
 
-from vault.inputs import CacheWrite, MessageFields, NewArtifact, NewMetric, NewSession, SessionChanges
+from vault.inputs import (
+    CacheWrite,
+    MessageFields,
+    NewArtifact,
+    NewCheckpoint,
+    NewMetric,
+    NewSession,
+    NewWrites,
+    SessionChanges,
+)
 from vault.models import (
     Artifact,
     BackupFile,
     BackupInfo,
     CacheEntry,
+    Checkpoint,
+    CheckpointKey,
     Message,
     Metric,
     Page,
+    ScopedState,
     Session,
     State,
     StorageReport,
 )
-from vault.queries import ArtifactQuery, HistoryQuery, MetricQuery, RollupQuery, SearchQuery, SessionQuery
+from vault.queries import (
+    ArtifactQuery,
+    CheckpointQuery,
+    HistoryQuery,
+    KeyedSessionQuery,
+    MetricQuery,
+    RollupQuery,
+    SearchQuery,
+    SessionQuery,
+)
 
 
 @frozen
@@ -97,6 +118,19 @@ class Store(Protocol):
     async def list_sessions(self, query: SessionQuery) -> Page:
         """Sessions matching every given filter, newest first."""
 
+    async def create_keyed_session(self, key: str, new: NewSession) -> Session:
+        """Create a session (fresh id) bound to `key` within its app (`agent_name`) and `user_id`, atomically.
+
+        AlreadyExists, and no session made, if the key is taken; of two racing creates one wins.
+        Deleting the session frees its key.
+        """
+
+    async def get_keyed_session(self, app_name: str, user_id: str, key: str) -> Session:
+        """The session bound to the key; NotFound if none is."""
+
+    async def list_keyed_sessions(self, query: KeyedSessionQuery) -> Page:
+        """The keyed sessions of an app, or of one user of it, as KeyedSession items by user and key."""
+
     async def search(self, query: SearchQuery) -> Page:
         """Messages holding every term of the query and matching every filter, best first,
         as vault.models.RenderedHit items; a message is found once its append is answered
@@ -134,6 +168,58 @@ class Store(Protocol):
 
     async def delete_state(self, session_id: str, if_match: int | None) -> State:
         """Empty the data; the version still moves on, so If-Match never matches stale copies."""
+
+    # -- state of an app (user_id None) or of one user of it; always in the main database
+
+    async def get_scoped_state(self, app_name: str, user_id: str | None) -> ScopedState:
+        """The state; `data={}`, `version=0` for a scope never written. Any names exist: no NotFound."""
+
+    async def put_scoped_state(
+        self, app_name: str, user_id: str | None, data: dict[str, Any], if_match: int | None
+    ) -> ScopedState:
+        """Replace the data; version + 1. PreconditionFailed (with the current ScopedState) on a stale `if_match`."""
+
+    async def patch_scoped_state(
+        self, app_name: str, user_id: str | None, patch: dict[str, Any], if_match: int | None
+    ) -> ScopedState:
+        """Apply a JSON merge patch (RFC 7396) to the data atomically; version + 1."""
+
+    async def delete_scoped_state(self, app_name: str, user_id: str | None, if_match: int | None) -> ScopedState:
+        """Empty the data; the version still moves on (a scope never written stays at 0)."""
+
+    # -- checkpoints of threads (keyed by thread, namespace and checkpoint id; no session needed)
+
+    async def put_checkpoint(self, thread_id: str, checkpoint_id: str, new: NewCheckpoint) -> CheckpointKey:
+        """Store the checkpoint, replacing one with the same key, and the channel values it brings
+        (a value already stored for that channel and version is kept)."""
+
+    async def put_checkpoint_writes(self, thread_id: str, checkpoint_id: str, writes: NewWrites) -> int:
+        """Store a task's pending writes against a checkpoint: a write with idx >= 0 already stored
+        is kept as it was, one with idx < 0 replaces its own. Answers how many were sent."""
+
+    async def get_checkpoint(self, thread_id: str, checkpoint_ns: str, checkpoint_id: str) -> Checkpoint:
+        """The checkpoint with the values its channel_versions name and its pending writes
+        (ordered by task path, task id, idx); NotFound if there is none."""
+
+    async def list_checkpoints(self, query: CheckpointQuery) -> Page:
+        """The thread's checkpoints, newest (highest id) first, as `query` narrows them."""
+
+    async def delete_thread(self, thread_id: str) -> int:
+        """Delete the thread's checkpoints, values and writes in every namespace; answers how many checkpoints."""
+
+    async def delete_runs(self, run_ids: list[str], claim: IdempotencyClaim | None = None) -> int:
+        """Delete the checkpoints whose metadata names one of these runs, with their writes."""
+
+    async def copy_thread(
+        self, source_thread_id: str, target_thread_id: str, claim: IdempotencyClaim | None = None
+    ) -> int:
+        """Copy every checkpoint, value and write of a thread to another, in one transaction
+        (checkpoints the target already has are kept). Answers how many were copied."""
+
+    async def prune_threads(
+        self, thread_ids: list[str], keep_latest: bool, claim: IdempotencyClaim | None = None
+    ) -> int:
+        """Keep only each namespace's newest checkpoint (or none) of each thread; answers how many went."""
 
     # -- artifacts
 

@@ -7,6 +7,8 @@ vault.inputs live in hooks too, so each error keeps the path it was found at.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import math
 import typing
 from typing import Any, Literal, TypeVar, get_args, get_origin
@@ -26,17 +28,21 @@ from vault.inputs import (
     MAX_BATCH,
     MAX_METRIC_MAGNITUDE,
     MAX_TTL,
+    Base64Bytes,
     ByteCount,
+    ChannelVersion,
     Content,
     JsonObject,
     JsonValue,
     Labels,
     MetricValue,
     Name,
+    Namespace,
     Timestamp,
     ToolCalls,
     Ttl,
     Unset,
+    WriteIndex,
 )
 
 T = TypeVar("T")
@@ -199,7 +205,38 @@ def _structure_byte_count(value: Any, _: type) -> int:
     return count
 
 
+def _structure_namespace(value: Any, _: type) -> str:
+    if not isinstance(value, str):
+        raise _expect("a string", value)
+    if len(value) > MAX_NAME_LENGTH:
+        raise FieldRule(f"must be at most {MAX_NAME_LENGTH} characters")
+    return value
+
+
+def _structure_base64(value: Any, _: type) -> bytes:
+    if not isinstance(value, str):
+        raise _expect("a base64 string", value)
+    try:
+        return base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError):
+        raise FieldRule("must be base64 (RFC 4648, with padding)") from None
+
+
+def _structure_channel_version(value: Any, _: type) -> str | int | float:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, float) and math.isfinite(value):
+        return value
+    raise _expect("a string or a finite number", value)
+
+
 converter.register_structure_hook(Name, structure_name)
+converter.register_structure_hook(Namespace, _structure_namespace)
+converter.register_structure_hook(WriteIndex, _structure_int)
+converter.register_structure_hook(Base64Bytes, _structure_base64)
+converter.register_structure_hook(ChannelVersion, _structure_channel_version)
 converter.register_structure_hook(JsonObject, _structure_object)
 converter.register_structure_hook(Labels, _structure_labels)
 converter.register_structure_hook(Content, _structure_content)

@@ -79,6 +79,7 @@ STORE_ERRORS: dict[type[Exception], Mapped] = {
     store_errors.InvalidReference: Mapped(422, "validation_error"),
     store_errors.IdempotencyMismatch: Mapped(422, "idempotency_key_reused"),
     store_errors.BackupRunning: Mapped(409, "backup_running"),
+    store_errors.AlreadyExists: Mapped(409, "already_exists"),
     store_errors.StoreBusy: Mapped(503, "busy", {"Retry-After": "1"}),
     store_errors.StoreClosed: Mapped(503, "shutting_down", {"Retry-After": "1"}),
     store_errors.StoreReadOnly: Mapped(503, "read_only", {"Retry-After": "30"}),

@@ -8,7 +8,7 @@ vault.converter, so a bad value is reported with its path (`body.ttl`).
 from __future__ import annotations
 
 import enum
-from typing import Any, NewType
+from typing import Any, Literal, NewType
 
 from attrs import Factory, frozen
 
@@ -30,6 +30,14 @@ Timestamp = NewType("Timestamp", str)
 Ttl = NewType("Ttl", int)
 # A byte count: a whole number, zero or more.
 ByteCount = NewType("ByteCount", int)
+# A pending write's index: a 64-bit integer (negative for LangGraph's special channels).
+WriteIndex = NewType("WriteIndex", int)
+# A checkpoint namespace: 0 to 256 characters ("" is a thread's root namespace).
+Namespace = NewType("Namespace", str)
+# Bytes sent as base64 text (RFC 4648, with padding); structured into the bytes.
+Base64Bytes = NewType("Base64Bytes", bytes)
+# A channel's version: a string, or a finite number.
+ChannelVersion = NewType("ChannelVersion", object)
 # Any JSON value, null included.
 JsonValue = NewType("JsonValue", object)
 # A metric point's value: a finite number of magnitude at most MAX_METRIC_MAGNITUDE,
@@ -58,6 +66,14 @@ UNSET = Unset.UNSET
 class NewSession:
     agent_name: Name
     user_id: Name | None = None
+    status: SessionStatus = "active"
+    metadata: JsonObject = Factory(dict)
+
+
+@frozen
+class KeyedSessionFields:
+    """A keyed session's own fields; its app, user and key are in its path."""
+
     status: SessionStatus = "active"
     metadata: JsonObject = Factory(dict)
 
@@ -164,6 +180,66 @@ class CacheWrite:
     value: JsonValue
     ttl: Ttl | None = None
     key: str | None = None
+
+
+@frozen
+class ScopedStateBody:
+    data: JsonObject
+
+
+@frozen
+class ChannelBlob:
+    """A channel's value at one version, as the client's serializer wrote it."""
+
+    channel: Name
+    version: ChannelVersion
+    type: Name
+    data: Base64Bytes
+
+
+@frozen
+class NewCheckpoint:
+    checkpoint: JsonObject
+    checkpoint_ns: Namespace = ""
+    parent_checkpoint_id: Name | None = None
+    metadata: JsonObject = Factory(dict)
+    # The values of the channels whose versions are new in this checkpoint.
+    blobs: list[ChannelBlob] = Factory(list)
+
+
+@frozen
+class NewWrite:
+    idx: WriteIndex
+    channel: Name
+    type: Name
+    data: Base64Bytes
+
+
+@frozen
+class NewWrites:
+    """A task's writes against a checkpoint. A write with idx >= 0 already stored stays as
+    it is (a retried task writes nothing twice); one with idx < 0 (errors, interrupts) replaces it."""
+
+    task_id: Name
+    writes: list[NewWrite]
+    checkpoint_ns: Namespace = ""
+    task_path: str = ""
+
+
+@frozen
+class ThreadCopy:
+    target_thread_id: Name
+
+
+@frozen
+class RunDeletion:
+    run_ids: list[Name]
+
+
+@frozen
+class ThreadPruning:
+    thread_ids: list[Name]
+    strategy: Literal["keep_latest", "delete"] = "keep_latest"
 
 
 # What appending a message needs; its session is given alongside.

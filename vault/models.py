@@ -73,11 +73,76 @@ class RenderedMessage:
 
 
 @frozen
+class KeyedSession:
+    """A session and the key its client bound it to, unique within the session's app and user."""
+
+    key: str
+    session: Session
+
+
+@frozen
 class State:
     session_id: str
     data: dict[str, Any]
     version: int
     updated_at: UtcTime | None
+
+
+@frozen
+class ScopedState:
+    """State beside a session's: an app's own (`user_id` null), or one user's within an app."""
+
+    app_name: str
+    user_id: str | None
+    data: dict[str, Any]
+    version: int
+    updated_at: UtcTime | None
+
+
+@frozen
+class TypedValue:
+    """A value as its client's serializer wrote it: the serializer's type tag and the bytes, in base64."""
+
+    type: str
+    data: str
+
+
+@frozen
+class CheckpointWrite:
+    """A pending write of a task against a checkpoint."""
+
+    task_id: str
+    idx: int
+    channel: str
+    type: str
+    data: str
+    task_path: str
+
+
+@frozen
+class CheckpointKey:
+    """Where a checkpoint was stored."""
+
+    thread_id: str
+    checkpoint_ns: str
+    checkpoint_id: str
+    parent_checkpoint_id: str | None
+
+
+@frozen
+class Checkpoint:
+    """A thread's checkpoint: `checkpoint` as sent (without its channel values), the channel
+    values its `channel_versions` name, and the pending writes stored against it."""
+
+    thread_id: str
+    checkpoint_ns: str
+    checkpoint_id: str
+    parent_checkpoint_id: str | None
+    checkpoint: dict[str, Any]
+    metadata: dict[str, Any]
+    channel_values: dict[str, TypedValue]
+    pending_writes: list[CheckpointWrite]
+    created_at: UtcTime
 
 
 @frozen

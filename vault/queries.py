@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from attrs import frozen
 
 from vault.search import Term
@@ -15,6 +17,16 @@ class SessionQuery:
     agent_name: str | None = None
     user_id: str | None = None
     status: str | None = None
+    limit: int = DEFAULT_LIMIT
+    offset: int = 0
+
+
+@frozen
+class KeyedSessionQuery:
+    """The keyed sessions of an app, or of one user of it, by user and key."""
+
+    app_name: str
+    user_id: str | None = None
     limit: int = DEFAULT_LIMIT
     offset: int = 0
 
@@ -38,6 +50,7 @@ class HistoryQuery:
 class ArtifactQuery:
     session_id: str | None = None
     type: str | None = None
+    name: str | None = None
     limit: int = DEFAULT_LIMIT
     offset: int = 0
 
@@ -52,6 +65,19 @@ class MetricQuery:
     end_time: str | None = None
     limit: int = DEFAULT_LIMIT
     offset: int = 0
+
+
+@frozen
+class CheckpointQuery:
+    """A thread's checkpoints, newest first: in one namespace ("" is the root) or, with None, in all."""
+
+    thread_id: str
+    checkpoint_ns: str | None = None
+    # Only checkpoints whose id sorts before this one.
+    before: str | None = None
+    # Only checkpoints whose metadata holds each of these keys with this value.
+    metadata: dict[str, Any] | None = None
+    limit: int = DEFAULT_LIMIT
 
 
 ROLLUP_BUCKETS = ("minute", "hour", "day")

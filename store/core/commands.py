@@ -51,6 +51,15 @@ class UpdateSession(Command):
 
 
 @frozen
+class CreateKeyedSession(Command):
+    """A new session bound to `key` within its app (`new.agent_name`) and user; AlreadyExists if the key is taken."""
+
+    key: str
+    new: NewSession
+    max_bytes: int | None = None
+
+
+@frozen
 class DeleteSession(Command):
     """Answers the sha256s the session's artifacts pointed at, released after the commit."""
 
@@ -119,6 +128,85 @@ class DeleteState(Command):
     if_match: int | None
     # Reads the current data only for a stale If-Match's answer.
     codec: Codec
+
+
+# -- state of an app, or of a user of an app (user_key '' for the app's own)
+
+
+@frozen
+class PutScopedState(Command):
+    app_name: str
+    user_key: str
+    data: dict[str, Any]
+    packed: Packed
+    if_match: int | None
+    codec: Codec
+
+
+@frozen
+class PatchScopedState(Command):
+    app_name: str
+    user_key: str
+    patch: dict[str, Any]
+    if_match: int | None
+    codec: Codec
+    max_bytes: int | None = None
+
+
+@frozen
+class DeleteScopedState(Command):
+    app_name: str
+    user_key: str
+    if_match: int | None
+    codec: Codec
+
+
+# -- checkpoints of threads
+
+
+@frozen
+class PutCheckpoint(Command):
+    """Stores the checkpoint (replacing one of the same id) and the channel values it brings."""
+
+    checkpoint: tuple
+    blobs: list[tuple]
+
+
+@frozen
+class PutCheckpointWrites(Command):
+    """Rows with idx >= 0 already stored are kept; rows with idx < 0 replace theirs."""
+
+    writes: list[tuple]
+
+
+@frozen
+class DeleteThread(Command):
+    """Answers how many checkpoints went."""
+
+    thread_id: str
+
+
+@frozen
+class DeleteRuns(Command):
+    """Deletes the checkpoints (and their writes) that these runs made; answers how many."""
+
+    run_ids: list[str]
+
+
+@frozen
+class CopyThread(Command):
+    """Copies every checkpoint, value and write of a thread to another; answers how many checkpoints."""
+
+    source_thread_id: str
+    target_thread_id: str
+
+
+@frozen
+class PruneThreads(Command):
+    """`keep_latest`: only each namespace's newest checkpoint stays; `delete`: none does. Answers how many went."""
+
+    thread_ids: list[str]
+    keep_latest: bool
 
 
 # -- artifacts

@@ -10,13 +10,26 @@ from typing import Any
 
 from vault.store.core.rollups import bucket_start
 
-from vault.queries import ArtifactQuery, MetricQuery, RollupQuery, SearchQuery, SessionQuery
+from vault.queries import (
+    ArtifactQuery,
+    CheckpointQuery,
+    KeyedSessionQuery,
+    MetricQuery,
+    RollupQuery,
+    SearchQuery,
+    SessionQuery,
+)
 
 Filters = list[tuple[str, Any]]
 
 
 def session_filters(query: SessionQuery) -> Filters:
     return [("agent_name =", query.agent_name), ("user_id =", query.user_id), ("status =", query.status)]
+
+
+def keyed_session_filters(query: KeyedSessionQuery) -> Filters:
+    """Conditions on a key `k` (vault.store.core.session_keys)."""
+    return [("k.app_name =", query.app_name), ("k.user_id =", query.user_id)]
 
 
 def search_filters(query: SearchQuery) -> Filters:
@@ -30,7 +43,15 @@ def search_filters(query: SearchQuery) -> Filters:
 
 
 def artifact_filters(query: ArtifactQuery) -> Filters:
-    return [("session_id =", query.session_id), ("type =", query.type)]
+    return [("session_id =", query.session_id), ("type =", query.type), ("name =", query.name)]
+
+
+def checkpoint_filters(query: CheckpointQuery) -> Filters:
+    return [
+        ("thread_id =", query.thread_id),
+        ("checkpoint_ns =", query.checkpoint_ns),
+        ("checkpoint_id <", query.before),
+    ]
 
 
 def metric_filters(query: MetricQuery) -> Filters:

@@ -16,6 +16,7 @@ from vault.store.core import commands
 
 NAMES: dict[type[commands.Command], str] = {
     commands.CreateSession: "create_session",
+    commands.CreateKeyedSession: "create_keyed_session",
     commands.UpdateSession: "update_session",
     commands.DeleteSession: "delete_session",
     commands.AddMessages: "add_messages",
@@ -23,6 +24,15 @@ NAMES: dict[type[commands.Command], str] = {
     commands.PutState: "put_state",
     commands.PatchState: "patch_state",
     commands.DeleteState: "delete_state",
+    commands.PutScopedState: "put_scoped_state",
+    commands.PatchScopedState: "patch_scoped_state",
+    commands.DeleteScopedState: "delete_scoped_state",
+    commands.PutCheckpoint: "put_checkpoint",
+    commands.PutCheckpointWrites: "put_checkpoint_writes",
+    commands.DeleteThread: "delete_thread",
+    commands.DeleteRuns: "delete_runs",
+    commands.CopyThread: "copy_thread",
+    commands.PruneThreads: "prune_threads",
     commands.CreateArtifact: "create_artifact",
     commands.DeleteArtifact: "delete_artifact",
     commands.ReleaseBlobs: "release_blobs",

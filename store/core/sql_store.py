@@ -27,7 +27,7 @@ from vault.store.blob_operations import BlobOperations
 from vault.store.blobs import BlobInfo, BlobStore, BlobUpload
 from vault.store.cache_port import CacheStore
 from vault.store.content import ContentKeeper
-from vault.store.core import bodies, commands, records
+from vault.store.core import bodies, checkpoints, commands, records, scoped_state
 from vault.store.core.commands import PreparedMessage
 from vault.store.core.compression_operations import CompressionOperations
 from vault.store.core.copies import Check, copy_artifacts
@@ -40,9 +40,40 @@ from vault.store.positions import ReplicaStatus
 from vault.store.state_port import StateStore
 
 from vault import clock
-from vault.inputs import CacheWrite, MessageFields, NewArtifact, NewMetric, NewSession, SessionChanges
-from vault.models import Artifact, BackupInfo, CacheEntry, Message, Metric, Page, Session, State, StorageReport
-from vault.queries import ArtifactQuery, HistoryQuery, MetricQuery, RollupQuery, SearchQuery, SessionQuery
+from vault.inputs import (
+    CacheWrite,
+    MessageFields,
+    NewArtifact,
+    NewCheckpoint,
+    NewMetric,
+    NewSession,
+    NewWrites,
+    SessionChanges,
+)
+from vault.models import (
+    Artifact,
+    BackupInfo,
+    CacheEntry,
+    Checkpoint,
+    CheckpointKey,
+    Message,
+    Metric,
+    Page,
+    ScopedState,
+    Session,
+    State,
+    StorageReport,
+)
+from vault.queries import (
+    ArtifactQuery,
+    CheckpointQuery,
+    HistoryQuery,
+    KeyedSessionQuery,
+    MetricQuery,
+    RollupQuery,
+    SearchQuery,
+    SessionQuery,
+)
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -192,6 +223,23 @@ class SqlStore(BlobOperations, PortOperations, CompressionOperations):
             return Page([])
         return await self._read(self._queries.list_sessions, query)
 
+    # -- sessions bound to a key of their client's choosing
+
+    async def create_keyed_session(self, key: str, new: NewSession) -> Session:
+        if not self._storable(new.agent_name, new.user_id, key):
+            raise errors.InvalidReference(["path"], "an app, user or key this database cannot store")
+        return await self._write(commands.CreateKeyedSession(key, new, self._max_document_bytes))
+
+    async def get_keyed_session(self, app_name: str, user_id: str, key: str) -> Session:
+        for name in (app_name, user_id, key):
+            self._known("session key", name)
+        return await self._read(self._queries.get_keyed_session, app_name, user_id, key)
+
+    async def list_keyed_sessions(self, query: KeyedSessionQuery) -> Page:
+        if not self._storable(query.app_name, query.user_id):
+            return Page([])
+        return await self._read(self._queries.list_keyed_sessions, query)
+
     # -- history
 
     async def add_messages(
@@ -257,6 +305,101 @@ class SqlStore(BlobOperations, PortOperations, CompressionOperations):
             lambda: self._write(commands.DeleteState(session_id, if_match, self._codec))
         )
 
+    # -- state of an app, or of a user of an app (always in the database)
+
+    async def get_scoped_state(self, app_name: str, user_id: str | None) -> ScopedState:
+        self._known("app", app_name)
+        user_key = scoped_state.key_of(user_id)
+        self._known("user", user_key)
+        return await self._read_documents(self._queries.get_scoped_state, app_name, user_key)
+
+    async def put_scoped_state(
+        self, app_name: str, user_id: str | None, data: dict[str, Any], if_match: int | None
+    ) -> ScopedState:
+        packed = records.packed_document(self._codec, "state", data, "data", self._max_document_bytes)
+        command = commands.PutScopedState(
+            app_name, self._scope_key(app_name, user_id), data, packed, if_match, self._codec
+        )
+        return await self._with_dictionaries(lambda: self._write(command))
+
+    async def patch_scoped_state(
+        self, app_name: str, user_id: str | None, patch: dict[str, Any], if_match: int | None
+    ) -> ScopedState:
+        user_key = self._scope_key(app_name, user_id)
+        command = commands.PatchScopedState(app_name, user_key, patch, if_match, self._codec, self._max_document_bytes)
+        return await self._with_dictionaries(lambda: self._write(command))
+
+    async def delete_scoped_state(self, app_name: str, user_id: str | None, if_match: int | None) -> ScopedState:
+        command = commands.DeleteScopedState(app_name, self._scope_key(app_name, user_id), if_match, self._codec)
+        return await self._with_dictionaries(lambda: self._write(command))
+
+    def _scope_key(self, app_name: str, user_id: str | None) -> str:
+        """The scope's key, once its names are known storable (a write of what cannot be stored is a 422)."""
+        user_key = scoped_state.key_of(user_id)
+        if not self._storable(app_name, user_key):
+            raise errors.InvalidReference(["path"], "an app or user name this database cannot store")
+        return user_key
+
+    # -- checkpoints of threads
+
+    async def put_checkpoint(self, thread_id: str, checkpoint_id: str, new: NewCheckpoint) -> CheckpointKey:
+        self._storable_checkpoint(
+            thread_id,
+            checkpoint_id,
+            new.checkpoint_ns,
+            *(text for blob in new.blobs for text in (blob.channel, blob.type)),
+        )
+        row = checkpoints.checkpoint_row(thread_id, checkpoint_id, new, clock.now_text(), self._max_document_bytes)
+        await self._write(commands.PutCheckpoint(row, checkpoints.blob_rows(thread_id, new)))
+        return CheckpointKey(thread_id, new.checkpoint_ns, checkpoint_id, new.parent_checkpoint_id)
+
+    async def put_checkpoint_writes(self, thread_id: str, checkpoint_id: str, writes: NewWrites) -> int:
+        texts = (text for write in writes.writes for text in (write.channel, write.type))
+        self._storable_checkpoint(
+            thread_id, checkpoint_id, writes.checkpoint_ns, writes.task_id, writes.task_path, *texts
+        )
+        await self._write(commands.PutCheckpointWrites(checkpoints.write_rows(thread_id, checkpoint_id, writes)))
+        return len(writes.writes)
+
+    def _storable_checkpoint(self, *texts: str) -> None:
+        if not self._storable(*texts):
+            raise errors.InvalidReference(["body"], "a name or id this database cannot store (a NUL character)")
+
+    async def get_checkpoint(self, thread_id: str, checkpoint_ns: str, checkpoint_id: str) -> Checkpoint:
+        self._known("checkpoint", checkpoint_id)
+        if not self._storable(thread_id, checkpoint_ns):
+            raise errors.NotFound("checkpoint", checkpoint_id)
+        return await self._read(self._queries.get_checkpoint, thread_id, checkpoint_ns, checkpoint_id)
+
+    async def list_checkpoints(self, query: CheckpointQuery) -> Page:
+        if not self._storable(query.thread_id, query.checkpoint_ns, query.before):
+            return Page([])
+        return await self._read(self._queries.list_checkpoints, query)
+
+    async def delete_thread(self, thread_id: str) -> int:
+        if not self._storable(thread_id):
+            return 0
+        return await self._write(commands.DeleteThread(thread_id))
+
+    async def delete_runs(self, run_ids: list[str], claim: IdempotencyClaim | None = None) -> int:
+        run_ids = [run_id for run_id in run_ids if self._storable(run_id)]
+        return revive(await self._write(commands.DeleteRuns(run_ids), claim), int)
+
+    async def copy_thread(
+        self, source_thread_id: str, target_thread_id: str, claim: IdempotencyClaim | None = None
+    ) -> int:
+        if not self._storable(target_thread_id):
+            raise errors.InvalidReference(["body", "target_thread_id"], "a thread id this database cannot store")
+        if not self._storable(source_thread_id):
+            source_thread_id = target_thread_id  # a source that cannot be stored holds nothing to copy
+        return revive(await self._write(commands.CopyThread(source_thread_id, target_thread_id), claim), int)
+
+    async def prune_threads(
+        self, thread_ids: list[str], keep_latest: bool, claim: IdempotencyClaim | None = None
+    ) -> int:
+        thread_ids = [thread_id for thread_id in thread_ids if self._storable(thread_id)]
+        return revive(await self._write(commands.PruneThreads(thread_ids, keep_latest), claim), int)
+
     # -- artifacts
 
     async def create_artifact(
@@ -279,7 +422,7 @@ class SqlStore(BlobOperations, PortOperations, CompressionOperations):
         return await self._read_keyed(self._queries.get_artifact, artifact_id)
 
     async def list_artifacts(self, query: ArtifactQuery) -> Page:
-        if not self._storable(query.session_id, query.type):
+        if not self._storable(query.session_id, query.type, query.name):
             return Page([])
         return await self._read(self._queries.list_artifacts, query)
 

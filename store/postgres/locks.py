@@ -22,6 +22,9 @@ from vault.store.postgres.connection import APPLICATION_NAME, translate
 NAMESPACE = 0x5641554C  # "VAUL"
 MIGRATION_LOCK = 0
 JOB_NAMESPACE = NAMESPACE + 1
+# (NAMESPACE + 2 and + 3 are blob locks, vault.store.postgres.blob_refs.)
+# A scope of app or user state, whose first write has no row to lock.
+SCOPED_STATE_NAMESPACE = NAMESPACE + 4
 
 # Database time, so the instances' clocks need not agree.
 CLAIM_RUN = """

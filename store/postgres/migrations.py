@@ -176,11 +176,75 @@ MIGRATIONS: tuple[Migration, ...] = (
     ),
     Migration(5, "search index over history", search.SCHEMA, backfill=search.backfill),
     Migration(
+        7,
+        "checkpoints of threads, state scoped to an app or to a user of it, artifacts by type and name",
+        (
+            """CREATE TABLE checkpoints (
+                thread_id text COLLATE "C" NOT NULL,
+                checkpoint_ns text COLLATE "C" NOT NULL,
+                checkpoint_id text COLLATE "C" NOT NULL,
+                parent_checkpoint_id text COLLATE "C",
+                run_id text COLLATE "C",
+                checkpoint text NOT NULL,
+                metadata text NOT NULL,
+                created_at text COLLATE "C" NOT NULL,
+                PRIMARY KEY (thread_id, checkpoint_ns, checkpoint_id)
+            )""",
+            "CREATE INDEX checkpoints_by_run ON checkpoints (run_id) WHERE run_id IS NOT NULL",
+            """CREATE TABLE checkpoint_blobs (
+                thread_id text COLLATE "C" NOT NULL,
+                checkpoint_ns text COLLATE "C" NOT NULL,
+                channel text COLLATE "C" NOT NULL,
+                version text COLLATE "C" NOT NULL,
+                type text COLLATE "C" NOT NULL,
+                data bytea NOT NULL,
+                PRIMARY KEY (thread_id, checkpoint_ns, channel, version)
+            )""",
+            """CREATE TABLE checkpoint_writes (
+                thread_id text COLLATE "C" NOT NULL,
+                checkpoint_ns text COLLATE "C" NOT NULL,
+                checkpoint_id text COLLATE "C" NOT NULL,
+                task_id text COLLATE "C" NOT NULL,
+                idx bigint NOT NULL,
+                channel text COLLATE "C" NOT NULL,
+                type text COLLATE "C" NOT NULL,
+                data bytea NOT NULL,
+                task_path text COLLATE "C" NOT NULL,
+                PRIMARY KEY (thread_id, checkpoint_ns, checkpoint_id, task_id, idx)
+            )""",
+            "CREATE INDEX artifacts_by_type_name ON artifacts (type, name, id)",
+            """CREATE TABLE scoped_state (
+                app_name text COLLATE "C" NOT NULL,
+                user_id text COLLATE "C" NOT NULL,
+                data text NOT NULL,
+                data_packed bytea,
+                data_size bigint,
+                version bigint NOT NULL,
+                updated_at text COLLATE "C" NOT NULL,
+                PRIMARY KEY (app_name, user_id)
+            )""",
+        ),
+    ),
+    Migration(
         8,
         "the size each artifact's blob is kept in",
         (
             # NULL (rows from before): kept as sent, so its size. Adding it rewrites no row.
             "ALTER TABLE artifacts ADD COLUMN stored_size bigint",
+        ),
+    ),
+    Migration(
+        9,
+        "sessions found by a key their client chose, within an app and a user",
+        (
+            # The primary key decides which of two creates of one key wins; a session has one key at most.
+            """CREATE TABLE session_keys (
+                app_name text COLLATE "C" NOT NULL,
+                user_id text COLLATE "C" NOT NULL,
+                session_key text COLLATE "C" NOT NULL,
+                session_id text COLLATE "C" NOT NULL UNIQUE REFERENCES sessions (id) ON DELETE CASCADE,
+                PRIMARY KEY (app_name, user_id, session_key)
+            )""",
         ),
     ),
 )

@@ -3,6 +3,6 @@
 from __future__ import annotations
 
 from vault.store.core.operations import bind
-from vault.store.postgres import blob_refs, rollups, writes
+from vault.store.postgres import blob_refs, rollups, threads, writes
 
-OPERATIONS = bind(writes, rollups, blob_refs)
+OPERATIONS = bind(writes, rollups, blob_refs, threads)

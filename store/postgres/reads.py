@@ -6,11 +6,13 @@ from collections.abc import Callable
 from typing import Any
 
 import asyncpg
-from vault.store.core import rows
+from vault.store.core import checkpoints, rows, scoped_state, session_keys
 from vault.store.core.dictionaries import SAMPLE_LIMIT, SAMPLE_MAX_BYTES
 from vault.store.core.filters import (
     Filters,
     artifact_filters,
+    checkpoint_filters,
+    keyed_session_filters,
     metric_filters,
     rollup_filters,
     search_filters,
@@ -30,8 +32,29 @@ from vault.store.postgres import search as search_index
 
 from vault import clock
 from vault.jsonutil import off_loop
-from vault.models import Artifact, CacheEntry, Message, Metric, Page, RenderedMessage, Rollup, Session, State
-from vault.queries import ArtifactQuery, HistoryQuery, MetricQuery, RollupQuery, SearchQuery, SessionQuery
+from vault.models import (
+    Artifact,
+    CacheEntry,
+    Checkpoint,
+    Message,
+    Metric,
+    Page,
+    RenderedMessage,
+    Rollup,
+    ScopedState,
+    Session,
+    State,
+)
+from vault.queries import (
+    ArtifactQuery,
+    CheckpointQuery,
+    HistoryQuery,
+    KeyedSessionQuery,
+    MetricQuery,
+    RollupQuery,
+    SearchQuery,
+    SessionQuery,
+)
 
 
 class Params:
@@ -86,7 +109,7 @@ async def _decoded_page(
     document: str,
     source: str,
     values: list[Any],
-    query: SessionQuery | ArtifactQuery,
+    query: SessionQuery | ArtifactQuery | KeyedSessionQuery,
     build: Callable[[Any], Any],
 ) -> Page:
     """A page of rows carrying a stored document, decoded on a worker thread when large."""
@@ -108,11 +131,15 @@ async def search(conn: asyncpg.Connection, codec: Codec, query: SearchQuery) -> 
 # -- sessions
 
 
+async def _session_of(row: Any, kind: str, key: str) -> Session:
+    if row is None:
+        raise NotFound(kind, key)
+    return await off_loop(len(row[4]), lambda: rows.session(row))
+
+
 async def get_session(conn: asyncpg.Connection, session_id: str) -> Session:
     row = await conn.fetchrow(f"SELECT {rows.SESSION_COLUMNS} FROM sessions WHERE id = $1", session_id)
-    if row is None:
-        raise NotFound("session", session_id)
-    return await off_loop(len(row[4]), lambda: rows.session(row))
+    return await _session_of(row, "session", session_id)
 
 
 async def list_sessions(conn: asyncpg.Connection, query: SessionQuery) -> Page:
@@ -120,6 +147,26 @@ async def list_sessions(conn: asyncpg.Connection, query: SessionQuery) -> Page:
     where = params.where(session_filters(query))
     source = f"sessions{where} ORDER BY id DESC"
     return await _decoded_page(conn, rows.SESSION_COLUMNS, "metadata", source, params.values, query, rows.session)
+
+
+async def get_keyed_session(conn: asyncpg.Connection, app_name: str, user_id: str, key: str) -> Session:
+    row = await conn.fetchrow(
+        f"SELECT {session_keys.COLUMNS} FROM {session_keys.SOURCE}"
+        " WHERE k.app_name = $1 AND k.user_id = $2 AND k.session_key = $3",
+        app_name,
+        user_id,
+        key,
+    )
+    return await _session_of(row, "session key", key)
+
+
+async def list_keyed_sessions(conn: asyncpg.Connection, query: KeyedSessionQuery) -> Page:
+    params = Params()
+    where = params.where(keyed_session_filters(query))
+    source = f"{session_keys.SOURCE}{where} {session_keys.ORDER}"
+    return await _decoded_page(
+        conn, session_keys.COLUMNS, session_keys.DOCUMENT, source, params.values, query, session_keys.keyed
+    )
 
 
 # -- history
@@ -201,6 +248,73 @@ async def get_state(conn: asyncpg.Connection, codec: Codec, session_id: str) -> 
     if row is None:
         raise NotFound("session", session_id)
     return await off_loop(rows.document_size(row[0] or "", row[2]), lambda: rows.state(session_id, row, codec))
+
+
+async def get_scoped_state(conn: asyncpg.Connection, codec: Codec, app_name: str, user_key: str) -> ScopedState:
+    row = await conn.fetchrow(scoped_state.POSTGRES_ROW_QUERY, app_name, user_key)
+    size = 0 if row is None else rows.document_size(row[0], row[2])
+    state = await off_loop(size, lambda: rows.state(app_name, row, codec))
+    return scoped_state.scoped(app_name, user_key, state)
+
+
+# -- checkpoints
+
+
+async def _checkpoint(conn: asyncpg.Connection, row: Any) -> Checkpoint:
+    wanted = checkpoints.wanted_blobs(row[4])
+    blobs = await conn.fetch(
+        "SELECT b.channel, b.type, b.data FROM checkpoint_blobs b"
+        " JOIN unnest($3::text[], $4::text[]) AS w (channel, version)"
+        " ON b.channel = w.channel AND b.version = w.version"
+        " WHERE b.thread_id = $1 AND b.checkpoint_ns = $2",
+        row[0],
+        row[1],
+        [channel for channel, _ in wanted],
+        [version for _, version in wanted],
+    )
+    writes = await conn.fetch(
+        f"SELECT {checkpoints.WRITE_COLUMNS} FROM checkpoint_writes"
+        " WHERE thread_id = $1 AND checkpoint_ns = $2 AND checkpoint_id = $3",
+        row[0],
+        row[1],
+        row[2],
+    )
+    return checkpoints.checkpoint_of(row, blobs, writes)
+
+
+async def get_checkpoint(
+    conn: asyncpg.Connection, thread_id: str, checkpoint_ns: str, checkpoint_id: str
+) -> Checkpoint:
+    async with conn.transaction(isolation="repeatable_read", readonly=True):
+        row = await conn.fetchrow(
+            f"SELECT {checkpoints.CHECKPOINT_COLUMNS} FROM checkpoints"
+            " WHERE thread_id = $1 AND checkpoint_ns = $2 AND checkpoint_id = $3",
+            thread_id,
+            checkpoint_ns,
+            checkpoint_id,
+        )
+        if row is None:
+            raise NotFound("checkpoint", checkpoint_id)
+        return await _checkpoint(conn, row)
+
+
+async def list_checkpoints(conn: asyncpg.Connection, query: CheckpointQuery) -> Page:
+    params = Params()
+    where = params.where(checkpoint_filters(query))
+    found: list[Any] = []
+    sql = f"SELECT {checkpoints.CHECKPOINT_COLUMNS} FROM checkpoints{where} ORDER BY checkpoint_id DESC, checkpoint_ns"
+    # One snapshot for the rows and what they name.
+    async with conn.transaction(isolation="repeatable_read", readonly=True):
+        if query.metadata is None:
+            found = await conn.fetch(f"{sql} LIMIT {params.add(query.limit + 1)}", *params.values)
+        else:
+            # A metadata filter is checked row by row, so the scan stops once the page is full.
+            async for row in conn.cursor(sql, *params.values, prefetch=max(query.limit + 1, 50)):
+                if checkpoints.metadata_matches(row[5], query.metadata):
+                    found.append(row)
+                    if len(found) > query.limit:
+                        break
+        return _page([await _checkpoint(conn, row) for row in found], query.limit)
 
 
 # -- artifacts

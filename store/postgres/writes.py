@@ -14,16 +14,17 @@ import asyncio
 from typing import Any
 
 import asyncpg
-from vault.store.core import commands, records, rows
+from vault.store.core import commands, records, rows, scoped_state
 from vault.store.core.packing import OFF, Codec, Packed
-from vault.store.errors import BlobMissing, NotFound
+from vault.store.errors import AlreadyExists, BlobMissing, NotFound
 from vault.store.postgres import search
 from vault.store.postgres.blob_refs import lock_blob
+from vault.store.postgres.locks import SCOPED_STATE_NAMESPACE
 
 from vault import clock
 from vault.jsonutil import off_loop
 from vault.merge_patch import apply_merge_patch
-from vault.models import Artifact, CacheEntry, Message, Metric, Session, State
+from vault.models import Artifact, CacheEntry, Message, Metric, ScopedState, Session, State
 
 # The state's row form once deleted.
 EMPTY = OFF.pack("state", "{}")
@@ -38,6 +39,22 @@ async def create_session(conn: asyncpg.Connection, command: commands.CreateSessi
         " VALUES ($1, $2, $3, $4, $5, $6, $7)",
         *records.session_row(session, command.max_bytes),
     )
+    return session
+
+
+async def create_keyed_session(conn: asyncpg.Connection, command: commands.CreateKeyedSession) -> Session:
+    session = await create_session(conn, commands.CreateSession(command.new, command.max_bytes))
+    # The transaction is rolled back, the session's insert with it, when the key is taken.
+    bound = await conn.fetchval(
+        "INSERT INTO session_keys (app_name, user_id, session_key, session_id) VALUES ($1, $2, $3, $4)"
+        " ON CONFLICT DO NOTHING RETURNING session_id",
+        session.agent_name,
+        session.user_id,
+        command.key,
+        session.id,
+    )
+    if bound is None:
+        raise AlreadyExists("session key", command.key)
     return session
 
 
@@ -156,6 +173,56 @@ async def delete_state(conn: asyncpg.Connection, command: commands.DeleteState) 
     if current.version == 0:
         return current
     return await _write_state(conn, current, {}, EMPTY)
+
+
+# -- state of an app, or of a user of an app
+
+
+async def _current_scoped_state(
+    conn: asyncpg.Connection, app_name: str, user_key: str, if_match: int | None, codec: Codec, with_data: bool = False
+) -> State:
+    # The first write of a scope has no row to lock: an advisory lock on the scope makes writers take turns.
+    await conn.execute(
+        "SELECT pg_advisory_xact_lock($1, hashtext($2))", SCOPED_STATE_NAMESPACE, f"{app_name}/{user_key}"
+    )
+    row = await conn.fetchrow(scoped_state.POSTGRES_ROW_QUERY, app_name, user_key)
+    size = 0 if row is None else rows.document_size(row[0], row[2])
+    return await off_loop(size, lambda: scoped_state.current(app_name, user_key, row, if_match, codec, with_data))
+
+
+async def _write_scoped_state(
+    conn: asyncpg.Connection, app_name: str, user_key: str, current: State, data: dict[str, Any], packed: Packed
+) -> ScopedState:
+    state = records.next_state(current, data)
+    await conn.execute(
+        f"INSERT INTO scoped_state ({scoped_state.SCOPED_STATE_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7)"
+        " ON CONFLICT (app_name, user_id) DO UPDATE SET data = excluded.data, data_packed = excluded.data_packed,"
+        " data_size = excluded.data_size, version = excluded.version, updated_at = excluded.updated_at",
+        *scoped_state.row_of(app_name, user_key, state, packed),
+    )
+    return scoped_state.scoped(app_name, user_key, state)
+
+
+async def put_scoped_state(conn: asyncpg.Connection, command: commands.PutScopedState) -> ScopedState:
+    app, user = command.app_name, command.user_key
+    current = await _current_scoped_state(conn, app, user, command.if_match, command.codec)
+    return await _write_scoped_state(conn, app, user, current, command.data, command.packed)
+
+
+async def patch_scoped_state(conn: asyncpg.Connection, command: commands.PatchScopedState) -> ScopedState:
+    app, user = command.app_name, command.user_key
+    current = await _current_scoped_state(conn, app, user, command.if_match, command.codec, with_data=True)
+    data = apply_merge_patch(current.data, command.patch)
+    packed = records.packed_document(command.codec, "state", data, "data", command.max_bytes)
+    return await _write_scoped_state(conn, app, user, current, data, packed)
+
+
+async def delete_scoped_state(conn: asyncpg.Connection, command: commands.DeleteScopedState) -> ScopedState:
+    app, user = command.app_name, command.user_key
+    current = await _current_scoped_state(conn, app, user, command.if_match, command.codec)
+    if current.version == 0:
+        return scoped_state.scoped(app, user, current)
+    return await _write_scoped_state(conn, app, user, current, {}, EMPTY)
 
 
 # -- artifacts

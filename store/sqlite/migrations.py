@@ -224,11 +224,79 @@ MIGRATIONS: tuple[Migration, ...] = (
     ),
     Migration(6, "search index over history", search.SCHEMA, backfill=search.backfill),
     Migration(
+        8,
+        "checkpoints of threads, state scoped to an app or to a user of it, artifacts by type and name",
+        (
+            # The checkpoint without its channel values, which live in checkpoint_blobs
+            # once per (channel, version) and are shared by the checkpoints that name them.
+            """CREATE TABLE checkpoints (
+                thread_id TEXT NOT NULL,
+                checkpoint_ns TEXT NOT NULL,
+                checkpoint_id TEXT NOT NULL,
+                parent_checkpoint_id TEXT,
+                run_id TEXT,
+                checkpoint TEXT NOT NULL,
+                metadata TEXT NOT NULL,
+                created_at TEXT NOT NULL,
+                PRIMARY KEY (thread_id, checkpoint_ns, checkpoint_id)
+            )""",
+            "CREATE INDEX checkpoints_by_run ON checkpoints (run_id) WHERE run_id IS NOT NULL",
+            """CREATE TABLE checkpoint_blobs (
+                thread_id TEXT NOT NULL,
+                checkpoint_ns TEXT NOT NULL,
+                channel TEXT NOT NULL,
+                version TEXT NOT NULL,
+                type TEXT NOT NULL,
+                data BLOB NOT NULL,
+                PRIMARY KEY (thread_id, checkpoint_ns, channel, version)
+            )""",
+            """CREATE TABLE checkpoint_writes (
+                thread_id TEXT NOT NULL,
+                checkpoint_ns TEXT NOT NULL,
+                checkpoint_id TEXT NOT NULL,
+                task_id TEXT NOT NULL,
+                idx INTEGER NOT NULL,
+                channel TEXT NOT NULL,
+                type TEXT NOT NULL,
+                data BLOB NOT NULL,
+                task_path TEXT NOT NULL,
+                PRIMARY KEY (thread_id, checkpoint_ns, checkpoint_id, task_id, idx)
+            )""",
+            # An artifact's versions, found by type and name (framework adapters keep one file's versions so).
+            "CREATE INDEX artifacts_by_type_name ON artifacts (type, name, id)",
+            # user_id is '' for the app's own state (a user id is never empty).
+            """CREATE TABLE scoped_state (
+                app_name TEXT NOT NULL,
+                user_id TEXT NOT NULL,
+                data TEXT NOT NULL,
+                data_packed BLOB,
+                data_size INTEGER,
+                version INTEGER NOT NULL,
+                updated_at TEXT NOT NULL,
+                PRIMARY KEY (app_name, user_id)
+            )""",
+        ),
+    ),
+    Migration(
         9,
         "the size each artifact's blob is kept in",
         (
             # NULL (rows from before): kept as sent, so its size. Adding it rewrites no row.
             "ALTER TABLE artifacts ADD COLUMN stored_size INTEGER",
+        ),
+    ),
+    Migration(
+        10,
+        "sessions found by a key their client chose, within an app and a user",
+        (
+            # The primary key decides which of two creates of one key wins; a session has one key at most.
+            """CREATE TABLE session_keys (
+                app_name TEXT NOT NULL,
+                user_id TEXT NOT NULL,
+                session_key TEXT NOT NULL,
+                session_id TEXT NOT NULL UNIQUE REFERENCES sessions (id) ON DELETE CASCADE,
+                PRIMARY KEY (app_name, user_id, session_key)
+            )""",
         ),
     ),
 )

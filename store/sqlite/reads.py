@@ -8,11 +8,13 @@ from contextlib import closing
 from typing import Any, Generic, TypeVar
 
 from attrs import frozen
-from vault.store.core import rows
+from vault.store.core import checkpoints, rows, scoped_state, session_keys
 from vault.store.core.dictionaries import SAMPLE_LIMIT, SAMPLE_MAX_BYTES
 from vault.store.core.filters import (
     Filters,
     artifact_filters,
+    checkpoint_filters,
+    keyed_session_filters,
     metric_filters,
     rollup_filters,
     search_filters,
@@ -30,8 +32,29 @@ from vault.store.sqlite import idempotency, windows
 from vault.store.sqlite import search as search_index
 
 from vault import clock
-from vault.models import Artifact, CacheEntry, Message, Metric, Page, RenderedMessage, Rollup, Session, State
-from vault.queries import ArtifactQuery, HistoryQuery, MetricQuery, RollupQuery, SearchQuery, SessionQuery
+from vault.models import (
+    Artifact,
+    CacheEntry,
+    Checkpoint,
+    Message,
+    Metric,
+    Page,
+    RenderedMessage,
+    Rollup,
+    ScopedState,
+    Session,
+    State,
+)
+from vault.queries import (
+    ArtifactQuery,
+    CheckpointQuery,
+    HistoryQuery,
+    KeyedSessionQuery,
+    MetricQuery,
+    RollupQuery,
+    SearchQuery,
+    SessionQuery,
+)
 
 T = TypeVar("T")
 
@@ -64,22 +87,46 @@ def _page(items: list[Any], limit: int) -> Page:
 # -- sessions
 
 
+def _session_of(row: Any, kind: str, key: str) -> Session:
+    if row is None:
+        raise NotFound(kind, key)
+    return rows.session(row)
+
+
+def _session_page(
+    conn: sqlite3.Connection, select: str, params: list[Any], query: SessionQuery | KeyedSessionQuery, build: Any
+) -> Page:
+    """A page of rows that start with a session's columns (its metadata the one document)."""
+    found = conn.execute(f"{select} LIMIT ? OFFSET ?", (*params, query.limit + 1, query.offset))
+    # Closed once the page is full: an open statement would hold its snapshot.
+    with closing(found):
+        return PageFill(query.limit).read(found, lambda row: len(row[4]), build)
+
+
 def get_session(conn: sqlite3.Connection, session_id: str) -> Session:
     row = conn.execute(f"SELECT {rows.SESSION_COLUMNS} FROM sessions WHERE id = ?", (session_id,)).fetchone()
-    if row is None:
-        raise NotFound("session", session_id)
-    return rows.session(row)
+    return _session_of(row, "session", session_id)
 
 
 def list_sessions(conn: sqlite3.Connection, query: SessionQuery) -> Page:
     where, params = _where(session_filters(query))
-    found = conn.execute(
-        f"SELECT {rows.SESSION_COLUMNS} FROM sessions{where} ORDER BY id DESC LIMIT ? OFFSET ?",
-        (*params, query.limit + 1, query.offset),
-    )
-    # Closed once the page is full: an open statement would hold its snapshot.
-    with closing(found):
-        return PageFill(query.limit).read(found, lambda row: len(row[4]), rows.session)
+    select = f"SELECT {rows.SESSION_COLUMNS} FROM sessions{where} ORDER BY id DESC"
+    return _session_page(conn, select, params, query, rows.session)
+
+
+def get_keyed_session(conn: sqlite3.Connection, app_name: str, user_id: str, key: str) -> Session:
+    row = conn.execute(
+        f"SELECT {session_keys.COLUMNS} FROM {session_keys.SOURCE}"
+        " WHERE k.app_name = ? AND k.user_id = ? AND k.session_key = ?",
+        (app_name, user_id, key),
+    ).fetchone()
+    return _session_of(row, "session key", key)
+
+
+def list_keyed_sessions(conn: sqlite3.Connection, query: KeyedSessionQuery) -> Page:
+    where, params = _where(keyed_session_filters(query))
+    select = f"SELECT {session_keys.COLUMNS} FROM {session_keys.SOURCE}{where} {session_keys.ORDER}"
+    return _session_page(conn, select, params, query, session_keys.keyed)
 
 
 # -- history
@@ -190,6 +237,63 @@ def get_state(conn: sqlite3.Connection, codec: Codec, session_id: str) -> Unpack
     if row is None:
         raise NotFound("session", session_id)
     return Unpacking(rows.document_size(row[0] or "", row[2]), lambda: rows.state(session_id, row, codec))
+
+
+def get_scoped_state(conn: sqlite3.Connection, codec: Codec, app_name: str, user_key: str) -> ScopedState:
+    row = conn.execute(scoped_state.SQLITE_ROW_QUERY, (app_name, user_key)).fetchone()
+    return scoped_state.scoped(app_name, user_key, rows.state(app_name, row, codec))
+
+
+# -- checkpoints
+
+
+def _checkpoint(conn: sqlite3.Connection, row: Any) -> Checkpoint:
+    wanted = checkpoints.wanted_blobs(row[4])
+    blobs = []
+    for channel, version in wanted:
+        found = conn.execute(
+            "SELECT channel, type, data FROM checkpoint_blobs"
+            " WHERE thread_id = ? AND checkpoint_ns = ? AND channel = ? AND version = ?",
+            (row[0], row[1], channel, version),
+        ).fetchone()
+        if found is not None:
+            blobs.append(found)
+    writes = conn.execute(
+        f"SELECT {checkpoints.WRITE_COLUMNS} FROM checkpoint_writes"
+        " WHERE thread_id = ? AND checkpoint_ns = ? AND checkpoint_id = ?",
+        (row[0], row[1], row[2]),
+    ).fetchall()
+    return checkpoints.checkpoint_of(row, blobs, writes)
+
+
+def get_checkpoint(conn: sqlite3.Connection, thread_id: str, checkpoint_ns: str, checkpoint_id: str) -> Checkpoint:
+    row = conn.execute(
+        f"SELECT {checkpoints.CHECKPOINT_COLUMNS} FROM checkpoints"
+        " WHERE thread_id = ? AND checkpoint_ns = ? AND checkpoint_id = ?",
+        (thread_id, checkpoint_ns, checkpoint_id),
+    ).fetchone()
+    if row is None:
+        raise NotFound("checkpoint", checkpoint_id)
+    return _checkpoint(conn, row)
+
+
+def list_checkpoints(conn: sqlite3.Connection, query: CheckpointQuery) -> Page:
+    where, params = _where(checkpoint_filters(query))
+    found = []
+    # A metadata filter is checked here, row by row, so the scan stops once the page is full.
+    with closing(
+        conn.execute(
+            f"SELECT {checkpoints.CHECKPOINT_COLUMNS} FROM checkpoints{where}"
+            " ORDER BY checkpoint_id DESC, checkpoint_ns",
+            params,
+        )
+    ) as cursor:
+        for row in cursor:
+            if checkpoints.metadata_matches(row[5], query.metadata):
+                found.append(row)
+                if len(found) > query.limit:
+                    break
+    return _page([_checkpoint(conn, row) for row in found[: query.limit + 1]], query.limit)
 
 
 # -- artifacts

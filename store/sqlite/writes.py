@@ -9,14 +9,14 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
-from vault.store.core import commands, records, rows
+from vault.store.core import commands, records, rows, scoped_state
 from vault.store.core.packing import OFF, Codec, Packed
-from vault.store.errors import BlobMissing, NotFound
+from vault.store.errors import AlreadyExists, BlobMissing, NotFound
 from vault.store.sqlite import search
 
 from vault import clock
 from vault.merge_patch import apply_merge_patch
-from vault.models import Artifact, CacheEntry, Message, Metric, Session, State
+from vault.models import Artifact, CacheEntry, Message, Metric, ScopedState, Session, State
 
 # The state's row form once deleted.
 EMPTY = OFF.pack("state", "{}")
@@ -31,6 +31,19 @@ def create_session(conn: sqlite3.Connection, command: commands.CreateSession) ->
         " VALUES (?, ?, ?, ?, ?, ?, ?)",
         records.session_row(session, command.max_bytes),
     )
+    return session
+
+
+def create_keyed_session(conn: sqlite3.Connection, command: commands.CreateKeyedSession) -> Session:
+    session = create_session(conn, commands.CreateSession(command.new, command.max_bytes))
+    # The writer's savepoint undoes the session's insert when the key is taken.
+    bound = conn.execute(
+        "INSERT INTO session_keys (app_name, user_id, session_key, session_id) VALUES (?, ?, ?, ?)"
+        " ON CONFLICT DO NOTHING RETURNING session_id",
+        (session.agent_name, session.user_id, command.key, session.id),
+    ).fetchone()
+    if bound is None:
+        raise AlreadyExists("session key", command.key)
     return session
 
 
@@ -139,6 +152,51 @@ def delete_state(conn: sqlite3.Connection, command: commands.DeleteState) -> Sta
     if current.version == 0:
         return current
     return _write_state(conn, current, {}, EMPTY)
+
+
+# -- state of an app, or of a user of an app
+
+
+def _current_scoped_state(
+    conn: sqlite3.Connection, app_name: str, user_key: str, if_match: int | None, codec: Codec, with_data: bool = False
+) -> State:
+    row = conn.execute(scoped_state.SQLITE_ROW_QUERY, (app_name, user_key)).fetchone()
+    return scoped_state.current(app_name, user_key, row, if_match, codec, with_data)
+
+
+def _write_scoped_state(
+    conn: sqlite3.Connection, app_name: str, user_key: str, current: State, data: dict[str, Any], packed: Packed
+) -> ScopedState:
+    state = records.next_state(current, data)
+    conn.execute(
+        f"INSERT INTO scoped_state ({scoped_state.SCOPED_STATE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)"
+        " ON CONFLICT (app_name, user_id) DO UPDATE SET data = excluded.data, data_packed = excluded.data_packed,"
+        " data_size = excluded.data_size, version = excluded.version, updated_at = excluded.updated_at",
+        scoped_state.row_of(app_name, user_key, state, packed),
+    )
+    return scoped_state.scoped(app_name, user_key, state)
+
+
+def put_scoped_state(conn: sqlite3.Connection, command: commands.PutScopedState) -> ScopedState:
+    app, user = command.app_name, command.user_key
+    current = _current_scoped_state(conn, app, user, command.if_match, command.codec)
+    return _write_scoped_state(conn, app, user, current, command.data, command.packed)
+
+
+def patch_scoped_state(conn: sqlite3.Connection, command: commands.PatchScopedState) -> ScopedState:
+    app, user = command.app_name, command.user_key
+    current = _current_scoped_state(conn, app, user, command.if_match, command.codec, with_data=True)
+    data = apply_merge_patch(current.data, command.patch)
+    packed = records.packed_document(command.codec, "state", data, "data", command.max_bytes)
+    return _write_scoped_state(conn, app, user, current, data, packed)
+
+
+def delete_scoped_state(conn: sqlite3.Connection, command: commands.DeleteScopedState) -> ScopedState:
+    app, user = command.app_name, command.user_key
+    current = _current_scoped_state(conn, app, user, command.if_match, command.codec)
+    if current.version == 0:
+        return scoped_state.scoped(app, user, current)
+    return _write_scoped_state(conn, app, user, current, {}, EMPTY)
 
 
 # -- artifacts

@@ -24,6 +24,7 @@ TABLES: tuple[Table, ...] = (
     # First: every packed row names one of these (vault.store.core.packing).
     Table("compression_dictionaries", "id"),
     Table("sessions", "id"),
+    Table("session_keys", "app_name, user_id, session_key"),
     Table("messages", "session_id, seq"),
     Table("state", "session_id"),
     Table("artifacts", "id"),
@@ -31,6 +32,10 @@ TABLES: tuple[Table, ...] = (
     Table("metrics", "folded-first"),
     Table("metric_rollups", "bucket, entity_name, metric_name, entity_type, labels, bucket_start"),
     Table("cache", "key"),
+    Table("scoped_state", "app_name, user_id"),
+    Table("checkpoints", "thread_id, checkpoint_ns, checkpoint_id"),
+    Table("checkpoint_blobs", "thread_id, checkpoint_ns, channel, version"),
+    Table("checkpoint_writes", "thread_id, checkpoint_ns, checkpoint_id, task_id, idx"),
     Table("idempotency_keys", "key"),
 )
 

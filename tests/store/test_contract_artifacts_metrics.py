@@ -90,6 +90,8 @@ async def test_list_artifacts_filters_newest_first_and_pages(backend_store):
     assert await listed(limit=2) == (["a4", "a3"], True)
     assert await listed(limit=2, offset=2) == (["a2", "a1"], True)
     assert await listed(limit=2, offset=4) == (["a0"], False)
+    assert await listed(name="a2") == (["a2"], False)
+    assert await listed(type="image", name="a1") == ([], False)
     assert len(set(ids_of(made))) == 5
 
 

@@ -48,6 +48,8 @@ def _back_to_version_3(path: str) -> None:
         conn.execute("DROP TABLE compression_dictionaries")
         conn.execute("DROP TRIGGER IF EXISTS message_search_forget")  # gone with the rebuilt messages table
         conn.execute("DROP TABLE message_search")
+        for table in ("checkpoints", "checkpoint_blobs", "checkpoint_writes", "scoped_state", "session_keys"):
+            conn.execute(f"DROP TABLE {table}")
         conn.execute("DELETE FROM schema_migrations WHERE version > 3")
         conn.execute("COMMIT")
     finally:

@@ -21,7 +21,14 @@ from vault.search import parse_query
 SQLITE_SEARCH_VERSION = 6
 POSTGRES_SEARCH_VERSION = 5
 # What the migrations after search added, undone with them (a schema goes back only as a whole).
-UNDO_LATER = ("ALTER TABLE artifacts DROP COLUMN stored_size",)
+UNDO_LATER = (
+    "ALTER TABLE artifacts DROP COLUMN stored_size",
+    *(
+        f"DROP TABLE {table}"
+        for table in ("checkpoints", "checkpoint_blobs", "checkpoint_writes", "scoped_state", "session_keys")
+    ),
+    "DROP INDEX artifacts_by_type_name",
+)
 
 
 def versions_from(migrations, first: int) -> list[int]:

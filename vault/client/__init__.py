@@ -9,8 +9,10 @@ vault.client.errors, all subclasses of VaultError.
 
 from vault.client.async_client import UNSET, AsyncVaultClient
 from vault.client.errors import (
+    AlreadyExists,
     BadRequest,
     Busy,
+    Conflict,
     ConnectionFailed,
     Forbidden,
     IdempotencyKeyReused,
@@ -29,10 +31,25 @@ from vault.client.errors import (
 )
 from vault.client.records import BackupFile, Content, Health, JobStatus
 from vault.client.sync_client import VaultClient
-from vault.models import Artifact, BackupInfo, CacheEntry, Message, Metric, Rollup, SearchHit, Session, State
+from vault.models import (
+    Artifact,
+    BackupInfo,
+    CacheEntry,
+    Checkpoint,
+    CheckpointKey,
+    KeyedSession,
+    Message,
+    Metric,
+    Rollup,
+    ScopedState,
+    SearchHit,
+    Session,
+    State,
+)
 
 __all__ = [
     "UNSET",
+    "AlreadyExists",
     "Artifact",
     "AsyncVaultClient",
     "BackupFile",
@@ -40,6 +57,9 @@ __all__ = [
     "BadRequest",
     "Busy",
     "CacheEntry",
+    "Checkpoint",
+    "CheckpointKey",
+    "Conflict",
     "ConnectionFailed",
     "Content",
     "Forbidden",
@@ -47,6 +67,7 @@ __all__ = [
     "IdempotencyKeyReused",
     "InsufficientStorage",
     "JobStatus",
+    "KeyedSession",
     "Message",
     "MethodNotAllowed",
     "Metric",
@@ -55,6 +76,7 @@ __all__ = [
     "PreconditionFailed",
     "RangeNotSatisfiable",
     "Rollup",
+    "ScopedState",
     "SearchHit",
     "ServerError",
     "Session",

@@ -16,6 +16,8 @@ from vault.client import wire
 from vault.client.content import file_sink, multipart_upload, read_content
 from vault.client.metric_calls import MetricCalls
 from vault.client.records import BackupFile, Content, Health, JobStatus
+from vault.client.session_key_calls import SessionKeyCalls
+from vault.client.thread_calls import ThreadCalls
 from vault.client.transport import Call
 from vault.models import Artifact, BackupInfo, CacheEntry, Message, SearchHit, Session, State
 
@@ -29,7 +31,7 @@ class _Unset:
 UNSET: Any = _Unset()
 
 
-class AsyncVaultClient(MetricCalls):
+class AsyncVaultClient(MetricCalls, ThreadCalls, SessionKeyCalls):
     """A client for one Vault service; use as `async with AsyncVaultClient(url) as vault:`.
 
     `timeout` bounds each attempt, in seconds (for artifact content, each
@@ -302,16 +304,22 @@ class AsyncVaultClient(MetricCalls):
         *,
         session_id: str | None = None,
         type: str | None = None,
+        name: str | None = None,
         limit: int | None = None,
         offset: int | None = None,
     ) -> list[Artifact]:
-        params = wire.query(session_id=session_id, type=type, limit=limit, offset=offset)
+        params = wire.query(session_id=session_id, type=type, name=name, limit=limit, offset=offset)
         return wire.structure_list(await self._get("/storage/artifacts", params), Artifact)
 
     def iter_artifacts(
-        self, *, session_id: str | None = None, type: str | None = None, page_size: int | None = None
+        self,
+        *,
+        session_id: str | None = None,
+        type: str | None = None,
+        name: str | None = None,
+        page_size: int | None = None,
     ) -> AsyncIterator[Artifact]:
-        params = wire.query(session_id=session_id, type=type, limit=page_size)
+        params = wire.query(session_id=session_id, type=type, name=name, limit=page_size)
         return self._pages("/storage/artifacts", params, Artifact)
 
     async def delete_artifact(self, artifact_id: str) -> None:

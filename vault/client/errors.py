@@ -70,10 +70,21 @@ class MethodNotAllowed(VaultError):
     default_code = "method_not_allowed"
 
 
+class Conflict(VaultError):
+    """409: a backup is already running, or (AlreadyExists) the key a create named is taken."""
+
+    default_code = "conflict"
+
+
+class AlreadyExists(Conflict):
+    default_code = "already_exists"
+
+
 class PreconditionFailed(VaultError):
     """412: If-Match named a version that is not the current one.
 
-    `current` is the state as it is now (a vault.models.State), so a caller
+    `current` is the state as it is now (a vault.models.State, or a ScopedState
+    for an app's or user's state), so a caller
     can merge and try again without another read.
     """
 
@@ -162,6 +173,7 @@ class UnexpectedResponse(VaultError):
 # By machine code first (the server's own classification), then by status.
 BY_CODE: dict[str, type[VaultError]] = {
     "idempotency_key_reused": IdempotencyKeyReused,
+    "already_exists": AlreadyExists,
 }
 BY_STATUS: dict[int, type[VaultError]] = {
     400: BadRequest,
@@ -169,6 +181,7 @@ BY_STATUS: dict[int, type[VaultError]] = {
     403: Forbidden,
     404: NotFound,
     405: MethodNotAllowed,
+    409: Conflict,
     412: PreconditionFailed,
     413: PayloadTooLarge,
     415: UnsupportedMediaType,

@@ -18,7 +18,7 @@ from urllib.parse import quote
 import cattrs
 
 from vault.client import errors
-from vault.models import State, UtcTime
+from vault.models import ScopedState, State, UtcTime
 
 T = TypeVar("T")
 
@@ -113,7 +113,8 @@ def error_from_answer(status: int, headers: Mapping[str, str], body: bytes) -> e
     common: dict[str, Any] = {"status": status, "code": code, "errors": field_errors, "body": data, "headers": headers}
     if issubclass(cls, errors.PreconditionFailed):
         current = data.get("current")
-        state = structure(current, State) if isinstance(current, dict) else None
+        record = ScopedState if isinstance(current, dict) and "app_name" in current else State
+        state = structure(current, record) if isinstance(current, dict) else None
         return cls(detail, current=state, **common)
     if issubclass(cls, errors.Busy):
         return cls(detail, retry_after=errors.parse_retry_after(headers.get("Retry-After")), **common)

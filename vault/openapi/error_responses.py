@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from vault.models import State
+from vault.models import ScopedState, State
 from vault.openapi.schemas import REPLICAS_SCHEMA, Schema, SchemaBook, component_ref
 
 FIELD_ERROR: Schema = {
@@ -59,9 +59,15 @@ ERROR_STATUSES: dict[int, tuple[str, tuple[str, ...], str]] = {
         "Error",
     ),
     404: ("No such thing (`not_found`).", (), "Error"),
-    409: ("A backup is already running (`backup_running`); the detail names it and when it started.", (), "Error"),
+    409: (
+        "A conflict: a backup is already running (`backup_running`; the detail names it and when it started), "
+        "or the key a create names is taken (`already_exists`).",
+        (),
+        "Error",
+    ),
     412: (
-        "If-Match names another version (`precondition_failed`); `current` is the state as it is.",
+        "If-Match names another version (`precondition_failed`); `current` is the state as it is (a session's, "
+        "or an app's or user's on their routes).",
         ("ETag",),
         "PreconditionFailed",
     ),
@@ -107,7 +113,11 @@ def add_error_components(book: SchemaBook) -> dict[str, Any]:
         "PreconditionFailed",
         {
             "type": "object",
-            "properties": {**_ERROR_PROPERTIES, "current": book.response(State)},
+            "properties": {
+                **_ERROR_PROPERTIES,
+                # A session's state, or an app's or user's (/storage/state/apps/...).
+                "current": {"anyOf": [book.response(State), book.response(ScopedState)]},
+            },
             "required": ["detail", "error", "current"],
         },
     )

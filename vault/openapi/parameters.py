@@ -58,6 +58,11 @@ def time_filter(name: str, description: str) -> Param:
     return Param(name, "query", schema, f"{description} (ISO 8601).")
 
 
+def path_name(name: str, description: str) -> Param:
+    """A path parameter that is a name: 1 to 256 characters, not only blanks."""
+    return Param(name, "path", _name_rule(), description)
+
+
 def _name_rule() -> Schema:
     rule = dict(FIELD_RULES[Name])
     rule.pop("description", None)

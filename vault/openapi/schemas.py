@@ -27,17 +27,21 @@ from vault.inputs import (
     MAX_BATCH,
     MAX_METRIC_MAGNITUDE,
     MAX_TTL,
+    Base64Bytes,
     ByteCount,
+    ChannelVersion,
     Content,
     JsonObject,
     JsonValue,
     Labels,
     MetricValue,
     Name,
+    Namespace,
     Timestamp,
     ToolCalls,
     Ttl,
     Unset,
+    WriteIndex,
 )
 from vault.models import UtcTime
 
@@ -80,6 +84,19 @@ FIELD_RULES: dict[Any, Schema] = {
         "description": "A finite number; its magnitude is bounded so that rollup sums stay finite.",
     },
     JsonValue: {"description": "Any JSON value, null included."},
+    WriteIndex: {"type": "integer", "minimum": -MAX_INT - 1, "maximum": MAX_INT, "description": "A 64-bit integer."},
+    Namespace: {
+        "type": "string",
+        "maxLength": MAX_NAME_LENGTH,
+        "description": f"0 to {MAX_NAME_LENGTH} characters; empty is the thread's root namespace.",
+    },
+    Base64Bytes: {
+        "type": "string",
+        "contentEncoding": "base64",
+        "pattern": "^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$",
+        "description": "Bytes in base64 (RFC 4648, with padding).",
+    },
+    ChannelVersion: {"type": ["string", "number"], "description": "A channel's version: a string or a number."},
     UtcTime: {
         "type": "string",
         "format": "date-time",
