@@ -30,6 +30,9 @@ from vault.store.content import ContentKeeper
 from vault.store.core import commands, records
 from vault.store.core.compression_operations import CompressionOperations
 from vault.store.core.copies import Check, copy_artifacts
+from vault.store.core.events import EventFilter, FeedEvent
+from vault.store.core.feed import Feed
+from vault.store.core.feed_cursor import START, EventBounds
 from vault.store.core.idempotency import Replayed, revive
 from vault.store.core.migrations import Migration
 from vault.store.core.packing import Codec, MissingDictionary
@@ -59,6 +62,11 @@ class SqlStore(BlobOperations, PortOperations, CompressionOperations):
     # Hears (migration, rows done, rows in all) while a migration that writes rows runs at start.
     migration_progress: Callable[[Migration, int, int], None] | None = None
     _queries: ClassVar[ModuleType]
+    # The backend's change feed functions (read_events, event_bounds), and the length of its event ids.
+    _events: ClassVar[ModuleType]
+    event_id_length: ClassVar[int]
+    # How often the feed's reader looks without being woken (None: only when woken).
+    feed_poll_seconds: ClassVar[float | None] = None
 
     def __init__(
         self,
@@ -80,6 +88,8 @@ class SqlStore(BlobOperations, PortOperations, CompressionOperations):
         self._touches: dict[str, str] = {}
         self._background: set[asyncio.Task] = set()
         self.applied_migrations: list[Migration] = []
+        # One reader of new events for every subscriber of this instance.
+        self.feed = Feed(self._read_feed_events, self.feed_poll_seconds)
 
     async def _open_blobs(self) -> None:
         try:
@@ -107,6 +117,10 @@ class SqlStore(BlobOperations, PortOperations, CompressionOperations):
 
     def replicas(self) -> list[ReplicaStatus]:
         return []
+
+    async def _read_feed(self, query: Callable[..., Any], *args: Any) -> Any:
+        """Run one of `_events`' reads where the writes are (a replica may lag behind a notification)."""
+        return await self._read_primary(query, *args)
 
     def _takes_writes(self) -> bool:
         """Whether `_write` may be called now (started and not closing)."""
@@ -262,9 +276,9 @@ class SqlStore(BlobOperations, PortOperations, CompressionOperations):
 
     async def delete_artifact(self, artifact_id: str) -> None:
         self._known("artifact", artifact_id)
-        released = await self._write(commands.DeleteArtifact(artifact_id))
-        if released is not None:
-            await self._content.release_quietly([released])
+        removed = await self._write(commands.DeleteArtifact(artifact_id))
+        if removed.sha256 is not None:
+            await self._content.release_quietly([removed.sha256])
 
     async def referenced_blobs(self, sha256s: list[str]) -> set[str]:
         return await self._read_primary(self._queries.referenced_blobs, sha256s)
@@ -349,6 +363,38 @@ class SqlStore(BlobOperations, PortOperations, CompressionOperations):
             await self._write(commands.TouchCache(touches))
         except errors.StoreError as exc:
             log.debug("cache read times not recorded: %s", exc)
+
+    # -- change feed
+
+    async def _start_feed(self) -> None:
+        await self.feed.start((await self.event_bounds()).newest)
+
+    async def _read_feed_events(self, after: str, limit: int, only: EventFilter) -> list[FeedEvent]:
+        return await self._read_feed(self._events.read_events, after, limit, only)
+
+    def valid_event_id(self, text: str) -> bool:
+        return len(text) == self.event_id_length and text.isascii() and text.isdigit()
+
+    async def event_bounds(self) -> EventBounds:
+        return await self._read_feed(self._events.event_bounds)
+
+    async def resume_point(self, after: str | None) -> str:
+        """Where a reader given `after` starts: None, the oldest event kept; "now", after the newest;
+        an event id, after it, unless events after it are no longer kept (EventsPruned)."""
+        if after is None:
+            return START
+        bounds = await self.event_bounds()
+        if after == "now":
+            return bounds.newest or START
+        if bounds.lost_after(after):
+            raise errors.EventsPruned(after, bounds.oldest)
+        return after
+
+    async def read_events(self, after: str, limit: int, only: EventFilter) -> list[FeedEvent]:
+        return await self._read_feed_events(after, limit, only)
+
+    async def prune_events(self, older_than: str) -> int:
+        return await self._repeat(commands.PruneEventsChunk(CLEANUP_CHUNK, older_than))
 
     # -- housekeeping
 

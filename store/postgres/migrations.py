@@ -175,6 +175,37 @@ MIGRATIONS: tuple[Migration, ...] = (
         ),
     ),
     Migration(5, "search index over history", search.SCHEMA, backfill=search.backfill),
+    Migration(
+        6,
+        "change feed: the events each write records, and how far retention has pruned them",
+        (
+            # An event is ordered by (xid, id): its transaction's id, then its
+            # sequence number. See vault.store.postgres.events for why a sequence
+            # alone is not commit order and how the reader closes that gap.
+            """CREATE TABLE events (
+                xid bigint NOT NULL DEFAULT pg_current_xact_id()::text::bigint,
+                id bigserial NOT NULL,
+                type text COLLATE "C" NOT NULL,
+                session_id text COLLATE "C",
+                at text COLLATE "C" NOT NULL,
+                data text,
+                PRIMARY KEY (xid, id)
+            )""",
+            # One notification per writing transaction (same payload: PostgreSQL sends it
+            # once), delivered at COMMIT to the feed's listener on every instance.
+            """CREATE FUNCTION vault_events_notify() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+                PERFORM pg_notify('vault_events', pg_current_xact_id()::text);
+                RETURN NULL;
+            END $$""",
+            "CREATE TRIGGER events_notify AFTER INSERT ON events"
+            " FOR EACH STATEMENT EXECUTE FUNCTION vault_events_notify()",
+            """CREATE TABLE event_horizon (
+                id integer PRIMARY KEY CHECK (id = 1),
+                pruned_through text COLLATE "C" NOT NULL
+            )""",
+        ),
+    ),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version

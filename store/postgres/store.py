@@ -25,8 +25,9 @@ from vault.store.core.copies import Check
 from vault.store.core.sql_store import SqlStore
 from vault.store.interface import IdempotencyClaim
 from vault.store.positions import ReplicaStatus
-from vault.store.postgres import backup, blob_refs, idempotency, locks, migrations, reads
+from vault.store.postgres import backup, blob_refs, events, idempotency, locks, migrations, reads
 from vault.store.postgres.connection import CONNECTION_ERRORS, Pool, primary_dsn, redact, storable, translate
+from vault.store.postgres.listener import EventListener
 from vault.store.postgres.operations import OPERATIONS
 from vault.store.postgres.replicas import Replica, ReplicaSet, ReplicaUnusable
 from vault.store.state_port import StateStore
@@ -61,6 +62,10 @@ class PostgresSettings:
 class PostgresStore(SqlStore):
     backend = "postgresql"
     _queries = reads
+    _events = events
+    event_id_length = 2 * events.PART_DIGITS
+    # A backstop only: a NOTIFY from any instance wakes the feed (see listener.py).
+    feed_poll_seconds = 2.0
 
     def __init__(
         self,
@@ -89,6 +94,7 @@ class PostgresStore(SqlStore):
         self.primary_reads = 0
         self._observer: Callable[[int, float], None] | None = None
         self._sizes: dict[str, int] = {}  # read at scrape time
+        self._listener = EventListener(self.dsn, self.feed, settings.pool_timeout)
 
     # -- lifecycle
 
@@ -102,6 +108,8 @@ class PostgresStore(SqlStore):
             await self.load_dictionaries()
             if self._replicas is not None:
                 await self._replicas.open()
+            await self._start_feed()
+            self._listener.start()
         except errors.StoreError:
             await self._close_pools()
             raise
@@ -116,6 +124,8 @@ class PostgresStore(SqlStore):
             await self._replicas.close()
 
     async def close(self) -> None:
+        await self._listener.close()
+        await self.feed.close()
         if not self._pool.closed:
             await self._flush_touches()
         await self._close_pools()
@@ -193,6 +203,8 @@ class PostgresStore(SqlStore):
                     raise translate(exc) from exc
                 if self._observer is not None:
                     self._observer(1, time.perf_counter() - started)
+                # This instance's own writes need not wait for their NOTIFY to come round.
+                self.feed.wake()
                 return value
         raise AssertionError("unreachable")
 

@@ -1,0 +1,81 @@
+"""The change feed on SQLite: events recorded by the writer, read in id order.
+
+The writer is the only connection that writes and it commits one
+transaction at a time, so ids (AUTOINCREMENT, given inside the command's
+savepoint) are handed out in commit order: a reader that has seen id n has
+seen every committed event up to n. An event id is the id zero-padded to
+20 digits, so the text sorts as the number does.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+from typing import Any
+
+from vault.store.core import commands
+from vault.store.core.events import EventFilter, FeedEvent, events_of
+from vault.store.core.feed_cursor import EventBounds
+
+ID_DIGITS = 20
+COLUMNS = "id, type, session_id, at, data"
+
+
+def event_id(number: int) -> str:
+    return f"{number:0{ID_DIGITS}d}"
+
+
+def _number(cursor: str) -> int:
+    return int(cursor) if cursor else 0
+
+
+def record(operation: Callable[..., Any]) -> Callable[..., Any]:
+    """`operation`, followed by the insert of its events, in the command's savepoint."""
+
+    def recorded(conn: sqlite3.Connection, command: commands.Command) -> Any:
+        value = operation(conn, command)
+        conn.executemany(
+            "INSERT INTO events (type, session_id, at, data) VALUES (?, ?, ?, ?)",
+            [event.row() for event in events_of(command, value)],
+        )
+        return value
+
+    return recorded
+
+
+def read_events(conn: sqlite3.Connection, after: str, limit: int, only: EventFilter) -> list[FeedEvent]:
+    conditions, values = ["id > ?"], [_number(after)]
+    if only.session_id is not None:
+        conditions.append("session_id = ?")
+        values.append(only.session_id)
+    if only.types is not None:
+        conditions.append(f"type IN ({', '.join('?' * len(only.types))})")
+        values.extend(only.types)
+    found = conn.execute(
+        f"SELECT {COLUMNS} FROM events WHERE {' AND '.join(conditions)} ORDER BY id LIMIT ?", (*values, limit)
+    )
+    return [FeedEvent(event_id(row[0]), row[1], row[2], row[3], row[4]) for row in found]
+
+
+def event_bounds(conn: sqlite3.Connection) -> EventBounds:
+    oldest, newest = conn.execute("SELECT min(id), max(id) FROM events").fetchone()
+    horizon = conn.execute("SELECT pruned_through FROM event_horizon").fetchone()
+    return EventBounds(
+        oldest=None if oldest is None else event_id(oldest),
+        newest=None if newest is None else event_id(newest),
+        pruned_through=None if horizon is None else horizon[0],
+    )
+
+
+def prune_events_chunk(conn: sqlite3.Connection, command: commands.PruneEventsChunk) -> int:
+    deleted = conn.execute(
+        "DELETE FROM events WHERE id IN (SELECT id FROM events WHERE at < ? ORDER BY id LIMIT ?) RETURNING id",
+        (command.older_than, command.limit),
+    ).fetchall()
+    if deleted:
+        conn.execute(
+            "INSERT INTO event_horizon (id, pruned_through) VALUES (1, ?)"
+            " ON CONFLICT (id) DO UPDATE SET pruned_through = max(pruned_through, excluded.pruned_through)",
+            (event_id(max(row[0] for row in deleted)),),
+        )
+    return len(deleted)
