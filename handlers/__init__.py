@@ -1,6 +1,19 @@
 """HTTP handlers, one module per resource: parse, one store call, shape the answer."""
 
-from vault.handlers import admin, artifacts, cache, console, docs, history, metrics, search, service, sessions, state
+from vault.handlers import (
+    admin,
+    artifacts,
+    cache,
+    console,
+    docs,
+    events,
+    history,
+    metrics,
+    search,
+    service,
+    sessions,
+    state,
+)
 
 # The order the OpenAPI description lists the routes in.
 ROUTE_TABLES = (
@@ -9,6 +22,7 @@ ROUTE_TABLES = (
     sessions.routes,
     history.routes,
     search.routes,
+    events.routes,
     state.routes,
     artifacts.routes,
     metrics.routes,

@@ -60,6 +60,12 @@ ERROR_STATUSES: dict[int, tuple[str, tuple[str, ...], str]] = {
     ),
     404: ("No such thing (`not_found`).", (), "Error"),
     409: ("A backup is already running (`backup_running`); the detail names it and when it started.", (), "Error"),
+    410: (
+        "The change feed no longer keeps the events after this cursor (`gone`): they are older than"
+        " VAULT_EVENTS_RETENTION_HOURS. `oldest_id` is the oldest event still kept (null: none).",
+        (),
+        "EventsGone",
+    ),
     412: (
         "If-Match names another version (`precondition_failed`); `current` is the state as it is.",
         ("ETag",),
@@ -109,6 +115,14 @@ def add_error_components(book: SchemaBook) -> dict[str, Any]:
             "type": "object",
             "properties": {**_ERROR_PROPERTIES, "current": book.response(State)},
             "required": ["detail", "error", "current"],
+        },
+    )
+    book.add(
+        "EventsGone",
+        {
+            "type": "object",
+            "properties": {**_ERROR_PROPERTIES, "oldest_id": {"type": ["string", "null"]}},
+            "required": ["detail", "error", "oldest_id"],
         },
     )
     responses: dict[str, Any] = {}
