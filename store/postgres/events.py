@@ -2,28 +2,30 @@
 
 A sequence is not commit order: transaction A may take id 7, transaction B
 id 8, and B commit first. A reader that saw 8 and moved its cursor past it
-would never deliver 7. Two sound ways out: serialize the outbox insert
-under a lock held to COMMIT (every writing transaction of every instance
-then waits for the previous one's commit, fsync included), or order events
-by their transaction and read only transactions that can no longer commit.
-This module does the second, which costs a write nothing:
+would never deliver 7. Two sound ways out: serialize the outbox insert under
+a lock held to COMMIT (every writing transaction of every instance then
+waits for the previous one's commit, fsync included: no group commit), or
+read ids only up to a horizon below which no transaction can still commit.
+This module does the second, which costs a write nothing but its insert:
 
-- each event row records its transaction's id (`xid`, the column's default:
-  `pg_current_xact_id()`), and events are ordered by (xid, id);
-- a read takes only events whose xid is below its snapshot's xmin, the
-  oldest transaction still running: every transaction below it has
-  committed or rolled back, so no event can appear later below that bound.
-  Anything still running, or starting later, gets an xid at or above it,
-  so the (xid, id) of any event yet to be read sorts after every event
-  already read.
+- The event insert is the last statement of its write's transaction, after
+  every row lock the write takes: two writes to the same rows (one session's
+  appends, say) take their ids in the order they commit. (Ordering events by
+  transaction id instead would not do: a transaction may take its xid, then
+  wait for another's row lock, and commit after a later xid.)
+- The reader reads the sequence's last value L, and then a snapshot: every
+  transaction that took an id up to L had written before (its record comes
+  first), so it had its xid by then and is either finished or in that
+  snapshot's in-progress list. Once the snapshot's xmin has passed that
+  snapshot's xmax (right away when nothing was running), ids up to L are
+  final: each committed or rolled back. The feed reads only up to the
+  newest final L (`SettledHorizon`), so no event can later appear below
+  anything it has delivered.
 
-An event id is (xid, id), each zero-padded to 20 digits: the text sorts as
-the pair does. Delivery order is the order transactions first wrote, which
-keeps every causal order (a write made after another's answer has the
-larger xid); a long transaction holds back the events after it until it
-ends, never loses them. Each writing transaction sends one NOTIFY (a
-statement trigger, no extra round trip) carrying its xid; the feed keeps
-reading until it has passed every xid it heard of.
+A transaction that stays open holds back the events after it until it ends
+(it cannot lose them). Each writing transaction sends one NOTIFY at COMMIT
+(a statement trigger: no extra round trip) with the last id it took; the
+feed keeps reading until it has passed every id it heard of.
 """
 
 from __future__ import annotations
@@ -32,34 +34,31 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import asyncpg
+from attrs import define
 from vault.store.core import commands
 from vault.store.core.events import EventFilter, FeedEvent, events_of
 from vault.store.core.feed_cursor import EventBounds
 
 CHANNEL = "vault_events"
-PART_DIGITS = 20
-COLUMNS = "xid, id, type, session_id, at, data"
-# Transactions below this have all ended: their events are all visible, and no more will come.
-SETTLED = "xid < pg_snapshot_xmin(pg_current_snapshot())::text::bigint"
+ID_DIGITS = 20
+COLUMNS = "id, type, session_id, at, data"
 
 
-def event_id(xid: int, number: int) -> str:
-    return f"{xid:0{PART_DIGITS}d}{number:0{PART_DIGITS}d}"
+def event_id(number: int) -> str:
+    return f"{number:0{ID_DIGITS}d}"
 
 
-def _pair(cursor: str) -> tuple[int, int]:
-    if not cursor:
-        return (0, 0)
-    return int(cursor[:PART_DIGITS]), int(cursor[PART_DIGITS:])
+def _number(cursor: str) -> int:
+    return int(cursor) if cursor else 0
 
 
 def mark_of_notice(payload: str) -> str:
-    """The id the feed must pass to have read the transaction a notification names."""
-    return event_id(int(payload), 0)
+    """The id the feed must reach to have read the transaction a notification names."""
+    return event_id(int(payload))
 
 
 def record(operation: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
-    """`operation`, followed by the insert of its events, in the command's transaction."""
+    """`operation`, then the insert of its events: the transaction's last statement, after its locks."""
 
     async def recorded(conn: asyncpg.Connection, command: commands.Command) -> Any:
         value = await operation(conn, command)
@@ -69,10 +68,11 @@ def record(operation: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[
                 "INSERT INTO events (type, session_id, at, data) VALUES ($1, $2, $3, $4)", *found[0].row()
             )
         elif found:
-            # One statement for a batch of messages: one round trip, one trigger run.
+            # One statement for a batch of messages: one round trip, one trigger run, ids in order.
             await conn.execute(
                 "INSERT INTO events (type, session_id, at, data)"
-                " SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[])",
+                " SELECT type, session_id, at, data FROM unnest($1::text[], $2::text[], $3::text[], $4::text[])"
+                " WITH ORDINALITY AS e(type, session_id, at, data, n) ORDER BY n",
                 *(list(column) for column in zip(*(event.row() for event in found), strict=True)),
             )
         return value
@@ -80,9 +80,37 @@ def record(operation: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[
     return recorded
 
 
-async def read_events(conn: asyncpg.Connection, after: str, limit: int, only: EventFilter) -> list[FeedEvent]:
-    xid, number = _pair(after)
-    conditions, values = ["(xid, id) > ($1, $2)", SETTLED], [xid, number]
+@define
+class SettledHorizon:
+    """The newest event id below which no transaction can still commit, as this instance last saw it."""
+
+    settled: int = 0
+    # (L, xmax of the snapshot taken after reading L), waiting for xmin to pass that xmax.
+    _pending: tuple[int, int] | None = None
+
+    async def advance(self, conn: asyncpg.Connection) -> int:
+        last = await conn.fetchval("SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM events_id_seq")
+        # A statement of its own, after the one above: its snapshot is taken after L was read.
+        xmin, xmax = await conn.fetchrow(
+            "SELECT pg_snapshot_xmin(s)::text::bigint, pg_snapshot_xmax(s)::text::bigint FROM pg_current_snapshot() s"
+        )
+        if self._pending is not None and xmin >= self._pending[1]:
+            self.settled = max(self.settled, self._pending[0])
+            self._pending = None
+        if xmin >= xmax:
+            # Nothing was running when the snapshot was taken: every id up to L is final now.
+            self.settled = max(self.settled, last)
+            self._pending = None
+        elif last > self.settled and self._pending is None:
+            self._pending = (last, xmax)
+        return self.settled
+
+
+async def read_events(
+    conn: asyncpg.Connection, horizon: SettledHorizon, after: str, limit: int, only: EventFilter
+) -> list[FeedEvent]:
+    settled = await horizon.advance(conn)
+    conditions, values = ["id > $1", "id <= $2"], [_number(after), settled]
     if only.session_id is not None:
         values.append(only.session_id)
         conditions.append(f"session_id = ${len(values)}")
@@ -91,28 +119,27 @@ async def read_events(conn: asyncpg.Connection, after: str, limit: int, only: Ev
         conditions.append(f"type = ANY(${len(values)}::text[])")
     values.append(limit)
     found = await conn.fetch(
-        f"SELECT {COLUMNS} FROM events WHERE {' AND '.join(conditions)} ORDER BY xid, id LIMIT ${len(values)}",
-        *values,
+        f"SELECT {COLUMNS} FROM events WHERE {' AND '.join(conditions)} ORDER BY id LIMIT ${len(values)}", *values
     )
-    return [FeedEvent(event_id(row[0], row[1]), row[2], row[3], row[4], row[5]) for row in found]
+    return [FeedEvent(event_id(row[0]), row[1], row[2], row[3], row[4]) for row in found]
 
 
-async def event_bounds(conn: asyncpg.Connection) -> EventBounds:
-    oldest = await conn.fetchrow(f"SELECT xid, id FROM events WHERE {SETTLED} ORDER BY xid, id LIMIT 1")
-    newest = await conn.fetchrow(f"SELECT xid, id FROM events WHERE {SETTLED} ORDER BY xid DESC, id DESC LIMIT 1")
-    horizon = await conn.fetchval("SELECT pruned_through FROM event_horizon")
+async def event_bounds(conn: asyncpg.Connection, horizon: SettledHorizon) -> EventBounds:
+    settled = await horizon.advance(conn)
+    oldest, newest = await conn.fetchrow("SELECT min(id), max(id) FROM events WHERE id <= $1", settled)
+    horizon_row = await conn.fetchval("SELECT pruned_through FROM event_horizon")
     return EventBounds(
-        oldest=None if oldest is None else event_id(*oldest),
-        newest=None if newest is None else event_id(*newest),
-        pruned_through=horizon,
+        oldest=None if oldest is None else event_id(oldest),
+        newest=None if newest is None else event_id(newest),
+        pruned_through=horizon_row,
     )
 
 
 async def prune_events_chunk(conn: asyncpg.Connection, command: commands.PruneEventsChunk) -> int:
-    # Only settled events: one of a transaction still running could otherwise sort below the horizon.
+    # Events hours old: a transaction open that long is the only one whose event could sort
+    # below the new horizon, and it would still be delivered live; only a resume would say 410.
     deleted = await conn.fetch(
-        "DELETE FROM events WHERE (xid, id) IN"
-        f" (SELECT xid, id FROM events WHERE at < $1 AND {SETTLED} ORDER BY xid, id LIMIT $2) RETURNING xid, id",
+        "DELETE FROM events WHERE id IN (SELECT id FROM events WHERE at < $1 ORDER BY id LIMIT $2) RETURNING id",
         command.older_than,
         command.limit,
     )
@@ -121,6 +148,6 @@ async def prune_events_chunk(conn: asyncpg.Connection, command: commands.PruneEv
             "INSERT INTO event_horizon (id, pruned_through) VALUES (1, $1)"
             " ON CONFLICT (id) DO UPDATE"
             " SET pruned_through = greatest(event_horizon.pruned_through, excluded.pruned_through)",
-            max(event_id(row[0], row[1]) for row in deleted),
+            event_id(max(row[0] for row in deleted)),
         )
     return len(deleted)

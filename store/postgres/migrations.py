@@ -179,23 +179,21 @@ MIGRATIONS: tuple[Migration, ...] = (
         6,
         "change feed: the events each write records, and how far retention has pruned them",
         (
-            # An event is ordered by (xid, id): its transaction's id, then its
-            # sequence number. See vault.store.postgres.events for why a sequence
-            # alone is not commit order and how the reader closes that gap.
+            # Each event's id is taken as the last statement of its write's transaction,
+            # after every row lock: see vault.store.postgres.events for why that and the
+            # reader's settled horizon make the feed gap-free across instances.
             """CREATE TABLE events (
-                xid bigint NOT NULL DEFAULT pg_current_xact_id()::text::bigint,
-                id bigserial NOT NULL,
+                id bigserial PRIMARY KEY,
                 type text COLLATE "C" NOT NULL,
                 session_id text COLLATE "C",
                 at text COLLATE "C" NOT NULL,
-                data text,
-                PRIMARY KEY (xid, id)
+                data text
             )""",
-            # One notification per writing transaction (same payload: PostgreSQL sends it
-            # once), delivered at COMMIT to the feed's listener on every instance.
+            # One notification per writing transaction, delivered at COMMIT to the feed's
+            # listener on every instance; it carries the last id the transaction took.
             """CREATE FUNCTION vault_events_notify() RETURNS trigger LANGUAGE plpgsql AS $$
             BEGIN
-                PERFORM pg_notify('vault_events', pg_current_xact_id()::text);
+                PERFORM pg_notify('vault_events', currval('events_id_seq')::text);
                 RETURN NULL;
             END $$""",
             "CREATE TRIGGER events_notify AFTER INSERT ON events"

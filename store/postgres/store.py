@@ -22,6 +22,8 @@ from vault.store.blobs import BlobStore
 from vault.store.cache_port import CacheStore
 from vault.store.core.commands import Command
 from vault.store.core.copies import Check
+from vault.store.core.events import EventFilter, FeedEvent
+from vault.store.core.feed_cursor import EventBounds
 from vault.store.core.sql_store import SqlStore
 from vault.store.interface import IdempotencyClaim
 from vault.store.positions import ReplicaStatus
@@ -63,7 +65,7 @@ class PostgresStore(SqlStore):
     backend = "postgresql"
     _queries = reads
     _events = events
-    event_id_length = 2 * events.PART_DIGITS
+    event_id_length = events.ID_DIGITS
     # A backstop only: a NOTIFY from any instance wakes the feed (see listener.py).
     feed_poll_seconds = 2.0
 
@@ -95,6 +97,8 @@ class PostgresStore(SqlStore):
         self._observer: Callable[[int, float], None] | None = None
         self._sizes: dict[str, int] = {}  # read at scrape time
         self._listener = EventListener(self.dsn, self.feed, settings.pool_timeout)
+        # Shared by every feed read of this instance (see vault.store.postgres.events).
+        self._settled = events.SettledHorizon()
 
     # -- lifecycle
 
@@ -165,6 +169,12 @@ class PostgresStore(SqlStore):
 
     async def _measure_database(self) -> None:
         self._sizes["database"] = await self._read_primary(reads.database_size)
+
+    async def _read_feed_events(self, after: str, limit: int, only: EventFilter) -> list[FeedEvent]:
+        return await self._read_primary(events.read_events, self._settled, after, limit, only)
+
+    async def event_bounds(self) -> EventBounds:
+        return await self._read_primary(events.event_bounds, self._settled)
 
     def job_lock(self, job_id: str, min_gap: float | None = None) -> AbstractAsyncContextManager[bool]:
         return locks.job_lock(self.dsn, job_id, min_gap, self._timeout)
