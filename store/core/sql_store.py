@@ -32,7 +32,7 @@ from vault.store.core.compression_operations import CompressionOperations
 from vault.store.core.copies import Check, copy_artifacts
 from vault.store.core.events import EventFilter, FeedEvent
 from vault.store.core.feed import Feed
-from vault.store.core.feed_cursor import START, EventBounds
+from vault.store.core.feed_cursor import START, EventBounds, valid_event_id
 from vault.store.core.idempotency import Replayed, revive
 from vault.store.core.migrations import Migration
 from vault.store.core.packing import Codec, MissingDictionary
@@ -62,9 +62,8 @@ class SqlStore(BlobOperations, PortOperations, CompressionOperations):
     # Hears (migration, rows done, rows in all) while a migration that writes rows runs at start.
     migration_progress: Callable[[Migration, int, int], None] | None = None
     _queries: ClassVar[ModuleType]
-    # The backend's change feed functions (read_events, event_bounds), and the length of its event ids.
+    # The backend's change feed functions (read_events, event_bounds).
     _events: ClassVar[ModuleType]
-    event_id_length: ClassVar[int]
     # How often the feed's reader looks without being woken (None: only when woken).
     feed_poll_seconds: ClassVar[float | None] = None
 
@@ -373,7 +372,7 @@ class SqlStore(BlobOperations, PortOperations, CompressionOperations):
         return await self._read_feed(self._events.read_events, after, limit, only)
 
     def valid_event_id(self, text: str) -> bool:
-        return len(text) == self.event_id_length and text.isascii() and text.isdigit()
+        return valid_event_id(text)
 
     async def event_bounds(self) -> EventBounds:
         return await self._read_feed(self._events.event_bounds)

@@ -37,19 +37,9 @@ import asyncpg
 from attrs import define
 from vault.store.core import commands
 from vault.store.core.events import EventFilter, FeedEvent, events_of
-from vault.store.core.feed_cursor import EventBounds
+from vault.store.core.feed_cursor import EVENT_COLUMNS, EventBounds, event_id, number_of
 
 CHANNEL = "vault_events"
-ID_DIGITS = 20
-COLUMNS = "id, type, session_id, at, data"
-
-
-def event_id(number: int) -> str:
-    return f"{number:0{ID_DIGITS}d}"
-
-
-def _number(cursor: str) -> int:
-    return int(cursor) if cursor else 0
 
 
 def mark_of_notice(payload: str) -> str:
@@ -110,7 +100,7 @@ async def read_events(
     conn: asyncpg.Connection, horizon: SettledHorizon, after: str, limit: int, only: EventFilter
 ) -> list[FeedEvent]:
     settled = await horizon.advance(conn)
-    conditions, values = ["id > $1", "id <= $2"], [_number(after), settled]
+    conditions, values = ["id > $1", "id <= $2"], [number_of(after), settled]
     if only.session_id is not None:
         values.append(only.session_id)
         conditions.append(f"session_id = ${len(values)}")
@@ -119,7 +109,7 @@ async def read_events(
         conditions.append(f"type = ANY(${len(values)}::text[])")
     values.append(limit)
     found = await conn.fetch(
-        f"SELECT {COLUMNS} FROM events WHERE {' AND '.join(conditions)} ORDER BY id LIMIT ${len(values)}", *values
+        f"SELECT {EVENT_COLUMNS} FROM events WHERE {' AND '.join(conditions)} ORDER BY id LIMIT ${len(values)}", *values
     )
     return [FeedEvent(event_id(row[0]), row[1], row[2], row[3], row[4]) for row in found]
 

@@ -65,7 +65,6 @@ class PostgresStore(SqlStore):
     backend = "postgresql"
     _queries = reads
     _events = events
-    event_id_length = events.ID_DIGITS
     # A backstop only: a NOTIFY from any instance wakes the feed (see listener.py).
     feed_poll_seconds = 2.0
 

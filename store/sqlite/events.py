@@ -3,8 +3,7 @@
 The writer is the only connection that writes and it commits one
 transaction at a time, so ids (AUTOINCREMENT, given inside the command's
 savepoint) are handed out in commit order: a reader that has seen id n has
-seen every committed event up to n. An event id is the id zero-padded to
-20 digits, so the text sorts as the number does.
+seen every committed event up to n.
 """
 
 from __future__ import annotations
@@ -15,18 +14,7 @@ from typing import Any
 
 from vault.store.core import commands
 from vault.store.core.events import EventFilter, FeedEvent, events_of
-from vault.store.core.feed_cursor import EventBounds
-
-ID_DIGITS = 20
-COLUMNS = "id, type, session_id, at, data"
-
-
-def event_id(number: int) -> str:
-    return f"{number:0{ID_DIGITS}d}"
-
-
-def _number(cursor: str) -> int:
-    return int(cursor) if cursor else 0
+from vault.store.core.feed_cursor import EVENT_COLUMNS, EventBounds, event_id, number_of
 
 
 def record(operation: Callable[..., Any]) -> Callable[..., Any]:
@@ -44,7 +32,7 @@ def record(operation: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def read_events(conn: sqlite3.Connection, after: str, limit: int, only: EventFilter) -> list[FeedEvent]:
-    conditions, values = ["id > ?"], [_number(after)]
+    conditions, values = ["id > ?"], [number_of(after)]
     if only.session_id is not None:
         conditions.append("session_id = ?")
         values.append(only.session_id)
@@ -52,7 +40,7 @@ def read_events(conn: sqlite3.Connection, after: str, limit: int, only: EventFil
         conditions.append(f"type IN ({', '.join('?' * len(only.types))})")
         values.extend(only.types)
     found = conn.execute(
-        f"SELECT {COLUMNS} FROM events WHERE {' AND '.join(conditions)} ORDER BY id LIMIT ?", (*values, limit)
+        f"SELECT {EVENT_COLUMNS} FROM events WHERE {' AND '.join(conditions)} ORDER BY id LIMIT ?", (*values, limit)
     )
     return [FeedEvent(event_id(row[0]), row[1], row[2], row[3], row[4]) for row in found]
 

@@ -71,7 +71,6 @@ class SQLiteStore(SqlStore):
     backend = "sqlite"
     _queries = reads
     _events = events
-    event_id_length = events.ID_DIGITS
 
     def __init__(
         self,
