@@ -103,15 +103,16 @@ async def _list(request: web.Request, start: str, only: EventFilter, limit: int,
     store = store_of(request)
     loop = asyncio.get_running_loop()
     deadline = loop.time() + wait
-    while True:
-        # Taken before the read: events read by the feed after it set it, so none is waited past.
-        arrival = store.feed.arrival
-        found = await store.read_events(start, limit, only)
-        remaining = deadline - loop.time()
-        if found or remaining <= 0 or request.app[STOPPING].is_set():
-            break
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(arrival.wait(), remaining)
+    with store.feed.waiting():
+        while True:
+            # Taken before the read: events read by the feed after it set it, so none is waited past.
+            arrival = store.feed.arrival
+            found = await store.read_events(start, limit, only)
+            remaining = deadline - loop.time()
+            if found or remaining <= 0 or request.app[STOPPING].is_set():
+                break
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(arrival.wait(), remaining)
     body = "[" + ",".join(event.json() for event in found) + "]"
     return web.Response(body=body.encode(), content_type="application/json")
 

@@ -21,7 +21,7 @@ import asyncio
 import collections
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 
 from attrs import define, field
 from vault.store.core.events import ANY, EventFilter, FeedEvent
@@ -34,6 +34,7 @@ PAGE = 500
 BUFFER = 2000
 
 ReadEvents = Callable[[str, int, EventFilter], Awaitable[list[FeedEvent]]]
+Newest = Callable[[], Awaitable[str | None]]
 
 
 @define
@@ -86,6 +87,8 @@ class Subscriber:
 @define
 class Feed:
     read: ReadEvents
+    # The newest event kept: where the reader starts, and where it picks up after being idle.
+    newest: Newest
     # On PostgreSQL a safety poll, for a listener connection lost without notice; None: only wakes.
     poll_seconds: float | None = None
     buffer: int = BUFFER
@@ -100,14 +103,18 @@ class Feed:
     _arrived: asyncio.Event = field(factory=asyncio.Event)
     _task: asyncio.Task | None = None
     _closed: bool = False
+    # Long-polling readers waiting for an arrival now.
+    _waiters: int = 0
+    # No one was listening at the last wake: the reader did not read, and its cursor is behind.
+    _idle: bool = False
 
     @property
     def subscribers(self) -> int:
         return len(self._subscribers)
 
-    async def start(self, newest: str | None) -> None:
-        """Start reading after `newest` (the newest event kept): earlier ones are read by catch-up."""
-        self.cursor = newest or START
+    async def start(self) -> None:
+        """Start reading after the newest event kept: earlier ones are read by catch-up."""
+        self.cursor = await self.newest() or START
         self._task = asyncio.get_running_loop().create_task(self._run(), name="vault-feed")
 
     async def close(self) -> None:
@@ -132,6 +139,17 @@ class Feed:
         """Set once events newer than now have been read (take it before reading, then wait on it)."""
         return self._arrived
 
+    @contextlib.contextmanager
+    def waiting(self) -> Iterator[None]:
+        """While a long-polling reader waits: the reader must look at every wake."""
+        self._waiters += 1
+        if self._idle:
+            self.wake()
+        try:
+            yield
+        finally:
+            self._waiters -= 1
+
     async def _run(self) -> None:
         retry = 0.0
         while True:
@@ -141,7 +159,13 @@ class Feed:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), self.poll_seconds)
             self._wake.clear()
+            if not self._subscribers and not self._waiters:
+                # No one to tell: a read per commit would cost the loop for nothing.
+                self._idle, retry = True, 0.0
+                continue
             try:
+                if self._idle:
+                    await self._resume()
                 await self._read_new()
             except Exception as exc:  # the database is down or busy: try again, never stop reading
                 self.stats.read_errors += 1
@@ -150,6 +174,22 @@ class Feed:
                 continue
             # A notified transaction not readable yet: an older one still runs. Look again soon.
             retry = min(max(retry * 2, 0.002), 0.5) if self.cursor < self._must_reach else 0.0
+
+    async def _resume(self) -> None:
+        """Move the cursor, left behind while idle, to where someone is listening from.
+
+        No subscriber joined before the newest event: the cursor may go there (a
+        long-polling reader reads the database itself and hears of the move). A
+        subscriber that joined meanwhile holds a cursor at or past the old one:
+        reading goes on from the earliest of those, and each skips what it has."""
+        joined = [subscriber.cursor for subscriber in self._subscribers]
+        self.cursor = max(self.cursor, min(joined) if joined else await self.newest() or START)
+        self._idle = False
+        self._announce()
+
+    def _announce(self) -> None:
+        self._arrived.set()
+        self._arrived = asyncio.Event()
 
     async def _read_new(self) -> None:
         read_any = False
@@ -162,8 +202,7 @@ class Feed:
             if len(page) < PAGE:
                 break
         if read_any:
-            self._arrived.set()
-            self._arrived = asyncio.Event()
+            self._announce()
 
     def _fan_out(self, event: FeedEvent) -> None:
         for subscriber in list(self._subscribers):
@@ -190,6 +229,8 @@ class Feed:
             return
         subscriber = Subscriber(cursor, only, self.buffer)
         self._subscribers.add(subscriber)
+        if self._idle:
+            self.wake()
         try:
             while True:
                 taken = await subscriber.take(keep_alive)

@@ -88,7 +88,7 @@ class SqlStore(BlobOperations, PortOperations, CompressionOperations):
         self._background: set[asyncio.Task] = set()
         self.applied_migrations: list[Migration] = []
         # One reader of new events for every subscriber of this instance.
-        self.feed = Feed(self._read_feed_events, self.feed_poll_seconds)
+        self.feed = Feed(self._read_feed_events, self._newest_event, self.feed_poll_seconds)
 
     async def _open_blobs(self) -> None:
         try:
@@ -366,7 +366,10 @@ class SqlStore(BlobOperations, PortOperations, CompressionOperations):
     # -- change feed
 
     async def _start_feed(self) -> None:
-        await self.feed.start((await self.event_bounds()).newest)
+        await self.feed.start()
+
+    async def _newest_event(self) -> str | None:
+        return (await self.event_bounds()).newest
 
     async def _read_feed_events(self, after: str, limit: int, only: EventFilter) -> list[FeedEvent]:
         return await self._read_feed(self._events.read_events, after, limit, only)

@@ -13,14 +13,14 @@ This module does the second, which costs a write nothing but its insert:
   appends, say) take their ids in the order they commit. (Ordering events by
   transaction id instead would not do: a transaction may take its xid, then
   wait for another's row lock, and commit after a later xid.)
-- The reader reads the sequence's last value L, and then a snapshot: every
-  transaction that took an id up to L had written before (its record comes
-  first), so it had its xid by then and is either finished or in that
-  snapshot's in-progress list. Once the snapshot's xmin has passed that
-  snapshot's xmax (right away when nothing was running), ids up to L are
-  final: each committed or rolled back. The feed reads only up to the
-  newest final L (`SettledHorizon`), so no event can later appear below
-  anything it has delivered.
+- The reader reads the sequence's last value L, and then which transactions
+  of this database are running: every transaction that took an id up to L
+  had written before (its record comes first), so it had its xid by then
+  and, if not finished, is among them. Once each of them has ended (at once
+  when there are none), ids up to L are final: each committed or rolled
+  back. Every read reads only up to the newest final L (`SettledHorizon`; it
+  waits a moment for those transactions to end), so no event can later
+  appear below anything it has delivered.
 
 A transaction that stays open holds back the events after it until it ends
 (it cannot lose them). Each writing transaction sends one NOTIFY at COMMIT
@@ -30,6 +30,8 @@ feed keeps reading until it has passed every id it heard of.
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -70,30 +72,70 @@ def record(operation: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[
     return recorded
 
 
+# How long a read waits for the transactions running at its start to end before it answers
+# with what is final already; transactions that write events last milliseconds.
+SETTLE_WAIT_SECONDS = 0.5
+
+# The transactions (pid:xid) writing in this database now. Only those can hold an event id:
+# waiting for these, not for the cluster's oldest transaction (its snapshot xmin), keeps other
+# databases' work from holding the feed back. Rows of other roles' sessions hide their xid
+# unless the role may read all statistics: counted, so the cluster-wide rule takes over then.
+RUNNING_HERE = """
+    SELECT coalesce(array_agg(pid || ':' || backend_xid) FILTER (WHERE backend_xid IS NOT NULL), '{}'),
+           count(*) FILTER (WHERE state IS NULL AND backend_type = 'client backend')
+    FROM pg_stat_activity
+    WHERE datid = (SELECT oid FROM pg_database WHERE datname = current_database()) AND pid <> pg_backend_pid()
+"""
+RUNNING_ANYWHERE = (
+    "SELECT pg_snapshot_xmin(s)::text::bigint, pg_snapshot_xmax(s)::text::bigint FROM pg_current_snapshot() s"
+)
+
+
 @define
 class SettledHorizon:
     """The newest event id below which no transaction can still commit, as this instance last saw it."""
 
     settled: int = 0
-    # (L, xmax of the snapshot taken after reading L), waiting for xmin to pass that xmax.
-    _pending: tuple[int, int] | None = None
 
     async def advance(self, conn: asyncpg.Connection) -> int:
         last = await conn.fetchval("SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM events_id_seq")
-        # A statement of its own, after the one above: its snapshot is taken after L was read.
-        xmin, xmax = await conn.fetchrow(
-            "SELECT pg_snapshot_xmin(s)::text::bigint, pg_snapshot_xmax(s)::text::bigint FROM pg_current_snapshot() s"
-        )
-        if self._pending is not None and xmin >= self._pending[1]:
-            self.settled = max(self.settled, self._pending[0])
-            self._pending = None
-        if xmin >= xmax:
-            # Nothing was running when the snapshot was taken: every id up to L is final now.
-            self.settled = max(self.settled, last)
-            self._pending = None
-        elif last > self.settled and self._pending is None:
-            self._pending = (last, xmax)
+        if last <= self.settled:
+            return self.settled
+        # Statements of their own, after the one above: what they see is later than L.
+        running, hidden = await conn.fetchrow(RUNNING_HERE)
+        ended = _ended_here(set(running)) if not hidden else _ended_anywhere(*await conn.fetchrow(RUNNING_ANYWHERE))
+        delay, deadline = 0.001, time.monotonic() + SETTLE_WAIT_SECONDS
+        while not await ended(conn):
+            if time.monotonic() >= deadline:
+                return self.settled
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 0.02)
+        self.settled = max(self.settled, last)
         return self.settled
+
+
+def _ended_here(running: set[str]) -> Callable[[asyncpg.Connection], Awaitable[bool]]:
+    """Whether every one of these transactions of this database has ended."""
+
+    async def ended(conn: asyncpg.Connection) -> bool:
+        nonlocal running
+        if running:
+            running &= set((await conn.fetchrow(RUNNING_HERE))[0])
+        return not running
+
+    return ended
+
+
+def _ended_anywhere(xmin: int, xmax: int) -> Callable[[asyncpg.Connection], Awaitable[bool]]:
+    """Whether every transaction of the cluster running at a snapshot (xmin, xmax) has ended."""
+
+    async def ended(conn: asyncpg.Connection) -> bool:
+        nonlocal xmin
+        if xmin < xmax:
+            xmin = (await conn.fetchrow(RUNNING_ANYWHERE))[0]
+        return xmin >= xmax
+
+    return ended
 
 
 async def read_events(
