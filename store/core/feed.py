@@ -117,8 +117,8 @@ class Feed:
         self.cursor = await self.newest() or START
         self._task = asyncio.get_running_loop().create_task(self._run(), name="vault-feed")
 
-    async def close(self) -> None:
-        """End every stream (each sends what it holds) and stop reading."""
+    def end(self) -> None:
+        """End every stream (each sends what it holds) and stop reading; at once, without waiting."""
         self._closed = True
         for subscriber in list(self._subscribers):
             subscriber.end()
@@ -126,6 +126,11 @@ class Feed:
         self._arrived.set()
         if self._task is not None:
             self._task.cancel()
+
+    async def close(self) -> None:
+        """`end`, then wait until the reader has stopped."""
+        self.end()
+        if self._task is not None:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
 

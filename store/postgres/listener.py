@@ -34,9 +34,14 @@ class EventListener:
     def start(self) -> None:
         self._task = asyncio.get_running_loop().create_task(self._run(), name="vault-feed-listener")
 
-    async def close(self) -> None:
+    def stop(self) -> None:
+        """Stop listening, at once; `close` waits until the connection is closed."""
         if self._task is not None:
             self._task.cancel()
+
+    async def close(self) -> None:
+        self.stop()
+        if self._task is not None:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
 

@@ -127,12 +127,15 @@ class PostgresStore(SqlStore):
             await self._replicas.close()
 
     async def close(self) -> None:
-        await self._listener.close()
-        await self.feed.close()
+        # Stopped without waiting, so that the store takes no new work from here on.
+        self._listener.stop()
+        self.feed.end()
         if not self._pool.closed:
             await self._flush_touches()
         await self._close_pools()
         await self._close_ports()
+        await self._listener.close()
+        await self.feed.close()
 
     async def ping(self) -> None:
         """The primary answers (and the ports); a replica down is reported by replicas(), not here."""

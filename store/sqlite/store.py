@@ -144,12 +144,14 @@ class SQLiteStore(SqlStore):
         return await open_writer(self.path, self._settings.synchronous, *self._wal_settings)
 
     async def close(self) -> None:
-        await self.feed.close()
+        # Ended without waiting, so that the writer takes no new work from here on.
+        self.feed.end()
         if self._writer is not None:
             await self._flush_touches()
             await self._writer.close()
         await self._close_connections()
         await self._close_ports()
+        await self.feed.close()
 
     async def _close_connections(self) -> None:
         await self._reads.close()
