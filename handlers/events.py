@@ -21,17 +21,19 @@ EVENT_STREAM = "text/event-stream"
 KEEP_ALIVE_SECONDS = 15.0
 MAX_WAIT_SECONDS = 60
 
+EVENT_ID = {"type": "string", "pattern": "^[0-9]{20}$", "examples": ["00000000000000000042"]}
 AFTER = Param(
     "after",
     "query",
-    {"type": "string", "examples": ["now", "00000000000000000042"]},
+    {"type": "string", "pattern": "^(now|[0-9]{20})$", "examples": ["now", "00000000000000000042"]},
     "Start after this event id; `now`: after the newest event. Without it (and without `Last-Event-ID`), "
     "from the oldest event kept.",
 )
+_ONE_TYPE = "|".join(name.replace(".", "\\.") for name in EVENT_TYPES)
 TYPES = Param(
     "types",
     "query",
-    {"type": "string", "examples": ["message.created,session.deleted"]},
+    {"type": "string", "pattern": f"^({_ONE_TYPE})(,({_ONE_TYPE}))*$", "examples": ["message.created,session.deleted"]},
     f"Only these event types, comma-separated: {', '.join(EVENT_TYPES)}.",
 )
 WAIT = Param(
@@ -43,7 +45,7 @@ WAIT = Param(
 LAST_EVENT_ID = Param(
     "Last-Event-ID",
     "header",
-    {"type": "string"},
+    EVENT_ID,
     "The last event the client received (sent by EventSource on reconnect); wins over `after`.",
 )
 

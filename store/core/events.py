@@ -9,8 +9,11 @@ idempotent request runs no operation and so records nothing new.
 
 An event's `data` is kept as the JSON text a read would answer (the record
 the write returned, as the converter unstructures it), so the feed serves
-it without reading the record again, and a deletion's event, which has no
-data, still says what was deleted.
+it without reading the record again; a deletion's event has none. A
+message's event keeps only its seq: its data is the message row, read with
+the event (packed as history keeps it, never stored twice, nothing encoded
+on the writer), so a message deleted since (history cleared, session
+deleted) comes without data.
 """
 
 from __future__ import annotations
@@ -45,12 +48,14 @@ class NewEvent:
     type: str
     session_id: str | None
     at: str
-    # The record as JSON text, as a read would answer it; None for a deletion.
+    # The record as JSON text, as a read would answer it; None for a deletion or a message.
     data: str | None
+    # A message's seq in its session: its data is read from the message's row.
+    seq: int | None = None
 
-    def row(self) -> tuple[str, str | None, str, str | None]:
-        """Values for (type, session_id, at, data)."""
-        return (self.type, self.session_id, self.at, self.data)
+    def row(self) -> tuple[str, str | None, str, str | None, int | None]:
+        """Values for (type, session_id, at, data, message_seq)."""
+        return (self.type, self.session_id, self.at, self.data, self.seq)
 
 
 @frozen
@@ -89,8 +94,7 @@ def events_of(command: commands.Command, value: Any) -> list[NewEvent]:
         case commands.DeleteSession():
             return _one("session.deleted", command.session_id)
         case commands.AddMessages():
-            at = command.now
-            return [NewEvent("message.created", command.session_id, at, _json(message)) for message in value]
+            return [NewEvent("message.created", command.session_id, command.now, None, m.seq) for m in value]
         case commands.ClearHistory():
             return _one("history.cleared", command.session_id)
         case commands.PutState() | commands.PatchState():

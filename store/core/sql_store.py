@@ -372,7 +372,9 @@ class SqlStore(BlobOperations, PortOperations, CompressionOperations):
         return (await self.event_bounds()).newest
 
     async def _read_feed_events(self, after: str, limit: int, only: EventFilter) -> list[FeedEvent]:
-        return await self._read_feed(self._events.read_events, after, limit, only)
+        return await self._with_dictionaries(
+            lambda: self._read_feed(self._events.read_events, self._codec, after, limit, only)
+        )
 
     def valid_event_id(self, text: str) -> bool:
         return valid_event_id(text)

@@ -39,7 +39,15 @@ import asyncpg
 from attrs import define
 from vault.store.core import commands
 from vault.store.core.events import EventFilter, FeedEvent, events_of
-from vault.store.core.feed_cursor import EVENT_COLUMNS, EventBounds, event_id, number_of
+from vault.store.core.feed_cursor import (
+    EVENT_COLUMNS,
+    EVENTS_WITH_MESSAGES,
+    EventBounds,
+    event_id,
+    feed_event,
+    number_of,
+)
+from vault.store.core.packing import Codec
 
 CHANNEL = "vault_events"
 
@@ -57,14 +65,15 @@ def record(operation: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[
         found = events_of(command, value)
         if len(found) == 1:
             await conn.execute(
-                "INSERT INTO events (type, session_id, at, data) VALUES ($1, $2, $3, $4)", *found[0].row()
+                "INSERT INTO events (type, session_id, at, data, message_seq) VALUES ($1, $2, $3, $4, $5)",
+                *found[0].row(),
             )
         elif found:
             # One statement for a batch of messages: one round trip, one trigger run, ids in order.
             await conn.execute(
-                "INSERT INTO events (type, session_id, at, data)"
-                " SELECT type, session_id, at, data FROM unnest($1::text[], $2::text[], $3::text[], $4::text[])"
-                " WITH ORDINALITY AS e(type, session_id, at, data, n) ORDER BY n",
+                "INSERT INTO events (type, session_id, at, data, message_seq) SELECT type, session_id, at, data, seq"
+                " FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[])"
+                " WITH ORDINALITY AS e(type, session_id, at, data, seq, n) ORDER BY n",
                 *(list(column) for column in zip(*(event.row() for event in found), strict=True)),
             )
         return value
@@ -139,21 +148,23 @@ def _ended_anywhere(xmin: int, xmax: int) -> Callable[[asyncpg.Connection], Awai
 
 
 async def read_events(
-    conn: asyncpg.Connection, horizon: SettledHorizon, after: str, limit: int, only: EventFilter
+    conn: asyncpg.Connection, horizon: SettledHorizon, codec: Codec, after: str, limit: int, only: EventFilter
 ) -> list[FeedEvent]:
     settled = await horizon.advance(conn)
-    conditions, values = ["id > $1", "id <= $2"], [number_of(after), settled]
+    conditions, values = ["e.id > $1", "e.id <= $2"], [number_of(after), settled]
     if only.session_id is not None:
         values.append(only.session_id)
-        conditions.append(f"session_id = ${len(values)}")
+        conditions.append(f"e.session_id = ${len(values)}")
     if only.types is not None:
         values.append(list(only.types))
-        conditions.append(f"type = ANY(${len(values)}::text[])")
+        conditions.append(f"e.type = ANY(${len(values)}::text[])")
     values.append(limit)
     found = await conn.fetch(
-        f"SELECT {EVENT_COLUMNS} FROM events WHERE {' AND '.join(conditions)} ORDER BY id LIMIT ${len(values)}", *values
+        f"SELECT {EVENT_COLUMNS} FROM {EVENTS_WITH_MESSAGES} WHERE {' AND '.join(conditions)}"
+        f" ORDER BY e.id LIMIT ${len(values)}",
+        *values,
     )
-    return [FeedEvent(event_id(row[0]), row[1], row[2], row[3], row[4]) for row in found]
+    return [feed_event(row, codec) for row in found]
 
 
 async def event_bounds(conn: asyncpg.Connection, horizon: SettledHorizon) -> EventBounds:

@@ -187,7 +187,9 @@ MIGRATIONS: tuple[Migration, ...] = (
                 type text COLLATE "C" NOT NULL,
                 session_id text COLLATE "C",
                 at text COLLATE "C" NOT NULL,
-                data text
+                data text,
+                -- A message's event: its message is (session_id, message_seq), read with the event.
+                message_seq bigint
             )""",
             # One notification per writing transaction, delivered at COMMIT to the feed's
             # listener on every instance; it carries the last id the transaction took.

@@ -173,7 +173,9 @@ class PostgresStore(SqlStore):
         self._sizes["database"] = await self._read_primary(reads.database_size)
 
     async def _read_feed_events(self, after: str, limit: int, only: EventFilter) -> list[FeedEvent]:
-        return await self._read_primary(events.read_events, self._settled, after, limit, only)
+        return await self._with_dictionaries(
+            lambda: self._read_primary(events.read_events, self._settled, self._codec, after, limit, only)
+        )
 
     async def event_bounds(self) -> EventBounds:
         return await self._read_primary(events.event_bounds, self._settled)

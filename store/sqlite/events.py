@@ -14,7 +14,15 @@ from typing import Any
 
 from vault.store.core import commands
 from vault.store.core.events import EventFilter, FeedEvent, events_of
-from vault.store.core.feed_cursor import EVENT_COLUMNS, EventBounds, event_id, number_of
+from vault.store.core.feed_cursor import (
+    EVENT_COLUMNS,
+    EVENTS_WITH_MESSAGES,
+    EventBounds,
+    event_id,
+    feed_event,
+    number_of,
+)
+from vault.store.core.packing import Codec
 
 
 def record(operation: Callable[..., Any]) -> Callable[..., Any]:
@@ -23,7 +31,7 @@ def record(operation: Callable[..., Any]) -> Callable[..., Any]:
     def recorded(conn: sqlite3.Connection, command: commands.Command) -> Any:
         value = operation(conn, command)
         conn.executemany(
-            "INSERT INTO events (type, session_id, at, data) VALUES (?, ?, ?, ?)",
+            "INSERT INTO events (type, session_id, at, data, message_seq) VALUES (?, ?, ?, ?, ?)",
             [event.row() for event in events_of(command, value)],
         )
         return value
@@ -31,18 +39,19 @@ def record(operation: Callable[..., Any]) -> Callable[..., Any]:
     return recorded
 
 
-def read_events(conn: sqlite3.Connection, after: str, limit: int, only: EventFilter) -> list[FeedEvent]:
-    conditions, values = ["id > ?"], [number_of(after)]
+def read_events(conn: sqlite3.Connection, codec: Codec, after: str, limit: int, only: EventFilter) -> list[FeedEvent]:
+    conditions, values = ["e.id > ?"], [number_of(after)]
     if only.session_id is not None:
-        conditions.append("session_id = ?")
+        conditions.append("e.session_id = ?")
         values.append(only.session_id)
     if only.types is not None:
-        conditions.append(f"type IN ({', '.join('?' * len(only.types))})")
+        conditions.append(f"e.type IN ({', '.join('?' * len(only.types))})")
         values.extend(only.types)
     found = conn.execute(
-        f"SELECT {EVENT_COLUMNS} FROM events WHERE {' AND '.join(conditions)} ORDER BY id LIMIT ?", (*values, limit)
+        f"SELECT {EVENT_COLUMNS} FROM {EVENTS_WITH_MESSAGES} WHERE {' AND '.join(conditions)} ORDER BY e.id LIMIT ?",
+        (*values, limit),
     )
-    return [FeedEvent(event_id(row[0]), row[1], row[2], row[3], row[4]) for row in found]
+    return [feed_event(row, codec) for row in found]
 
 
 def event_bounds(conn: sqlite3.Connection) -> EventBounds:

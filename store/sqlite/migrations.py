@@ -235,7 +235,9 @@ MIGRATIONS: tuple[Migration, ...] = (
                 type TEXT NOT NULL,
                 session_id TEXT,
                 at TEXT NOT NULL,
-                data TEXT
+                data TEXT,
+                -- A message's event: its message is (session_id, message_seq), read with the event.
+                message_seq INTEGER
             )""",
             # One row: the newest event id retention has deleted; a cursor before it is gone (410).
             "CREATE TABLE IF NOT EXISTS event_horizon"
