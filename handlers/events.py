@@ -89,11 +89,12 @@ async def events(request: web.Request) -> web.StreamResponse:
     after = reader.checked("after", lambda value: value == "now" or store.valid_event_id(value), rule)
     limit = reader.limit()
     wait = reader.integer("wait", 0, 0, MAX_WAIT_SECONDS) or 0
-    last_seen = request.headers.get("Last-Event-ID", "").strip()
-    if last_seen:
+    last_seen = request.headers.get("Last-Event-ID")
+    if last_seen is not None:
+        # Given, even empty, it must be an event id: EventSource sends one only once it has one.
         after = last_seen
         if not store.valid_event_id(last_seen):
-            reader.errors.append({"loc": ["header", "Last-Event-ID"], "msg": rule})
+            reader.errors.append({"loc": ["header", "Last-Event-ID"], "msg": "must be an event id this feed gave"})
     reader.done()
     start = await store.resume_point(after)
     if EVENT_STREAM in request.headers.get("Accept", ""):

@@ -28,8 +28,12 @@ def event_id(number: int) -> str:
     return f"{number:0{ID_DIGITS}d}"
 
 
+# Ids are 64-bit in both databases; a cursor past the largest is past every event there will be.
+LARGEST_ID = 2**63 - 1
+
+
 def number_of(cursor: str) -> int:
-    return int(cursor) if cursor else 0
+    return min(int(cursor), LARGEST_ID) if cursor else 0
 
 
 def valid_event_id(text: str) -> bool:

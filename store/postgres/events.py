@@ -38,15 +38,9 @@ from typing import Any
 import asyncpg
 from attrs import define
 from vault.store.core import commands
+from vault.store.core import feed_cursor as cursors
 from vault.store.core.events import EventFilter, FeedEvent, events_of
-from vault.store.core.feed_cursor import (
-    EVENT_COLUMNS,
-    EVENTS_WITH_MESSAGES,
-    EventBounds,
-    event_id,
-    feed_event,
-    number_of,
-)
+from vault.store.core.feed_cursor import EventBounds, event_id
 from vault.store.core.packing import Codec
 
 CHANNEL = "vault_events"
@@ -151,7 +145,7 @@ async def read_events(
     conn: asyncpg.Connection, horizon: SettledHorizon, codec: Codec, after: str, limit: int, only: EventFilter
 ) -> list[FeedEvent]:
     settled = await horizon.advance(conn)
-    conditions, values = ["e.id > $1", "e.id <= $2"], [number_of(after), settled]
+    conditions, values = ["e.id > $1", "e.id <= $2"], [cursors.number_of(after), settled]
     if only.session_id is not None:
         values.append(only.session_id)
         conditions.append(f"e.session_id = ${len(values)}")
@@ -160,11 +154,11 @@ async def read_events(
         conditions.append(f"e.type = ANY(${len(values)}::text[])")
     values.append(limit)
     found = await conn.fetch(
-        f"SELECT {EVENT_COLUMNS} FROM {EVENTS_WITH_MESSAGES} WHERE {' AND '.join(conditions)}"
+        f"SELECT {cursors.EVENT_COLUMNS} FROM {cursors.EVENTS_WITH_MESSAGES} WHERE {' AND '.join(conditions)}"
         f" ORDER BY e.id LIMIT ${len(values)}",
         *values,
     )
-    return [feed_event(row, codec) for row in found]
+    return [cursors.feed_event(row, codec) for row in found]
 
 
 async def event_bounds(conn: asyncpg.Connection, horizon: SettledHorizon) -> EventBounds:

@@ -13,15 +13,9 @@ from collections.abc import Callable
 from typing import Any
 
 from vault.store.core import commands
+from vault.store.core import feed_cursor as cursors
 from vault.store.core.events import EventFilter, FeedEvent, events_of
-from vault.store.core.feed_cursor import (
-    EVENT_COLUMNS,
-    EVENTS_WITH_MESSAGES,
-    EventBounds,
-    event_id,
-    feed_event,
-    number_of,
-)
+from vault.store.core.feed_cursor import EventBounds, event_id
 from vault.store.core.packing import Codec
 
 
@@ -40,7 +34,7 @@ def record(operation: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def read_events(conn: sqlite3.Connection, codec: Codec, after: str, limit: int, only: EventFilter) -> list[FeedEvent]:
-    conditions, values = ["e.id > ?"], [number_of(after)]
+    conditions, values = ["e.id > ?"], [cursors.number_of(after)]
     if only.session_id is not None:
         conditions.append("e.session_id = ?")
         values.append(only.session_id)
@@ -48,10 +42,11 @@ def read_events(conn: sqlite3.Connection, codec: Codec, after: str, limit: int, 
         conditions.append(f"e.type IN ({', '.join('?' * len(only.types))})")
         values.extend(only.types)
     found = conn.execute(
-        f"SELECT {EVENT_COLUMNS} FROM {EVENTS_WITH_MESSAGES} WHERE {' AND '.join(conditions)} ORDER BY e.id LIMIT ?",
+        f"SELECT {cursors.EVENT_COLUMNS} FROM {cursors.EVENTS_WITH_MESSAGES}"
+        f" WHERE {' AND '.join(conditions)} ORDER BY e.id LIMIT ?",
         (*values, limit),
     )
-    return [feed_event(row, codec) for row in found]
+    return [cursors.feed_event(row, codec) for row in found]
 
 
 def event_bounds(conn: sqlite3.Connection) -> EventBounds:
