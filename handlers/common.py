@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
 from aiohttp import web
@@ -197,6 +197,29 @@ class QueryReader:
         allowed = tuple(options)
         if value not in allowed:
             self._fail(name, f"must be one of {', '.join(allowed)}")
+            return None
+        return value
+
+    def listed(self, name: str, options: Iterable[str]) -> list[str] | None:
+        """A comma-separated list of names, each one of `options`; None if not given."""
+        value = self._get(name)
+        if value is None or value == "":
+            return None
+        allowed = tuple(options)
+        given = [part.strip() for part in value.split(",")]
+        unknown = [part for part in given if part not in allowed]
+        if unknown:
+            self._fail(name, f"has unknown {', '.join(map(repr, unknown))}: each must be one of {', '.join(allowed)}")
+            return None
+        return list(dict.fromkeys(given))
+
+    def checked(self, name: str, valid: Callable[[str], bool], rule: str) -> str | None:
+        """A value `valid` accepts; None if not given."""
+        value = self._get(name)
+        if value is None or value == "":
+            return None
+        if not valid(value):
+            self._fail(name, rule)
             return None
         return value
 

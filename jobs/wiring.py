@@ -9,7 +9,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from vault.jobs.artifacts import sweep_orphan_blobs
 from vault.jobs.backups import scheduled_backup
 from vault.jobs.compression import measure_storage, train_dictionaries
-from vault.jobs.housekeeping import expire_idempotency_keys, sweep_cache
+from vault.jobs.housekeeping import expire_events, expire_idempotency_keys, sweep_cache
 from vault.jobs.rollups import roll_up_metrics
 from vault.jobs.scheduler import JobRunner
 from vault.store.interface import Store
@@ -17,6 +17,8 @@ from vault.store.interface import Store
 from vault.config import Config
 
 IDEMPOTENCY_SWEEP_SECONDS = 3600
+# Events are kept for hours: a sweep every few minutes keeps them close to their age.
+EVENTS_SWEEP_SECONDS = 300
 ORPHAN_SWEEP_SECONDS = 900
 # Cheap when nothing is due: a look at the dictionaries table; training itself is rare.
 DICTIONARY_SECONDS = 3600
@@ -44,6 +46,12 @@ def build_jobs(config: Config, store: Store) -> JobRunner:
         partial(expire_idempotency_keys, store, config.idempotency_key_hours),
         IntervalTrigger(seconds=IDEMPOTENCY_SWEEP_SECONDS),
         "forget idempotency keys past their age",
+    )
+    runner.add(
+        "event-expiry",
+        partial(expire_events, store, config.events_retention_hours),
+        IntervalTrigger(seconds=EVENTS_SWEEP_SECONDS),
+        "delete change feed events past their age",
     )
     runner.add(
         "artifact-orphans",

@@ -114,3 +114,11 @@ class CorruptDocument(StoreError):
 
     def __init__(self, problem: str) -> None:
         super().__init__(f"{problem}; the database is damaged: restore it from a backup")
+
+
+class EventsPruned(StoreError):
+    """A change feed cursor from before the events still kept: those after it are gone."""
+
+    def __init__(self, cursor: str, oldest: str | None) -> None:
+        super().__init__(f"the events after {cursor} are no longer kept; the oldest kept is {oldest}")
+        self.oldest = oldest

@@ -14,6 +14,9 @@ from typing import Any, Protocol
 from attrs import frozen
 from vault.store.artifact_content import ArtifactContent
 from vault.store.blobs import BlobUpload
+from vault.store.core.events import EventFilter, FeedEvent
+from vault.store.core.feed import Feed
+from vault.store.core.feed_cursor import EventBounds
 from vault.store.orphans import OrphanSweep
 from vault.store.positions import ReplicaStatus
 
@@ -296,6 +299,27 @@ class Store(Protocol):
 
     async def cache_cleanup(self, claim: IdempotencyClaim | None = None) -> int:
         """Delete every expired entry, in bounded chunks; return how many."""
+
+    # -- change feed
+
+    feed: Feed
+
+    def valid_event_id(self, text: str) -> bool:
+        """Whether `text` has the form of this backend's event ids."""
+
+    async def event_bounds(self) -> EventBounds:
+        """The oldest and newest events kept, and the newest one retention has deleted."""
+
+    async def resume_point(self, after: str | None) -> str:
+        """Where a reader starts: None, at the oldest event kept; "now", after the newest;
+        an event id, after it, or EventsPruned if events after it are no longer kept."""
+
+    async def read_events(self, after: str, limit: int, only: EventFilter) -> list[FeedEvent]:
+        """At most `limit` events after `after` that match `only`, in commit order; only
+        events that no write still running can precede (none is ever read out of order)."""
+
+    async def prune_events(self, older_than: str) -> int:
+        """Delete the events recorded before `older_than`; answers how many."""
 
     # -- housekeeping (called by jobs/)
 

@@ -29,7 +29,7 @@ from vault.store.postgres.store import PostgresSettings, PostgresStore
 from vault.store.redis_cache import RedisCache
 from vault.store.redis_state import RedisState
 from vault.store.sqlite import SQLiteSettings, SQLiteStore
-from vault.telemetry import JobCollector, Telemetry
+from vault.telemetry import FeedCollector, JobCollector, Telemetry
 
 
 def sqlite_settings(config: Config) -> SQLiteSettings:
@@ -93,6 +93,7 @@ async def _store_context(app: web.Application) -> AsyncIterator[None]:
     store = build_store(app[CONFIG])
     await store.start()
     store.observe(app[TELEMETRY])
+    app[TELEMETRY].watch(FeedCollector(lambda: store.feed.subscribers, lambda: store.feed.stats))
     app[STORE] = store
     yield
     app[STOP_DEADLINE].enter("the store's drain and close (writes not yet answered)")
@@ -113,6 +114,13 @@ async def _jobs_context(app: web.Application) -> AsyncIterator[None]:
 
 async def _mark_stopping(app: web.Application) -> None:
     app[STOPPING].set()
+
+
+async def _end_feed_streams(app: web.Application) -> None:
+    # Streams never end by themselves: ended here, each sends what it holds and
+    # closes, so the server stops within its grace period and clients resume.
+    if STORE in app:
+        await app[STORE].feed.close()
 
 
 def _middlewares(config: Config, telemetry: Telemetry) -> list:
@@ -155,6 +163,7 @@ def create_app(config: Config) -> web.Application:
     app[STOPPING] = asyncio.Event()
     app[STOP_DEADLINE] = StopDeadline()
     app.on_shutdown.append(_mark_stopping)
+    app.on_shutdown.append(_end_feed_streams)
     # Order matters: the store starts first and closes last, so jobs stop
     # (and finish a running job) before the store drains and closes.
     app.cleanup_ctx.append(_store_context)

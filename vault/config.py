@@ -285,6 +285,12 @@ class Config:
     idempotency_key_hours: int = setting(
         "VAULT_IDEMPOTENCY_KEY_HOURS", 24, int_between(1, 24 * 365), "How long an Idempotency-Key is remembered."
     )
+    events_retention_hours: int = setting(
+        "VAULT_EVENTS_RETENTION_HOURS",
+        24,
+        int_between(1, 24 * 365),
+        "How long the change feed keeps events; a client resuming from an older one gets 410.",
+    )
     job_grace_seconds: int = setting(
         "VAULT_JOB_GRACE_SECONDS",
         30,

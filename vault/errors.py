@@ -85,6 +85,7 @@ STORE_ERRORS: dict[type[Exception], Mapped] = {
     store_errors.StoreReadOnly: Mapped(503, "read_only", {"Retry-After": "30"}),
     store_errors.StoreUnavailable: Mapped(503, "unavailable", {"Retry-After": "5"}),
     store_errors.DiskFull: Mapped(507, "disk_full"),
+    store_errors.EventsPruned: Mapped(410, "gone"),
     store_errors.SchemaTooNew: Mapped(503, "unavailable"),
     store_errors.ContentTooLarge: Mapped(413, "payload_too_large"),
     store_errors.DocumentTooLarge: Mapped(413, "document_too_large"),

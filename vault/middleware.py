@@ -56,6 +56,9 @@ async def errors_middleware(request: web.Request, handler: Any) -> web.StreamRes
             headers={"ETag": f'"{exc.current.version}"'},
             current=unstructure(exc.current),
         )
+    except store_errors.EventsPruned as exc:
+        # The client resumes from `oldest_id`'s predecessor at best: it knows what it missed.
+        return error_response(410, "gone", str(exc), oldest_id=exc.oldest)
     except store_errors.InvalidReference as exc:
         # A 422 names the bad field, whichever layer found it.
         return error_response(422, "validation_error", str(exc), errors=[{"loc": exc.loc, "msg": str(exc)}])

@@ -48,6 +48,18 @@ class Message:
 
 
 @frozen
+class Event:
+    """A change feed event: `id` sorts in commit order; `data` is the record as a read answers it,
+    absent for a deletion."""
+
+    id: str
+    type: str
+    session_id: str | None
+    at: UtcTime
+    data: dict[str, Any] | None = None
+
+
+@frozen
 class SearchHit:
     """One message found by a search, as it is described; sent as RenderedHit."""
 

@@ -229,6 +229,27 @@ class JobCollector:
         yield runs
 
 
+class FeedCollector:
+    """The change feed of this instance: its subscribers now, events sent, subscribers dropped as too slow."""
+
+    def __init__(self, subscribers: Callable[[], int], stats: Callable[[], Any]) -> None:
+        self._subscribers = subscribers
+        self._stats = stats
+
+    def collect(self) -> Iterable[Metric]:
+        stats = self._stats()
+        yield GaugeMetricFamily("vault_feed_subscribers", "Change feed streams open now.", value=self._subscribers())
+        yield CounterMetricFamily(
+            "vault_feed_events_sent", "Change feed events sent to streams.", value=stats.events_sent
+        )
+        yield CounterMetricFamily(
+            "vault_feed_dropped", "Change feed streams ended because they read too slowly.", value=stats.dropped
+        )
+        yield CounterMetricFamily(
+            "vault_feed_read_errors", "Times the change feed's reader could not read events.", value=stats.read_errors
+        )
+
+
 class ReplicaCollector:
     """Each read replica's lag and the reads it served, and the reads the primary served instead."""
 

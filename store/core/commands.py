@@ -223,9 +223,16 @@ class CreateArtifact(Command):
 
 @frozen
 class DeleteArtifact(Command):
-    """Answers the sha256 the artifact pointed at, if any, released after the commit."""
+    """Answers a RemovedArtifact: the sha256 it pointed at, if any, is released after the commit."""
 
     artifact_id: str
+
+
+@frozen
+class RemovedArtifact:
+    sha256: str | None
+    # Its session, which the deletion's event names.
+    session_id: str | None
 
 
 @frozen
@@ -330,6 +337,13 @@ class Repack(Command):
 
 
 # -- housekeeping
+
+
+@frozen
+class PruneEventsChunk(Chunked):
+    """Delete the oldest events recorded before `older_than`, and move the horizon past them."""
+
+    older_than: str
 
 
 @frozen

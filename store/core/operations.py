@@ -45,6 +45,7 @@ NAMES: dict[type[commands.Command], str] = {
     commands.TouchCache: "touch_cache",
     commands.CacheCleanupChunk: "cache_cleanup_chunk",
     commands.PruneIdempotencyChunk: "prune_idempotency_chunk",
+    commands.PruneEventsChunk: "prune_events_chunk",
     commands.Answer: "answer",
     commands.AddDictionary: "add_dictionary",
     commands.Repack: "repack",

@@ -31,6 +31,9 @@ from vault.store.core import bodies, checkpoints, commands, records, scoped_stat
 from vault.store.core.commands import PreparedMessage
 from vault.store.core.compression_operations import CompressionOperations
 from vault.store.core.copies import Check, copy_artifacts
+from vault.store.core.events import EventFilter, FeedEvent
+from vault.store.core.feed import Feed
+from vault.store.core.feed_cursor import START, EventBounds, valid_event_id
 from vault.store.core.idempotency import Replayed, revive
 from vault.store.core.migrations import Migration
 from vault.store.core.packing import Codec, MissingDictionary
@@ -91,6 +94,10 @@ class SqlStore(BlobOperations, PortOperations, CompressionOperations):
     # Hears (migration, rows done, rows in all) while a migration that writes rows runs at start.
     migration_progress: Callable[[Migration, int, int], None] | None = None
     _queries: ClassVar[ModuleType]
+    # The backend's change feed functions (read_events, event_bounds).
+    _events: ClassVar[ModuleType]
+    # How often the feed's reader looks without being woken (None: only when woken).
+    feed_poll_seconds: ClassVar[float | None] = None
 
     def __init__(
         self,
@@ -114,6 +121,8 @@ class SqlStore(BlobOperations, PortOperations, CompressionOperations):
         self._touches: dict[str, str] = {}
         self._background: set[asyncio.Task] = set()
         self.applied_migrations: list[Migration] = []
+        # One reader of new events for every subscriber of this instance.
+        self.feed = Feed(self._read_feed_events, self._newest_event, self.feed_poll_seconds)
 
     async def _open_blobs(self) -> None:
         try:
@@ -141,6 +150,10 @@ class SqlStore(BlobOperations, PortOperations, CompressionOperations):
 
     def replicas(self) -> list[ReplicaStatus]:
         return []
+
+    async def _read_feed(self, query: Callable[..., Any], *args: Any) -> Any:
+        """Run one of `_events`' reads where the writes are (a replica may lag behind a notification)."""
+        return await self._read_primary(query, *args)
 
     def _takes_writes(self) -> bool:
         """Whether `_write` may be called now (started and not closing)."""
@@ -428,9 +441,9 @@ class SqlStore(BlobOperations, PortOperations, CompressionOperations):
 
     async def delete_artifact(self, artifact_id: str) -> None:
         self._known("artifact", artifact_id)
-        released = await self._write(commands.DeleteArtifact(artifact_id))
-        if released is not None:
-            await self._content.release_quietly([released])
+        removed = await self._write(commands.DeleteArtifact(artifact_id))
+        if removed.sha256 is not None:
+            await self._content.release_quietly([removed.sha256])
 
     async def referenced_blobs(self, sha256s: list[str]) -> set[str]:
         return await self._read_primary(self._queries.referenced_blobs, sha256s)
@@ -520,6 +533,43 @@ class SqlStore(BlobOperations, PortOperations, CompressionOperations):
             await self._write(commands.TouchCache(touches))
         except errors.StoreError as exc:
             log.debug("cache read times not recorded: %s", exc)
+
+    # -- change feed
+
+    async def _start_feed(self) -> None:
+        await self.feed.start()
+
+    async def _newest_event(self) -> str | None:
+        return (await self.event_bounds()).newest
+
+    async def _read_feed_events(self, after: str, limit: int, only: EventFilter) -> list[FeedEvent]:
+        return await self._with_dictionaries(
+            lambda: self._read_feed(self._events.read_events, self._codec, after, limit, only)
+        )
+
+    def valid_event_id(self, text: str) -> bool:
+        return valid_event_id(text)
+
+    async def event_bounds(self) -> EventBounds:
+        return await self._read_feed(self._events.event_bounds)
+
+    async def resume_point(self, after: str | None) -> str:
+        """Where a reader given `after` starts: None, the oldest event kept; "now", after the newest;
+        an event id, after it, unless events after it are no longer kept (EventsPruned)."""
+        if after is None:
+            return START
+        bounds = await self.event_bounds()
+        if after == "now":
+            return bounds.newest or START
+        if bounds.lost_after(after):
+            raise errors.EventsPruned(after, bounds.oldest)
+        return after
+
+    async def read_events(self, after: str, limit: int, only: EventFilter) -> list[FeedEvent]:
+        return await self._read_feed_events(after, limit, only)
+
+    async def prune_events(self, older_than: str) -> int:
+        return await self._repeat(commands.PruneEventsChunk(CLEANUP_CHUNK, older_than))
 
     # -- housekeeping
 

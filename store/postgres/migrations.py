@@ -176,6 +176,37 @@ MIGRATIONS: tuple[Migration, ...] = (
     ),
     Migration(5, "search index over history", search.SCHEMA, backfill=search.backfill),
     Migration(
+        6,
+        "change feed: the events each write records, and how far retention has pruned them",
+        (
+            # Each event's id is taken as the last statement of its write's transaction,
+            # after every row lock: see vault.store.postgres.events for why that and the
+            # reader's settled horizon make the feed gap-free across instances.
+            """CREATE TABLE events (
+                id bigserial PRIMARY KEY,
+                type text COLLATE "C" NOT NULL,
+                session_id text COLLATE "C",
+                at text COLLATE "C" NOT NULL,
+                data text,
+                -- A message's event: its message is (session_id, message_seq), read with the event.
+                message_seq bigint
+            )""",
+            # One notification per writing transaction, delivered at COMMIT to the feed's
+            # listener on every instance; it carries the last id the transaction took.
+            """CREATE FUNCTION vault_events_notify() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+                PERFORM pg_notify('vault_events', currval('events_id_seq')::text);
+                RETURN NULL;
+            END $$""",
+            "CREATE TRIGGER events_notify AFTER INSERT ON events"
+            " FOR EACH STATEMENT EXECUTE FUNCTION vault_events_notify()",
+            """CREATE TABLE event_horizon (
+                id integer PRIMARY KEY CHECK (id = 1),
+                pruned_through text COLLATE "C" NOT NULL
+            )""",
+        ),
+    ),
+    Migration(
         7,
         "checkpoints of threads, state scoped to an app or to a user of it, artifacts by type and name",
         (

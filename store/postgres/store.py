@@ -22,11 +22,14 @@ from vault.store.blobs import BlobStore
 from vault.store.cache_port import CacheStore
 from vault.store.core.commands import Command
 from vault.store.core.copies import Check
+from vault.store.core.events import EventFilter, FeedEvent
+from vault.store.core.feed_cursor import EventBounds
 from vault.store.core.sql_store import SqlStore
 from vault.store.interface import IdempotencyClaim
 from vault.store.positions import ReplicaStatus
-from vault.store.postgres import backup, blob_refs, idempotency, locks, migrations, reads
+from vault.store.postgres import backup, blob_refs, events, idempotency, locks, migrations, reads
 from vault.store.postgres.connection import CONNECTION_ERRORS, Pool, primary_dsn, redact, storable, translate
+from vault.store.postgres.listener import EventListener
 from vault.store.postgres.operations import OPERATIONS
 from vault.store.postgres.replicas import Replica, ReplicaSet, ReplicaUnusable
 from vault.store.state_port import StateStore
@@ -63,6 +66,9 @@ class PostgresSettings:
 class PostgresStore(SqlStore):
     backend = "postgresql"
     _queries = reads
+    _events = events
+    # A backstop only: a NOTIFY from any instance wakes the feed (see listener.py).
+    feed_poll_seconds = 2.0
 
     def __init__(
         self,
@@ -93,6 +99,9 @@ class PostgresStore(SqlStore):
         self.primary_reads = 0
         self._observer: Callable[[int, float], None] | None = None
         self._sizes: dict[str, int] = {}  # read at scrape time
+        self._listener = EventListener(self.dsn, self.feed, settings.pool_timeout)
+        # Shared by every feed read of this instance (see vault.store.postgres.events).
+        self._settled = events.SettledHorizon()
 
     # -- lifecycle
 
@@ -106,6 +115,8 @@ class PostgresStore(SqlStore):
             await self.load_dictionaries()
             if self._replicas is not None:
                 await self._replicas.open()
+            await self._start_feed()
+            self._listener.start()
         except errors.StoreError:
             await self._close_pools()
             raise
@@ -120,10 +131,15 @@ class PostgresStore(SqlStore):
             await self._replicas.close()
 
     async def close(self) -> None:
+        # Stopped without waiting, so that the store takes no new work from here on.
+        self._listener.stop()
+        self.feed.end()
         if not self._pool.closed:
             await self._flush_touches()
         await self._close_pools()
         await self._close_ports()
+        await self._listener.close()
+        await self.feed.close()
 
     async def ping(self) -> None:
         """The primary answers (and the ports); a replica down is reported by replicas(), not here."""
@@ -159,6 +175,14 @@ class PostgresStore(SqlStore):
 
     async def _measure_database(self) -> None:
         self._sizes["database"] = await self._read_primary(reads.database_size)
+
+    async def _read_feed_events(self, after: str, limit: int, only: EventFilter) -> list[FeedEvent]:
+        return await self._with_dictionaries(
+            lambda: self._read_primary(events.read_events, self._settled, self._codec, after, limit, only)
+        )
+
+    async def event_bounds(self) -> EventBounds:
+        return await self._read_primary(events.event_bounds, self._settled)
 
     def job_lock(self, job_id: str, min_gap: float | None = None) -> AbstractAsyncContextManager[bool]:
         return locks.job_lock(self.dsn, job_id, min_gap, self._timeout)
@@ -197,6 +221,8 @@ class PostgresStore(SqlStore):
                     raise translate(exc) from exc
                 if self._observer is not None:
                     self._observer(1, time.perf_counter() - started)
+                # This instance's own writes need not wait for their NOTIFY to come round.
+                self.feed.wake()
                 return value
         raise AssertionError("unreachable")
 

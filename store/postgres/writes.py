@@ -259,12 +259,12 @@ async def create_artifact(conn: asyncpg.Connection, command: commands.CreateArti
     return artifact
 
 
-async def delete_artifact(conn: asyncpg.Connection, command: commands.DeleteArtifact) -> str | None:
+async def delete_artifact(conn: asyncpg.Connection, command: commands.DeleteArtifact) -> commands.RemovedArtifact:
     artifact_id = command.artifact_id
-    row = await conn.fetchrow("DELETE FROM artifacts WHERE id = $1 RETURNING sha256", artifact_id)
+    row = await conn.fetchrow("DELETE FROM artifacts WHERE id = $1 RETURNING sha256, session_id", artifact_id)
     if row is None:
         raise NotFound("artifact", artifact_id)
-    return row["sha256"]
+    return commands.RemovedArtifact(row["sha256"], row["session_id"])
 
 
 # -- metrics

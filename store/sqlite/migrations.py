@@ -224,6 +224,27 @@ MIGRATIONS: tuple[Migration, ...] = (
     ),
     Migration(6, "search index over history", search.SCHEMA, backfill=search.backfill),
     Migration(
+        7,
+        "change feed: the events each write records, and how far retention has pruned them",
+        (
+            # AUTOINCREMENT: an id is never given twice, even once retention has
+            # deleted every row, so a subscriber's cursor never meets a reused id.
+            # The single writer commits in id order, so id order is commit order.
+            """CREATE TABLE IF NOT EXISTS events (
+                id INTEGER PRIMARY KEY AUTOINCREMENT,
+                type TEXT NOT NULL,
+                session_id TEXT,
+                at TEXT NOT NULL,
+                data TEXT,
+                -- A message's event: its message is (session_id, message_seq), read with the event.
+                message_seq INTEGER
+            )""",
+            # One row: the newest event id retention has deleted; a cursor before it is gone (410).
+            "CREATE TABLE IF NOT EXISTS event_horizon"
+            " (id INTEGER PRIMARY KEY CHECK (id = 1), pruned_through TEXT NOT NULL)",
+        ),
+    ),
+    Migration(
         8,
         "checkpoints of threads, state scoped to an app or to a user of it, artifacts by type and name",
         (

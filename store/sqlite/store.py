@@ -21,7 +21,7 @@ from vault.store.core.commands import Command
 from vault.store.core.copies import Check
 from vault.store.core.sql_store import SqlStore
 from vault.store.interface import IdempotencyClaim
-from vault.store.sqlite import backup, migrations, reads, windows
+from vault.store.sqlite import backup, events, migrations, reads, windows
 from vault.store.sqlite.blob_locks import BlobLocks
 from vault.store.sqlite.connection import (
     JOURNAL_SIZE_LIMIT,
@@ -73,6 +73,7 @@ def _checked_under_its_lock(sha256: str) -> bool:
 class SQLiteStore(SqlStore):
     backend = "sqlite"
     _queries = reads
+    _events = events
 
     def __init__(
         self,
@@ -141,18 +142,23 @@ class SQLiteStore(SqlStore):
             problem = next(line for line in [*checked.splitlines(), checked] if not line.startswith("***"))
             self._writer.failure = f"the database failed quick_check at start ({problem}); restore it from a backup"
             log.error("%s", self._writer.failure)
+        self._writer.on_commit = self.feed.wake
         self._writer.start()
         await self.load_dictionaries()
+        await self._start_feed()
 
     async def _open_writer(self) -> aiosqlite.Connection:
         return await open_writer(self.path, self._settings.synchronous, *self._wal_settings)
 
     async def close(self) -> None:
+        # Ended without waiting, so that the writer takes no new work from here on.
+        self.feed.end()
         if self._writer is not None:
             await self._flush_touches()
             await self._writer.close()
         await self._close_connections()
         await self._close_ports()
+        await self.feed.close()
 
     async def _close_connections(self) -> None:
         await self._reads.close()
@@ -208,6 +214,10 @@ class SQLiteStore(SqlStore):
             return await self._reads.run(query, *args)
         except sqlite3.Error as exc:
             raise translate(exc) from exc
+
+    async def _read_feed(self, query: Callable[..., T], *args: Any) -> T:
+        # A page of events by primary key: short, so on the loop's thread, without a hop to the pool.
+        return await self._read_bounded(query, *args)
 
     async def _read_bounded(self, query: Callable[..., T], *args: Any) -> T:
         """A read bounded by an index and a limit: run on the loop's thread (see readers.py)."""

@@ -97,6 +97,8 @@ class Writer:
         self.stats = WriterStats()
         # Called with (batch size, seconds) after each commit, for /metrics.
         self.observer: Callable[[int, float], None] | None = None
+        # Called after each commit: wakes the change feed's reader.
+        self.on_commit: Callable[[], None] | None = None
 
     @property
     def connection(self) -> aiosqlite.Connection:
@@ -195,6 +197,8 @@ class Writer:
         self.stats.record(len(batch))
         if self.observer is not None:
             self.observer(len(batch), time.perf_counter() - started)
+        if self.on_commit is not None:
+            self.on_commit()
         for queued, (ok, value) in zip(batch, outcomes, strict=True):
             _resolve(queued.future, ok, value)
 

@@ -225,12 +225,12 @@ def create_artifact(conn: sqlite3.Connection, command: commands.CreateArtifact) 
     return artifact
 
 
-def delete_artifact(conn: sqlite3.Connection, command: commands.DeleteArtifact) -> str | None:
+def delete_artifact(conn: sqlite3.Connection, command: commands.DeleteArtifact) -> commands.RemovedArtifact:
     artifact_id = command.artifact_id
-    row = conn.execute("DELETE FROM artifacts WHERE id = ? RETURNING sha256", (artifact_id,)).fetchone()
+    row = conn.execute("DELETE FROM artifacts WHERE id = ? RETURNING sha256, session_id", (artifact_id,)).fetchone()
     if row is None:
         raise NotFound("artifact", artifact_id)
-    return row[0]
+    return commands.RemovedArtifact(row[0], row[1])
 
 
 # -- metrics

@@ -49,6 +49,10 @@ class FlakyProxy:
     def drop_answers(self, times: int = 1) -> None:
         self.faults.extend([("drop", None)] * times)
 
+    def cut_streams(self, times: int = 1) -> None:
+        """Forward the first piece of the answer (a stream's head and maybe some events), then cut."""
+        self.faults.extend([("cut", None)] * times)
+
     def busy(self, times: int = 1, retry_after: str = "0") -> None:
         self.faults.extend([("busy", retry_after)] * times)
 
@@ -67,23 +71,25 @@ class FlakyProxy:
                 writer.write(_busy_answer(argument))
                 await writer.drain()
                 return
-            await self._forward(_closing(request_line, head) + body, writer, drop=fault == "drop")
+            await self._forward(_closing(request_line, head) + body, writer, fault)
         except (asyncio.IncompleteReadError, ConnectionError):
             pass
         finally:
             writer.close()
 
-    async def _forward(self, request: bytes, writer: asyncio.StreamWriter, *, drop: bool) -> None:
+    async def _forward(self, request: bytes, writer: asyncio.StreamWriter, fault: str | None) -> None:
         up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self.upstream_port)
         try:
             up_writer.write(request)
             await up_writer.drain()
             chunk = await up_reader.read(65536)
-            if drop:
+            if fault == "drop":
                 return  # the answer has begun, so the write is committed: lose it
             while chunk:
                 writer.write(chunk)
                 await writer.drain()
+                if fault == "cut":
+                    return
                 chunk = await up_reader.read(65536)
         finally:
             up_writer.close()

@@ -10,6 +10,7 @@ from playwright.sync_api import expect
 
 from tests.console.conftest import WIDTHS
 from tests.console.seed import AGENTS, SESSION_COUNT, TOOL_ARGUMENTS
+from tests.console.service import Api
 
 pytestmark = pytest.mark.slow
 
@@ -206,3 +207,17 @@ def test_keyboard_reaches_every_view(page):
     page.keyboard.press("Enter")
     expect(page).to_have_url(page.base + "/ui/operations")
     expect(page.get_by_role("heading", name="Operations")).to_be_visible()
+
+
+def test_a_conversation_shows_new_messages_live(page, seeded_service):
+    service, _ = seeded_service
+    api = Api(service.url)
+    session = api.post("/storage/sessions", {"agent_name": "live_agent"})
+    api.post("/storage/history", {"session_id": session["id"], "role": "user", "content": "Already here."})
+    page.goto(f"{page.base}/ui/sessions/{session['id']}")
+    expect(page.get_by_text("Already here.")).to_be_visible()
+    expect(page.get_by_text("Live: new messages appear as they are stored.")).to_be_visible()
+
+    api.post("/storage/history", {"session_id": session["id"], "role": "assistant", "content": "Arrived while open."})
+
+    expect(page.get_by_text("Arrived while open.")).to_be_visible()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 
-from vault.jobs.housekeeping import expire_idempotency_keys, sweep_cache
+from vault.jobs.housekeeping import expire_events, expire_idempotency_keys, sweep_cache
 from vault.store.interface import IdempotencyClaim
 
 from vault.inputs import CacheWrite, NewSession
@@ -48,3 +48,15 @@ async def test_idempotency_keys_expire_by_age(store, db_path):
     assert await expire_idempotency_keys(store, max_age_hours=24) == 1
     with sqlite3.connect(db_path) as conn:
         assert [row[0] for row in conn.execute("SELECT key FROM idempotency_keys")] == ["new"]
+
+
+async def test_event_expiry_deletes_the_events_older_than_their_hours(store, db_path):
+    await store.create_session(NewSession(agent_name="old"))
+    await store.create_session(NewSession(agent_name="new"))
+    with sqlite3.connect(db_path) as conn:
+        conn.execute("UPDATE events SET at = ? WHERE id = (SELECT min(id) FROM events)", (LONG_AGO,))
+    assert await expire_events(store, 24) == 1
+    with sqlite3.connect(db_path) as conn:
+        [kept] = [row[0] for row in conn.execute("SELECT data FROM events")]
+    assert '"agent_name":"new"' in kept
+    assert await expire_events(store, 24) == 0

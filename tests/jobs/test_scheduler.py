@@ -31,6 +31,7 @@ async def test_app_runs_its_jobs_on_schedule(aiohttp_client, db_path):
         "cache-expiry",
         "metric-rollups",
         "idempotency-expiry",
+        "event-expiry",
         "artifact-orphans",
         "compression-dictionaries",
         "storage-figures",

@@ -20,8 +20,12 @@ from vault.search import parse_query
 
 SQLITE_SEARCH_VERSION = 6
 POSTGRES_SEARCH_VERSION = 5
-# What the migrations after search added, undone with them (a schema goes back only as a whole).
+# What the migrations after search added (the change feed's tables, checkpoints, scoped state,
+# session keys, the artifacts' stored size), undone with it: the schema then is the one before
+# search, and migrating applies search and each one after it again.
 UNDO_LATER = (
+    "DROP TABLE events",
+    "DROP TABLE event_horizon",
     "ALTER TABLE artifacts DROP COLUMN stored_size",
     *(
         f"DROP TABLE {table}"
@@ -29,6 +33,7 @@ UNDO_LATER = (
     ),
     "DROP INDEX artifacts_by_type_name",
 )
+UNDO_LATER_POSTGRES = (*UNDO_LATER, "DROP FUNCTION vault_events_notify")
 
 
 def versions_from(migrations, first: int) -> list[int]:
@@ -66,9 +71,7 @@ async def test_sqlite_indexes_what_was_stored_before_search(tmp_path):
     finally:
         conn.close()
 
-    assert [migration.version for migration in applied] == versions_from(
-        sqlite_migrations.MIGRATIONS, SQLITE_SEARCH_VERSION
-    )
+    assert [m.version for m in applied] == versions_from(sqlite_migrations.MIGRATIONS, SQLITE_SEARCH_VERSION)
     assert heard[-1] == (120, 120)
     store = SQLiteStore(path, store_settings.SQLITE, blobs=FilesystemBlobStore(tmp_path / "artifacts"))
     await store.start()
@@ -89,7 +92,7 @@ async def test_postgresql_indexes_what_was_stored_before_search(tmp_path):
         conn = await asyncpg.connect(dsn)
         try:
             await conn.execute("DROP TABLE message_search")
-            for statement in UNDO_LATER:
+            for statement in UNDO_LATER_POSTGRES:
                 await conn.execute(statement)
             await conn.execute("DELETE FROM schema_migrations WHERE version >= $1", POSTGRES_SEARCH_VERSION)
             heard = []
@@ -97,9 +100,8 @@ async def test_postgresql_indexes_what_was_stored_before_search(tmp_path):
         finally:
             await conn.close()
 
-        assert [migration.version for migration in applied] == versions_from(
-            postgres_migrations.MIGRATIONS, POSTGRES_SEARCH_VERSION
-        )
+        expected = versions_from(postgres_migrations.MIGRATIONS, POSTGRES_SEARCH_VERSION)
+        assert [m.version for m in applied] == expected
         assert heard[-1] == 120
         store = PostgresStore(dsn, settings, blobs=FilesystemBlobStore(tmp_path / "artifacts"))
         await store.start()

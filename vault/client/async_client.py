@@ -14,12 +14,13 @@ from typing import Any
 
 from vault.client import wire
 from vault.client.content import file_sink, multipart_upload, read_content
+from vault.client.events import follow
 from vault.client.metric_calls import MetricCalls
 from vault.client.records import BackupFile, Content, Health, JobStatus
 from vault.client.session_key_calls import SessionKeyCalls
 from vault.client.thread_calls import ThreadCalls
 from vault.client.transport import Call
-from vault.models import Artifact, BackupInfo, CacheEntry, Message, SearchHit, Session, State
+from vault.models import Artifact, BackupInfo, CacheEntry, Event, Message, SearchHit, Session, State
 
 
 class _Unset:
@@ -182,6 +183,19 @@ class AsyncVaultClient(MetricCalls, ThreadCalls, SessionKeyCalls):
             q=q, session_id=session_id, agent_name=agent_name, user_id=user_id, role=role, limit=page_size
         )
         return self._pages("/storage/search", params, SearchHit)
+
+    def events(
+        self,
+        *,
+        session_id: str | None = None,
+        types: Sequence[str] | None = None,
+        after: str | None = None,
+    ) -> AsyncIterator[Event]:
+        """The change feed, live and for as long as it is read: every event after `after` (an event id,
+        or "now"; None: from the oldest kept), each once and in commit order. A lost connection
+        is opened again from the last event received; a cursor past retention raises Gone."""
+        params = wire.query(session_id=session_id, types=",".join(types) if types else None)
+        return follow(self._transport.send, params, after)
 
     async def get_message(self, message_id: str) -> Message:
         return wire.structure(await self._get(f"/storage/history/{wire.segment(message_id)}"), Message)

@@ -80,6 +80,17 @@ class AlreadyExists(Conflict):
     default_code = "already_exists"
 
 
+class Gone(VaultError):
+    """410: the change feed no longer keeps the events after this cursor; `oldest_id` is the oldest kept."""
+
+    default_code = "gone"
+
+    def __init__(self, detail: str, **fields: Any) -> None:
+        super().__init__(detail, **fields)
+        body = fields.get("body")
+        self.oldest_id = body.get("oldest_id") if isinstance(body, dict) else None
+
+
 class PreconditionFailed(VaultError):
     """412: If-Match named a version that is not the current one.
 
@@ -182,6 +193,7 @@ BY_STATUS: dict[int, type[VaultError]] = {
     404: NotFound,
     405: MethodNotAllowed,
     409: Conflict,
+    410: Gone,
     412: PreconditionFailed,
     413: PayloadTooLarge,
     415: UnsupportedMediaType,

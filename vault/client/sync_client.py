@@ -119,6 +119,7 @@ class VaultClient:
     delete_session = _blocking(AsyncVaultClient.delete_session)
     list_sessions = _blocking(AsyncVaultClient.list_sessions)
     iter_sessions = _iterating(AsyncVaultClient.iter_sessions)
+    events = _iterating(AsyncVaultClient.events)
 
     add_message = _blocking(AsyncVaultClient.add_message)
     add_messages = _blocking(AsyncVaultClient.add_messages)

@@ -65,6 +65,12 @@ ERROR_STATUSES: dict[int, tuple[str, tuple[str, ...], str]] = {
         (),
         "Error",
     ),
+    410: (
+        "The change feed no longer keeps the events after this cursor (`gone`): they are older than"
+        " VAULT_EVENTS_RETENTION_HOURS. `oldest_id` is the oldest event still kept (null: none).",
+        (),
+        "EventsGone",
+    ),
     412: (
         "If-Match names another version (`precondition_failed`); `current` is the state as it is (a session's, "
         "or an app's or user's on their routes).",
@@ -119,6 +125,14 @@ def add_error_components(book: SchemaBook) -> dict[str, Any]:
                 "current": {"anyOf": [book.response(State), book.response(ScopedState)]},
             },
             "required": ["detail", "error", "current"],
+        },
+    )
+    book.add(
+        "EventsGone",
+        {
+            "type": "object",
+            "properties": {**_ERROR_PROPERTIES, "oldest_id": {"type": ["string", "null"]}},
+            "required": ["detail", "error", "oldest_id"],
         },
     )
     responses: dict[str, Any] = {}

@@ -107,7 +107,15 @@ class Operation:
                 media["example"] = self.body_example
             content = {JSON: media, **{media_type: {"schema": schema} for media_type, schema in self.other_bodies}}
             rendered["requestBody"] = {"required": True, "content": content}
-        responses = {str(reply.status): reply.render(book) for reply in (self.reply, *self.extra_replies)}
+        responses: dict[str, Any] = {}
+        for reply in (self.reply, *self.extra_replies):
+            rendered_reply = reply.render(book)
+            same = responses.get(str(reply.status))
+            if same is not None and "content" in rendered_reply:
+                # One status in two media types (JSON or a stream, by Accept): one response, both contents.
+                same.setdefault("content", {}).update(rendered_reply["content"])
+            else:
+                responses[str(reply.status)] = rendered_reply
         for status in self.error_statuses():
             responses.setdefault(str(status), {"$ref": f"#/components/responses/{error_response_name(status)}"})
         rendered["responses"] = responses
