@@ -8,6 +8,7 @@ import contextlib
 from aiohttp import web
 from vault.handlers.common import QueryReader, store_of
 from vault.store.core.events import EVENT_TYPES, EventFilter, FeedEvent
+from vault.store.core.feed_cursor import event_id, number_of
 
 from vault.appkeys import STOPPING
 from vault.models import Event
@@ -50,6 +51,9 @@ LAST_EVENT_ID = Param(
 )
 
 
+EVENT_CURSOR = "Vault-Event-Cursor"
+
+
 @routes.get("/storage/events")
 @described(
     Operation(
@@ -63,8 +67,9 @@ LAST_EVENT_ID = Param(
             "With `Accept: text/event-stream`: Server-Sent Events (`id:`, `event:` the type, `data:` the event as"
             " JSON), each committed event exactly once and in commit order, a `:` comment line at least every"
             f" {int(KEEP_ALIVE_SECONDS)} s. Otherwise a plain JSON array of the events after the cursor"
-            " (at most `limit`, oldest first), waiting up to `wait` seconds for one.",
+            " (at most `limit`, oldest first), waiting up to `wait` seconds for one, with `Vault-Event-Cursor`.",
             list[Event],
+            headers=(EVENT_CURSOR,),
         ),
         description="Event types: " + ", ".join(f"`{name}`" for name in EVENT_TYPES) + ". `data` is the record as a"
         " read answers it, absent for a deletion. Retention's own deletions record no events. A stream that reads"
@@ -117,7 +122,9 @@ async def _list(request: web.Request, start: str, only: EventFilter, limit: int,
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(arrival.wait(), remaining)
     body = "[" + ",".join(event.json() for event in found) + "]"
-    return web.Response(body=body.encode(), content_type="application/json")
+    # Where the next request starts: an empty answer to after=now still moves the client past `now`.
+    cursor = found[-1].id if found else event_id(number_of(start))
+    return web.Response(body=body.encode(), content_type="application/json", headers={EVENT_CURSOR: cursor})
 
 
 def _frame(event: FeedEvent) -> bytes:

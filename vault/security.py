@@ -12,7 +12,10 @@ from vault.handlers.console import CONSOLE_PATH
 
 OPEN_PATHS = frozenset({"/health"})
 ADMIN_PREFIX = "/storage/admin/"
-CORS_EXPOSED = "ETag, Link, Location, Retry-After, X-Request-ID, Content-Range, Content-Disposition, Vault-Commit-LSN"
+CORS_EXPOSED = (
+    "ETag, Link, Location, Retry-After, X-Request-ID, Content-Range, Content-Disposition, Vault-Commit-LSN,"
+    " Vault-Event-Cursor"
+)
 CORS_ALLOWED = (
     "Authorization, Content-Type, Idempotency-Key, If-Match, If-None-Match, Range, X-Request-ID, Vault-Min-LSN"
 )

@@ -77,6 +77,33 @@ async def test_wait_answers_as_soon_as_an_event_is_committed(client):
     assert event["data"] == message
 
 
+async def test_the_cursor_header_lets_a_poller_miss_nothing_between_requests(client):
+    session = await create_session(client)
+    before = await client.get("/storage/events", params={"after": "now"})
+    assert await before.json() == []
+    cursor = before.headers["Vault-Event-Cursor"]  # `now`, made concrete
+    # Written between two polls: the next one, from the cursor, still finds it.
+    message = await add_message(client, session["id"], "between polls")
+
+    found = await client.get("/storage/events", params={"after": cursor, "types": "message.created"})
+    [event] = await found.json()
+    assert event["data"] == message
+    assert found.headers["Vault-Event-Cursor"] == event["id"]
+    # With nothing new the cursor stays where it was: a poll never moves past an event it did not give.
+    again = await client.get("/storage/events", params={"after": event["id"]})
+    assert await again.json() == [] and again.headers["Vault-Event-Cursor"] == event["id"]
+
+
+async def test_on_an_empty_feed_the_cursor_is_before_every_event(aiohttp_client, db_path):
+    empty = await aiohttp_client(create_app(Config(db_path=db_path)))
+    response = await empty.get("/storage/events", params={"after": "now"})
+    assert await response.json() == []
+    cursor = response.headers["Vault-Event-Cursor"]
+    session = await create_session(empty)
+    [event] = await listed(empty, after=cursor)
+    assert (event["type"], event["session_id"]) == ("session.created", session["id"])
+
+
 async def test_bad_parameters_are_422_naming_them(client):
     for params, name in (
         ({"types": "message.created,message.exploded"}, "types"),

@@ -10,16 +10,21 @@ const WAIT_SECONDS = 25;
 /** Call `onMessage(message)` for each message appended to the session, until `signal` aborts. */
 export async function followMessages(sessionId, { signal, onMessage, onLive }) {
   if (!(await serviceHas("/storage/events"))) return;
+  // The first request answers at once with where the feed stands (Vault-Event-Cursor); each
+  // later one starts there, so no message is missed between two requests.
   let after = "now";
+  let wait = 0;
   let failures = 0;
   while (!signal.aborted) {
-    const path = withQuery("/storage/events", { session_id: sessionId, types: "message.created", after, wait: WAIT_SECONDS });
+    const path = withQuery("/storage/events", { session_id: sessionId, types: "message.created", after, wait });
     let events;
+    let response;
     try {
-      const response = await call(path, { signal, acceptStatus: [404, 410] });
+      response = await call(path, { signal, acceptStatus: [404, 410] });
       if (response.status === 404) return; // the session is gone
       if (response.status === 410) {
         after = "now"; // fell behind what the feed keeps: carry on from here
+        wait = 0;
         continue;
       }
       events = await response.json();
@@ -30,11 +35,12 @@ export async function followMessages(sessionId, { signal, onMessage, onLive }) {
       continue;
     }
     failures = 0;
-    onLive();
+    if (wait === 0) onLive();
     for (const event of events) {
-      after = event.id;
       if (event.type === "message.created" && event.data) onMessage(event.data);
     }
+    after = response.headers.get("Vault-Event-Cursor") || (events.length ? events[events.length - 1].id : after);
+    wait = WAIT_SECONDS;
   }
 }
 

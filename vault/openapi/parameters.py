@@ -143,6 +143,12 @@ RESPONSE_HEADERS: dict[str, dict[str, Any]] = {
         "schema": {"type": "string"},
         "required": True,
     },
+    "Vault-Event-Cursor": {
+        "description": "Sent with the change feed's JSON form (not with the stream): the id to send as `after`"
+        " next, the last event's in the list, or, for an empty list, where this request started (`after=now`"
+        " made concrete). A client that polls with it never misses an event between two requests.",
+        "schema": {"type": "string", "pattern": "^[0-9]{20}$"},
+    },
     "Retry-After": {"description": "Seconds to wait before trying again.", "schema": {"type": "integer"}},
     "WWW-Authenticate": {"description": "`Bearer`: the scheme to use.", "schema": {"type": "string"}},
 }
