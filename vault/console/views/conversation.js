@@ -18,7 +18,8 @@ export async function conversationView(main, { params: [sessionId], signal }) {
   document.title = `${session.agent_name} · Conversation · The Vault`;
   const list = h("ol", { class: "chat", "aria-label": "Messages, oldest first" }, first.data.map(messageItem));
   const older = h("div", { class: "older" });
-  const live = h("p", { class: "live muted", "aria-live": "polite" });
+  // Laid out from the start and shown once the feed answers, so the page never moves when it does.
+  const live = h("p", { class: "live muted waiting" }, "Live: new messages appear as they are stored.");
   fill(main, sessionHeader(session, "conversation"), older, list, live);
 
   let nextUrl = first.next;
@@ -67,7 +68,7 @@ export async function conversationView(main, { params: [sessionId], signal }) {
 
   followMessages(sessionId, {
     signal,
-    onLive: () => fill(live, "Live: new messages appear as they are stored."),
+    onLive: () => live.classList.remove("waiting"),
     onMessage: (message) => {
       if (message.seq <= lastSeq) return;
       lastSeq = message.seq;
