@@ -172,12 +172,10 @@ def measure(vault: servers.Server, work: Path, args) -> str:
     rows = []
     for name, (path, script) in workloads.items():
         raw = work / f"{len(rows)}.txt"
-        cpu_before = vault.cpu_seconds()
         spy = profile(vault.process.pid, args.seconds, raw)
-        result = wrk.run(vault.url + path, core=1, connections=64, seconds=args.seconds, script=script)
+        measured = wrk.measure(vault, vault.url + path, core=1, connections=64, seconds=args.seconds, script=script)
         spy.wait()
-        cpu_us = 1e6 * (vault.cpu_seconds() - cpu_before) / max(result.requests, 1)
-        rows.append((name, result, cpu_us, shares(raw)))
+        rows.append((name, measured.result, measured.cpu_us, shares(raw)))
     layers = [name for name, _ in LAYERS] + ["other"]  # in the table, as in LAYERS
     lines = ["| layer | " + " | ".join(name for name, *_ in rows) + " |", "|---|" + "---:|" * len(rows)]
     for layer in layers:

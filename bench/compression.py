@@ -122,12 +122,16 @@ def throughput(args, work: Path, corpus: list[list[dict]], databases: dict[str, 
                 cpu_us: dict[str, float] = {}
 
                 def run(name: str, url: str, script: Path | None = None, server=server, cpu_us=cpu_us) -> wrk.Result:
-                    before = server.cpu_seconds()
-                    result = wrk.run(
-                        url, core=args.load_core, connections=args.connections, seconds=args.seconds, script=script
+                    measured = wrk.measure(
+                        server,
+                        url,
+                        core=args.load_core,
+                        connections=args.connections,
+                        seconds=args.seconds,
+                        script=script,
                     )
-                    cpu_us[name] = 1e6 * (server.cpu_seconds() - before) / max(result.requests, 1)
-                    return result
+                    cpu_us[name] = measured.cpu_us
+                    return measured.result
 
                 append = run("append", f"{server.url}/storage/history", script)
                 window = run("window", f"{server.url}/storage/history?session_id={args.window_sessions[mode]}&limit=50")

@@ -36,14 +36,6 @@ STATE_DOC = {"memory": [f"fact number {i} about the task at hand" for i in range
 
 
 @define
-class Measured:
-    """What wrk saw, and the CPU time the server spent per request meanwhile."""
-
-    result: wrk.Result
-    cpu_us: float
-
-
-@define
 class Row:
     name: str
     target: str
@@ -54,7 +46,7 @@ class Row:
     cpu_ratios: list[float] = field(factory=list)
     vault_cpu_us: list[float] = field(factory=list)
 
-    def add(self, vault_run: Measured, baseline_run: Measured | None) -> None:
+    def add(self, vault_run: wrk.Measured, baseline_run: wrk.Measured | None) -> None:
         self.vault.append(vault_run.result)
         self.vault_cpu_us.append(vault_run.cpu_us)
         if baseline_run is not None:
@@ -132,12 +124,15 @@ def main() -> None:
 
 
 def measure(args, work: Path, vault: servers.Server, naive: servers.Server, ceiling: servers.Server) -> str:
-    def run(server: servers.Server, path: str, script: Path | None = None) -> Measured:
-        cpu_before = server.cpu_seconds()
-        result = wrk.run(
-            server.url + path, core=args.load_core, connections=args.connections, seconds=args.seconds, script=script
+    def run(server: servers.Server, path: str, script: Path | None = None) -> wrk.Measured:
+        return wrk.measure(
+            server,
+            server.url + path,
+            core=args.load_core,
+            connections=args.connections,
+            seconds=args.seconds,
+            script=script,
         )
-        return Measured(result, 1e6 * (server.cpu_seconds() - cpu_before) / max(result.requests, 1))
 
     vault_sessions = sessions_on(vault, SESSIONS)
     naive_sessions = sessions_on(naive, SESSIONS)
@@ -220,7 +215,7 @@ def measure(args, work: Path, vault: servers.Server, naive: servers.Server, ceil
         per_message = wrk.Result(
             batch.result.requests_per_second * 1000, batch.result.p50_ms, batch.result.p99_ms, batch.result.non_2xx
         )
-        rows["batch"].add(Measured(per_message, batch.cpu_us / 1000), None)
+        rows["batch"].add(wrk.Measured(per_message, batch.cpu_us / 1000), None)
         put_ceiling = run(ceiling, "/x", scripts["put-state"])
         rows["put-state"].add(run(vault, "", scripts["put-state"]), post_ceiling)
         rows["patch-state"].add(run(vault, "", scripts["patch-state"]), post_ceiling)

@@ -6,6 +6,7 @@ import re
 import shutil
 import subprocess
 from pathlib import Path
+from typing import Any
 
 from attrs import frozen
 
@@ -54,6 +55,24 @@ def run(url: str, *, core: int, connections: int, seconds: int, script: Path | N
         command += ["-s", str(script)]
     output = subprocess.run([*command, url], check=True, capture_output=True, text=True, timeout=seconds + 60).stdout
     return parse(output)
+
+
+@frozen
+class Measured:
+    """What wrk saw, and the CPU time the server spent per request meanwhile."""
+
+    result: Result
+    cpu_us: float
+
+
+def measure(
+    server: Any, url: str, *, core: int, connections: int, seconds: int, script: Path | None = None
+) -> Measured:
+    """`run` against one of bench/servers.py's servers, with the CPU each completed request cost it
+    (all its threads: see servers.Server.cpu_seconds)."""
+    before = server.cpu_seconds()
+    result = run(url, core=core, connections=connections, seconds=seconds, script=script)
+    return Measured(result, 1e6 * (server.cpu_seconds() - before) / max(result.requests, 1))
 
 
 def lua_script(

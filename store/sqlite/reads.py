@@ -177,11 +177,18 @@ def rendered(codec: Codec, found: list[Any]) -> list[RenderedMessage]:
     return [RenderedMessage(row[2], rows.message_body(row, codec)) for row in found]
 
 
-def marked_window(conn: sqlite3.Connection, query: HistoryQuery) -> tuple[windows.Mark, Page]:
-    """The session's mark and its window, read in one snapshot, so the mark is the window's (windows.py)."""
+def newest_window(
+    conn: sqlite3.Connection, query: HistoryQuery, kept: windows.WindowCache
+) -> tuple[windows.Mark, Page, bool]:
+    """The session's newest window and its mark (windows.py), read in one snapshot: the window kept
+    under that mark (True), or else its rows as scanned, still to be rendered (False)."""
     conn.execute("BEGIN")
     try:
-        return windows.session_mark(conn, query.session_id), message_window(conn, query)
+        mark = windows.session_mark(conn, query.session_id)
+        page = kept.page(query.session_id, mark, query.limit)
+        if page is not None:
+            return mark, page, True
+        return mark, message_window(conn, query), False
     finally:
         conn.execute("COMMIT")
 

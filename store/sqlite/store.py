@@ -21,7 +21,7 @@ from vault.store.core.commands import Command
 from vault.store.core.copies import Check
 from vault.store.core.sql_store import SqlStore
 from vault.store.interface import IdempotencyClaim
-from vault.store.sqlite import backup, events, migrations, reads, windows
+from vault.store.sqlite import backup, events, migrations, reads
 from vault.store.sqlite.blob_locks import BlobLocks
 from vault.store.sqlite.connection import (
     JOURNAL_SIZE_LIMIT,
@@ -280,12 +280,9 @@ class SQLiteStore(SqlStore):
             page = await self._read_bounded(reads.message_window, query)
             return await self._rendered(page)
         # The newest window (a context window): kept whole while the session's row shows no change.
-        kept = self._windows.page(
-            query.session_id, await self._read_bounded(windows.session_mark, query.session_id), query.limit
-        )
-        if kept is not None:
-            return kept
-        mark, page = await self._read_bounded(reads.marked_window, query)
+        mark, page, kept = await self._read_bounded(reads.newest_window, query, self._windows)
+        if kept:
+            return page
         rendered = await self._rendered(page)
         sizes = [rows.document_size(row[3], row[5]) for row in page.items]
         self._windows.keep(query.session_id, mark, rendered.items, sizes, page.has_more)
