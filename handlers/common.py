@@ -252,6 +252,11 @@ def created(value: Any, location: str) -> web.Response:
     return json_response(value, status=201, headers={"Location": location})
 
 
+def created_rendered(body: str, location: str) -> web.Response:
+    """201 with a body already in JSON (vault.models.RenderedMessage), sent as it is."""
+    return web.Response(status=201, body=body.encode(), content_type="application/json", headers={"Location": location})
+
+
 def deleted(**identity: Any) -> web.Response:
     return json_response({"status": "deleted", **identity})
 

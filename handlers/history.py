@@ -6,7 +6,7 @@ from aiohttp import web
 from vault.handlers.common import (
     QueryReader,
     body_as,
-    created,
+    created_rendered,
     idempotency_claim,
     json_response,
     rendered_page_response,
@@ -51,8 +51,8 @@ HISTORY_SESSION = text_filter("session_id", "The session.", required=True)
 )
 async def add_message(request: web.Request) -> web.Response:
     new, raw = await body_as(request, NewMessage)
-    [message] = await store_of(request).add_messages(new.session_id, [new], idempotency_claim(request, raw))
-    return created(message, f"/storage/history/{message.id}")
+    [message] = await store_of(request).add_rendered_messages(new.session_id, [new], idempotency_claim(request, raw))
+    return created_rendered(message.body, f"/storage/history/{message.id}")
 
 
 @routes.post("/storage/history/batch")
@@ -81,8 +81,11 @@ async def add_batch(request: web.Request) -> web.Response:
     for index, item in enumerate(batch.messages):
         if item.session_id is not None and item.session_id != batch.session_id:
             raise invalid(["body", "messages", index, "session_id"], "must match the batch's session_id")
-    added = await store_of(request).add_messages(batch.session_id, batch.messages, idempotency_claim(request, raw))
-    return created(added, f"/storage/history?session_id={batch.session_id}&after={added[0].seq - 1}")
+    added = await store_of(request).add_rendered_messages(
+        batch.session_id, batch.messages, idempotency_claim(request, raw)
+    )
+    body = "[" + ",".join(message.body for message in added) + "]"
+    return created_rendered(body, f"/storage/history?session_id={batch.session_id}&after={added[0].seq - 1}")
 
 
 @routes.get("/storage/history")

@@ -20,8 +20,11 @@ IDEMPOTENCY_SWEEP_SECONDS = 3600
 # Events are kept for hours: a sweep every few minutes keeps them close to their age.
 EVENTS_SWEEP_SECONDS = 300
 ORPHAN_SWEEP_SECONDS = 900
-# Cheap when nothing is due: a look at the dictionaries table; training itself is rare.
-DICTIONARY_SECONDS = 3600
+# Cheap when nothing is due (a look at the dictionaries table; training itself is
+# rare), so a kind gets its first dictionary within a minute of having enough
+# documents: until then each small document is packed without one, at twice the
+# CPU and a worse ratio.
+DICTIONARY_SECONDS = 60
 # A pass over the size columns of every row: a few minutes apart keeps /metrics current enough.
 STORAGE_MEASURE_SECONDS = 300
 

@@ -40,6 +40,7 @@ from vault.models import (
     Message,
     Metric,
     Page,
+    RenderedMessage,
     ScopedState,
     Session,
     State,
@@ -145,6 +146,11 @@ class Store(Protocol):
         self, session_id: str, messages: Sequence[MessageFields], claim: IdempotencyClaim | None = None
     ) -> list[Message]:
         """Append all messages or none; each gets the next seq of its session."""
+
+    async def add_rendered_messages(
+        self, session_id: str, messages: Sequence[MessageFields], claim: IdempotencyClaim | None = None
+    ) -> list[RenderedMessage]:
+        """The same append, each message answered as the JSON text it is served as (no encoding again)."""
 
     async def get_message(self, message_id: str) -> Message:
         """One message by id."""

@@ -4,6 +4,11 @@ The standard library parser keeps integers exact (a 30-digit id in metadata
 survives the round trip); the checks below close the holes it leaves open:
 NaN/Infinity literals, floats that overflow to infinity, escaped lone
 surrogates (which SQLite cannot store as UTF-8) and unbounded nesting.
+
+orjson parses several times faster and refuses all of those itself, but reads
+an integer beyond 64 bits as a float: a document it accepts with no run of 19
+digits (any such integer has one) is taken from it; every other goes to the
+standard parser, whose errors are the ones a client sees.
 """
 
 from __future__ import annotations
@@ -11,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import json
 import math
-import re
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -53,6 +57,9 @@ _encoder = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(","
 
 def loads(data: bytes | str) -> Any:
     """Parse a request body; raises InvalidJSON or JSONTooDeep."""
+    fast = _fast_loads(data)
+    if fast is not _REFUSED:
+        return fast
     if isinstance(data, bytes):
         try:
             text = data.decode("utf-8")
@@ -72,7 +79,7 @@ def loads(data: bytes | str) -> Any:
         # int() refuses integers longer than sys.get_int_max_str_digits() (4300 by default).
         raise InvalidJSON("invalid JSON: an integer has too many digits") from None
     # Cheap guards first: only a document that could break a rule is walked.
-    if text.count("[") + text.count("{") > MAX_DEPTH and _depth(value) > MAX_DEPTH:
+    if _containers_at_least(text, MAX_DEPTH) and _depth(value) > MAX_DEPTH:
         raise JSONTooDeep(f"JSON nests deeper than {MAX_DEPTH} levels")
     if "\\u" in text and ("\\ud" in text.lower()):
         try:
@@ -96,7 +103,43 @@ def dumps(value: Any) -> bytes:
         return _encoder.encode(value).encode("utf-8")
 
 
-_LONG_DIGITS = re.compile("[0-9]{19}")
+# Digits to one byte, so a run of 19 is a plain substring search: many times faster than a regex.
+_DIGITS_AS_ONE = bytes.maketrans(b"0123456789", b"\x01" * 10)
+_NINETEEN_DIGITS = b"\x01" * 19
+
+
+def _has_long_digit_run(data: bytes | str) -> bool:
+    """Whether 19 digits follow each other somewhere: where an integer beyond 64 bits would be."""
+    if isinstance(data, str):
+        data = data.encode("utf-8", "surrogatepass")
+    return _NINETEEN_DIGITS in data.translate(_DIGITS_AS_ONE)
+
+# What _fast_loads answers when the standard parser must decide.
+_REFUSED = object()
+
+
+def _fast_loads(data: bytes | str) -> Any:
+    """orjson's parse where it agrees with loads() (module docstring), else _REFUSED.
+
+    orjson refuses NaN, Infinity, numbers that overflow, lone surrogates and
+    invalid UTF-8 itself; it nests up to 1,024 levels, so depth is checked here.
+    """
+    if _has_long_digit_run(data):
+        return _REFUSED
+    try:
+        value = orjson.loads(data)
+    except orjson.JSONDecodeError:
+        return _REFUSED
+    if _containers_at_least(data, MAX_DEPTH) and _depth(value) > MAX_DEPTH:
+        raise JSONTooDeep(f"JSON nests deeper than {MAX_DEPTH} levels")
+    return value
+
+
+def _containers_at_least(text: bytes | str, count: int) -> bool:
+    """Whether the document could nest `count` deep: it opens that many arrays and objects."""
+    if isinstance(text, bytes):
+        return text.count(b"[") + text.count(b"{") > count
+    return text.count("[") + text.count("{") > count
 
 
 def loads_stored(text: str) -> Any:
@@ -106,7 +149,7 @@ def loads_stored(text: str) -> Any:
     as a float: text with a run of 19 digits (any such integer has one) goes
     to the standard parser, which keeps integers exact.
     """
-    if _LONG_DIGITS.search(text) is None:
+    if not _has_long_digit_run(text):
         try:
             return orjson.loads(text)
         except orjson.JSONDecodeError:

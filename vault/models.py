@@ -78,8 +78,9 @@ class RenderedHit:
 
 @frozen
 class RenderedMessage:
-    """A message as the JSON text it is served as, with its seq for paging links."""
+    """A message as the JSON text it is served as, with its id and seq for links."""
 
+    id: str
     seq: int
     body: str
 

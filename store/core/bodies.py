@@ -11,12 +11,15 @@ from the same record, so head + tail is the body byte for byte.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
+from vault.store.core.commands import PreparedMessage
 from vault.store.core.packing import Codec, Packed
 
-from vault.jsonutil import dumps_text
+from vault.converter import unstructure
+from vault.jsonutil import dumps, dumps_text
+from vault.models import Message, RenderedMessage
 
 # Where the tail starts in a whole body: JSON escapes the quote inside strings,
 # so this text can only be the key that follows seq.
@@ -70,3 +73,23 @@ def stored_row(
     if packed_tail.frame is None:
         return (session_id, seq, message_id, role, start + packed_tail.text, None, size), size
     return (session_id, seq, message_id, role, "", packed_tail.frame, size), size
+
+
+def rendered_messages(
+    session_id: str, prepared: Sequence[PreparedMessage], added: Sequence[Message]
+) -> list[RenderedMessage]:
+    """What an append answers, each message as its body: head + the tail already made, never encoded again.
+
+    A replayed append answers the messages of its first try, which these are not: those are encoded.
+    """
+    fresh = len(prepared) == len(added)
+    return [
+        RenderedMessage(
+            message.id,
+            message.seq,
+            head(message.id, session_id, message.seq) + sent.served_tail
+            if fresh and (sent := prepared[index]).id == message.id
+            else dumps(unstructure(message)).decode(),
+        )
+        for index, message in enumerate(added)
+    ]

@@ -62,6 +62,7 @@ from vault.models import (
     Message,
     Metric,
     Page,
+    RenderedMessage,
     ScopedState,
     Session,
     State,
@@ -86,6 +87,8 @@ T = TypeVar("T")
 CLEANUP_CHUNK = 1000
 FOLD_CHUNK = 5000
 TOUCH_FLUSH_SECONDS = 1.0
+# The newest messages of an append whose bodies are kept unpacked (windows read the newest few).
+KEPT_OF_AN_APPEND = 200
 
 
 class SqlStore(BlobOperations, PortOperations, CompressionOperations):
@@ -258,24 +261,44 @@ class SqlStore(BlobOperations, PortOperations, CompressionOperations):
     async def add_messages(
         self, session_id: str, messages: Sequence[MessageFields], claim: IdempotencyClaim | None = None
     ) -> list[Message]:
+        added, _ = await self._append(session_id, messages, claim)
+        return added
+
+    async def add_rendered_messages(
+        self, session_id: str, messages: Sequence[MessageFields], claim: IdempotencyClaim | None = None
+    ) -> list[RenderedMessage]:
+        _, rendered = await self._append(session_id, messages, claim)
+        return rendered
+
+    async def _append(
+        self, session_id: str, messages: Sequence[MessageFields], claim: IdempotencyClaim | None
+    ) -> tuple[list[Message], list[RenderedMessage]]:
         self._known("session", session_id)
         limit = self._max_document_bytes
         now = clock.now_text()
         # Packed here, on the loop, so the writer (SQLite's one serialized path) never compresses.
         prepared = records.prepared_messages(self._codec, messages, now, limit)
         added = revive(await self._write(commands.AddMessages(session_id, prepared, now, limit), claim), Message)
-        self._keep_bodies(session_id, prepared, added)
-        return added
+        rendered = bodies.rendered_messages(session_id, prepared, added)
+        self._keep_bodies(prepared, added, rendered)
+        return added, rendered
 
-    def _keep_bodies(self, session_id: str, prepared: list[PreparedMessage], added: list[Message]) -> None:
-        """Packed bodies just written, unpacked, for the windows that will read them next."""
+    def _keep_bodies(
+        self, prepared: list[PreparedMessage], added: list[Message], rendered: list[RenderedMessage]
+    ) -> None:
+        """Packed bodies just written, unpacked, for the windows that will read them next.
+
+        Only a batch's newest (KEPT_OF_AN_APPEND): a window reads the newest
+        few, and an older one is unpacked, and kept, if it is ever read.
+        """
         known = self._codec.bodies
         if known is None:
             return
-        for sent, message in zip(prepared, added, strict=False):
+        start = max(0, len(added) - KEPT_OF_AN_APPEND)
+        for sent, message, served in zip(prepared[start:], added[start:], rendered[start:], strict=False):
             # A replayed append answers the messages of its first try, whose bodies are not these.
             if sent.tail.frame is not None and sent.id == message.id:
-                known.put(message.id, bodies.head(message.id, session_id, message.seq) + sent.served_tail)
+                known.put(message.id, served.body)
 
     async def get_message(self, message_id: str) -> Message:
         self._known("message", message_id)

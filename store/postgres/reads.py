@@ -205,7 +205,7 @@ async def list_message_bodies(conn: asyncpg.Connection, codec: Codec, query: His
     async with conn.transaction(isolation="repeatable_read", readonly=True):
         page = await _message_window(conn, query)
     items = await off_loop(
-        page.size, lambda: [RenderedMessage(row[2], rows.message_body(row, codec)) for row in page.items]
+        page.size, lambda: [RenderedMessage(row[0], row[2], rows.message_body(row, codec)) for row in page.items]
     )
     return Page(items, has_more=page.has_more, size=page.size)
 

@@ -174,7 +174,7 @@ def list_message_bodies(conn: sqlite3.Connection, codec: Codec, query: HistoryQu
 
 def rendered(codec: Codec, found: list[Any]) -> list[RenderedMessage]:
     """Window rows as the JSON they are served as (packed ones unpacked)."""
-    return [RenderedMessage(row[2], rows.message_body(row, codec)) for row in found]
+    return [RenderedMessage(row[0], row[2], rows.message_body(row, codec)) for row in found]
 
 
 def newest_window(

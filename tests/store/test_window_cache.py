@@ -75,7 +75,7 @@ async def test_windows_follow_appends_clears_and_another_process(stores):
 
 
 def _items(*seqs: int) -> list[RenderedMessage]:
-    return [RenderedMessage(seq, f'{{"seq":{seq}}}') for seq in seqs]
+    return [RenderedMessage(f"msg_{seq}", seq, f'{{"seq":{seq}}}') for seq in seqs]
 
 
 def test_a_kept_window_answers_only_what_it_holds():
