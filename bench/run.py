@@ -1,6 +1,6 @@
 """The Vault's benchmark: the real server, wrk, and baselines measured beside it.
 
-    python bench/run.py [--rounds 3] [--seconds 5] [--messages 1000000]
+    python bench/run.py [--rounds 3] [--seconds 5] [--messages 1000000] [--log-level warning]
 
 Starts `vault serve` on a temporary database, a bare aiohttp app (the
 ceiling: parses the same JSON, stores nothing) and The Vault with group
@@ -104,6 +104,12 @@ def main() -> None:
         help="measure The Vault of another checkout (with its own .venv), e.g. an earlier commit, against the same"
         " baselines",
     )
+    parser.add_argument(
+        "--log-level",
+        default="warning",
+        help="The Vault's LOG_LEVEL: warning (no line per request, the default here) or info (the service's"
+        " default: an access line per request)",
+    )
     args = parser.parse_args()
     wrk.ensure_wrk()
 
@@ -112,8 +118,11 @@ def main() -> None:
         log = work / "servers.log"
         core = args.server_core
         print(f"starting the servers (each pinned to core {core}; wrk on core {args.load_core})")
-        vault = servers.vault("vault", core, work / "vault.db", log, args.vault_checkout)
-        naive = servers.vault("naive", core, work / "naive.db", log, args.vault_checkout, VAULT_WRITE_BATCH_MAX="1")
+        level = args.log_level
+        vault = servers.vault("vault", core, work / "vault.db", log, args.vault_checkout, LOG_LEVEL=level)
+        naive = servers.vault(
+            "naive", core, work / "naive.db", log, args.vault_checkout, VAULT_WRITE_BATCH_MAX="1", LOG_LEVEL=level
+        )
         ceiling = servers.ceiling(core, log)
         try:
             report = measure(args, work, vault, naive, ceiling)
@@ -266,7 +275,10 @@ def render(rows: dict[str, Row], rss_after_load: float, args) -> str:
     lines.append(
         f"peak RSS of the server after loading {args.messages:,} messages: {rss_after_load:.0f} MiB (target <= 150 MiB)"
     )
-    lines.append(f"rounds: {args.rounds} x {args.seconds} s per measurement, {args.connections} connections")
+    lines.append(
+        f"rounds: {args.rounds} x {args.seconds} s per measurement, {args.connections} connections,"
+        f" LOG_LEVEL={args.log_level}"
+    )
     lines.append(
         "CPU us/request: the server's CPU time (all threads) over the requests wrk completed; CPU ratio: the"
         " baseline's CPU per request over The Vault's, which is the throughput ratio on a core neither shares."

@@ -27,7 +27,8 @@ class Server:
         self.name = name
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        full_env = {**os.environ, **env, "HOST": "127.0.0.1", "PORT": str(self.port), "LOG_LEVEL": "warning"}
+        # No access line per request unless a caller asks for them (LOG_LEVEL in `env`).
+        full_env = {**os.environ, "LOG_LEVEL": "warning", **env, "HOST": "127.0.0.1", "PORT": str(self.port)}
         with log.open("ab") as out:
             self.process = subprocess.Popen(
                 ["taskset", "-c", str(core), *[arg.replace("{port}", str(self.port)) for arg in command]],

@@ -114,6 +114,7 @@ def _has_long_digit_run(data: bytes | str) -> bool:
         data = data.encode("utf-8", "surrogatepass")
     return _NINETEEN_DIGITS in data.translate(_DIGITS_AS_ONE)
 
+
 # What _fast_loads answers when the standard parser must decide.
 _REFUSED = object()
 

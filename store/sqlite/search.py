@@ -43,11 +43,19 @@ Progress = Callable[[int, int], None]
 def index_messages(conn: sqlite3.Connection, messages: Sequence[PreparedMessage]) -> None:
     """Add the words of the messages the last statement inserted, in order (same transaction).
 
-    Their words were taken off the writer. One INSERT of many rows numbers
+    Their words were taken off the writer. One message's rowid is the
+    connection's last insert. One INSERT of many rows numbers
     them with consecutive rowids after the largest (SQLite's rule while that is
     below 2^63 - 1), so each message's rowid follows from the last one given;
     both ends are checked, and otherwise each rowid is looked up by id.
     """
+    if len(messages) == 1:
+        # One row: its rowid is the connection's last insert, read by the statement itself.
+        if messages[0].words:
+            conn.execute(
+                "INSERT INTO message_search (rowid, words) VALUES (last_insert_rowid(), ?)", (messages[0].words,)
+            )
+        return
     last = conn.execute("SELECT last_insert_rowid()").fetchone()[0]
     first = last - len(messages) + 1
     if _id_at(conn, first) == messages[0].id and (first == last or _id_at(conn, last) == messages[-1].id):

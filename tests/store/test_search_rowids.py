@@ -36,5 +36,10 @@ async def test_messages_are_indexed_under_their_own_rows_when_rowids_are_not_con
 
         assert await contents(store, "apricot") == ["first apricot", "fourth apricot damson", "second apricot"]
         assert await contents(store, "damson") == ["fourth apricot damson", "third damson"]
+        # One message alone takes the other path: its rowid is the connection's last insert.
+        await add_texts(store, session.id, "fifth elderberry")
+        await add_texts(store, session.id, "sixth elderberry damson")
+        assert await contents(store, "elderberry") == ["fifth elderberry", "sixth elderberry damson"]
+        assert await contents(store, "damson") == ["fourth apricot damson", "sixth elderberry damson", "third damson"]
     finally:
         await store.close()
