@@ -12,9 +12,10 @@ import sqlite3
 from collections.abc import Callable
 from typing import Any
 
+import orjson
 from vault.store.core import commands
 from vault.store.core import feed_cursor as cursors
-from vault.store.core.events import EventFilter, FeedEvent, events_of
+from vault.store.core.events import EventFilter, FeedEvent, NewEvent, events_of
 from vault.store.core.feed_cursor import EventBounds, event_id
 from vault.store.core.packing import Codec
 
@@ -24,13 +25,40 @@ def record(operation: Callable[..., Any]) -> Callable[..., Any]:
 
     def recorded(conn: sqlite3.Connection, command: commands.Command) -> Any:
         value = operation(conn, command)
-        conn.executemany(
-            "INSERT INTO events (type, session_id, at, data, message_seq) VALUES (?, ?, ?, ?, ?)",
-            [event.row() for event in events_of(command, value)],
-        )
+        _insert(conn, events_of(command, value))
         return value
 
     return recorded
+
+
+def _insert(conn: sqlite3.Connection, found: list[NewEvent]) -> None:
+    """Insert the events in order; a run of alike events (an append's messages) in one statement.
+
+    One INSERT of many rows writes AUTOINCREMENT's counter once, where a row
+    each writes it every time: about a quarter of the cost per event.
+    """
+    if len(found) > 1 and all(_alike(found[0], event) for event in found):
+        first = found[0]
+        conn.execute(
+            "INSERT INTO events (type, session_id, at, data, message_seq)"
+            " SELECT ?, ?, ?, NULL, value FROM json_each(?) ORDER BY key",
+            (first.type, first.session_id, first.at, orjson.dumps([event.seq for event in found]).decode()),
+        )
+        return
+    conn.executemany(
+        "INSERT INTO events (type, session_id, at, data, message_seq) VALUES (?, ?, ?, ?, ?)",
+        [event.row() for event in found],
+    )
+
+
+def _alike(first: NewEvent, event: NewEvent) -> bool:
+    """The same but for the seq: what one statement can insert from a list of seqs."""
+    return (
+        event.type == first.type
+        and event.session_id == first.session_id
+        and event.at == first.at
+        and event.data is None
+    )
 
 
 def read_events(conn: sqlite3.Connection, codec: Codec, after: str, limit: int, only: EventFilter) -> list[FeedEvent]:
