@@ -27,7 +27,12 @@ TAIL_START = ',"role":'
 
 
 def head(message_id: str, session_id: str, seq: int) -> str:
-    return '{"id":' + _json_string(message_id) + ',"session_id":' + _json_string(session_id) + ',"seq":' + str(seq)
+    return head_before_seq(message_id, session_id) + str(seq)
+
+
+def head_before_seq(message_id: str, session_id: str) -> str:
+    """The head up to its seq's digits (for a backend that numbers the message in SQL)."""
+    return '{"id":' + _json_string(message_id) + ',"session_id":' + _json_string(session_id) + ',"seq":'
 
 
 def _json_string(text: str) -> str:

@@ -28,11 +28,13 @@ from vault.store.core import commands
 from vault import clock, jsonutil
 from vault.converter import unstructure
 
+# An appended message's event (vault.store.postgres.appends writes it in SQL too).
+MESSAGE_CREATED = "message.created"
 EVENT_TYPES: tuple[str, ...] = (
     "session.created",
     "session.updated",
     "session.deleted",
-    "message.created",
+    MESSAGE_CREATED,
     "history.cleared",
     "state.updated",
     "state.deleted",
@@ -94,7 +96,7 @@ def events_of(command: commands.Command, value: Any) -> list[NewEvent]:
         case commands.DeleteSession():
             return _one("session.deleted", command.session_id)
         case commands.AddMessages():
-            return [NewEvent("message.created", command.session_id, command.now, None, m.seq) for m in value]
+            return [NewEvent(MESSAGE_CREATED, command.session_id, command.now, None, m.seq) for m in value]
         case commands.ClearHistory():
             return _one("history.cleared", command.session_id)
         case commands.PutState() | commands.PatchState():

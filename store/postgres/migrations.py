@@ -278,6 +278,28 @@ MIGRATIONS: tuple[Migration, ...] = (
             )""",
         ),
     ),
+    Migration(
+        10,
+        "the change feed's notification names the newest id its statement inserted; no rows, no notification",
+        (
+            # An append in one statement (vault.store.postgres.appends) inserts no event when
+            # its session is gone, and currval() is not defined on a connection that never took
+            # an id: read the statement's own rows instead.
+            """CREATE OR REPLACE FUNCTION vault_events_notify() RETURNS trigger LANGUAGE plpgsql AS $$
+            DECLARE
+                newest bigint;
+            BEGIN
+                SELECT max(id) INTO newest FROM inserted;
+                IF newest IS NOT NULL THEN
+                    PERFORM pg_notify('vault_events', newest::text);
+                END IF;
+                RETURN NULL;
+            END $$""",
+            "DROP TRIGGER events_notify ON events",
+            "CREATE TRIGGER events_notify AFTER INSERT ON events REFERENCING NEW TABLE AS inserted"
+            " FOR EACH STATEMENT EXECUTE FUNCTION vault_events_notify()",
+        ),
+    ),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version

@@ -20,14 +20,14 @@ from attrs import frozen
 from vault.store import errors, positions
 from vault.store.blobs import BlobStore
 from vault.store.cache_port import CacheStore
-from vault.store.core.commands import Command
+from vault.store.core.commands import AddMessages, Command
 from vault.store.core.copies import Check
 from vault.store.core.events import EventFilter, FeedEvent
 from vault.store.core.feed_cursor import EventBounds
 from vault.store.core.sql_store import SqlStore
 from vault.store.interface import IdempotencyClaim
 from vault.store.positions import ReplicaStatus
-from vault.store.postgres import backup, blob_refs, events, idempotency, locks, migrations, reads
+from vault.store.postgres import appends, backup, blob_refs, events, idempotency, locks, migrations, reads
 from vault.store.postgres.connection import CONNECTION_ERRORS, Pool, primary_dsn, redact, storable, translate
 from vault.store.postgres.listener import EventListener
 from vault.store.postgres.operations import OPERATIONS
@@ -196,8 +196,12 @@ class PostgresStore(SqlStore):
             for attempt in range(1, ATTEMPTS + 1):
                 started = time.perf_counter()
                 try:
-                    async with conn.transaction():
-                        value = await self._apply(conn, operation, command, claim)
+                    if claim is None and isinstance(command, AddMessages) and appends.fits(command):
+                        # One statement, its own transaction: one round trip (vault.store.postgres.appends).
+                        value = await appends.add_messages(conn, command)
+                    else:
+                        async with conn.transaction():
+                            value = await self._apply(conn, operation, command, claim)
                     await self._note_commit(conn)
                 except errors.StoreError:
                     raise
