@@ -134,7 +134,8 @@ def percentile(values: list[float], share: float) -> float:
 
 
 def append_rounds(this: servers.Server, baseline: servers.Server, work: Path, args) -> tuple[list, list]:
-    results: dict[str, list[float]] = {"this": [], "baseline": []}
+    """Requests/s and CPU per request of each server, round by round."""
+    results: dict[str, list[wrk.Measured]] = {"this": [], "baseline": []}
     scripts = {}
     for name, server in (("this", this), ("baseline", baseline)):
         bodies = [
@@ -143,10 +144,15 @@ def append_rounds(this: servers.Server, baseline: servers.Server, work: Path, ar
         scripts[name] = wrk.lua_script(work, f"append-{name}", method="POST", paths=["/storage/history"], bodies=bodies)
     for _ in range(args.rounds):
         for name, server in (("this", this), ("baseline", baseline)):
-            result = wrk.run(
-                server.url + "/", core=args.load_core, connections=64, seconds=args.seconds, script=scripts[name]
+            measured = wrk.measure(
+                server,
+                server.url + "/",
+                core=args.load_core,
+                connections=64,
+                seconds=args.seconds,
+                script=scripts[name],
             )
-            results[name].append(result.requests_per_second)
+            results[name].append(measured)
     return results["this"], results["baseline"]
 
 
@@ -180,7 +186,7 @@ def main() -> None:
                 cwd=Path(args.baseline),
             )
             started += [this, baseline]
-            this_rates, baseline_rates = append_rounds(this, baseline, work, args)
+            this_runs, baseline_runs = append_rounds(this, baseline, work, args)
 
             sqlite = servers.vault("sqlite", args.server_core, work / "search.db", log)
             pg_env = {"VAULT_DATABASE_URL": database_url, "VAULT_ARTIFACT_DIR": str(work / "artifacts")}
@@ -191,21 +197,27 @@ def main() -> None:
                 load_rate = asyncio.run(load(server.url, sessions_on(server, 1000), args.messages, label))
                 latencies, mean_hits = asyncio.run(query_latencies(server.url))
                 figures[label] = (load_rate, latencies, mean_hits)
-            print(render(this_rates, baseline_rates, figures, args))
+            print(render(this_runs, baseline_runs, figures, args))
     finally:
         for server in started:
             server.stop()
         drop_database(args.url, name)
 
 
-def render(this_rates, baseline_rates, figures, args) -> str:
-    ratios = [a / b for a, b in zip(this_rates, baseline_rates, strict=True)]
+def render(this_runs, baseline_runs, figures, args) -> str:
+    pairs = list(zip(this_runs, baseline_runs, strict=True))
+    ratios = [a.result.requests_per_second / b.result.requests_per_second for a, b in pairs]
+    # Baseline CPU per request over this build's: the throughput ratio on a core neither shares.
+    cpu_ratios = [b.cpu_us / a.cpu_us for a, b in pairs]
     lines = [
         "",
         f"single-message append (wrk, 64 connections, {args.rounds} rounds x {args.seconds} s, medians):",
-        f"  with the index {statistics.median(this_rates):,.0f}/s,"
-        f" before search {statistics.median(baseline_rates):,.0f}/s, ratio {statistics.median(ratios):.2f}"
-        f" (per-round ratios {', '.join(f'{r:.2f}' for r in ratios)})",
+        f"  with the index {statistics.median(a.result.requests_per_second for a in this_runs):,.0f}/s"
+        f" ({statistics.median(a.cpu_us for a in this_runs):.0f} us CPU a request),"
+        f" before search {statistics.median(b.result.requests_per_second for b in baseline_runs):,.0f}/s"
+        f" ({statistics.median(b.cpu_us for b in baseline_runs):.0f} us),"
+        f" ratio {statistics.median(ratios):.2f} (rounds {', '.join(f'{r:.2f}' for r in ratios)}),"
+        f" CPU ratio {statistics.median(cpu_ratios):.2f} (rounds {', '.join(f'{r:.2f}' for r in cpu_ratios)})",
         "",
         "| backend | batch append, msg/s | p50 ms | p95 ms | p99 ms | hits per query (limit 20) |",
         "|---|---:|---:|---:|---:|---:|",
