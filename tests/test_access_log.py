@@ -81,3 +81,19 @@ def test_a_full_batch_is_written_at_once(handler_for):
     for index in range(logs.ACCESS_BATCH_LINES):
         handler.access(f"GET / 200 0.1ms id={index}", {})
     assert len(stream.getvalue().splitlines()) == logs.ACCESS_BATCH_LINES
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [
+        ("req-0123abcd", "req-0123abcd"),
+        ("été 東京", "été 東京"),
+        ("a\x1b[31mred", "a\\x1b[31mred"),
+        ("line\nforged", "line\\x0aforged"),
+        ("a\u2028b\x85c", "a\\x2028b\\x85c"),
+        # Not printable, but not a control character either: kept as it is.
+        ("zero\u200bwidth", "zero\u200bwidth"),
+    ],
+)
+def test_escape_replaces_control_characters_only(value, shown):
+    assert logs.escape(value) == shown

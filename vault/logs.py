@@ -28,6 +28,9 @@ CHATTY_LOGGERS = ("apscheduler",)
 
 
 def escape(value: str) -> str:
+    # Every character the pattern finds is one str.isprintable() refuses: most values need no pass.
+    if value.isprintable():
+        return value
     return _CONTROL.sub(lambda match: f"\\x{ord(match.group()):02x}", value)
 
 
@@ -75,14 +78,19 @@ class AccessBatchingHandler(logging.StreamHandler):
         self._second = -1
         self._second_text = ""
 
-    def access(self, message: str, fields: dict[str, Any]) -> None:
+    @property
+    def json_lines(self) -> bool:
+        return self._json_lines
+
+    def access(self, message: str, fields: dict[str, Any] | None = None) -> None:
         """An access line as this handler's formatter would write it, built without a LogRecord
-        (the record and its formatting cost a small request a third of its time)."""
+        (the record and its formatting cost a small request a third of its time); `fields` go
+        into JSON lines only."""
         created = time.time()
         if self._json_lines:
             line = json.dumps(
                 {"time": iso_time(created), "level": "info", "logger": ACCESS_LOGGER, "message": escape(message)}
-                | fields,
+                | (fields or {}),
                 ensure_ascii=False,
             )
         else:
@@ -161,18 +169,21 @@ def log_request(
     logger = _access_logger
     if not logger.isEnabledFor(logging.INFO):
         return
-    fields = {
-        "method": method,
-        "route": route,
-        "status": status,
-        "duration_ms": round(seconds * 1000, 2),
-        "request_id": escape(request_id),
-    }
-    message = f"{method} {route} {status} {fields['duration_ms']:.1f}ms id={fields['request_id']}"
+    duration_ms = round(seconds * 1000, 2)
+    shown_id = escape(request_id)
+    message = f"{method} {route} {status} {duration_ms:.1f}ms id={shown_id}"
+    shown_reason = None
     if reason is not None:
-        fields["reason"] = escape(reason)
-        message += f" ({fields['reason']})"
+        shown_reason = escape(reason)
+        message += f" ({shown_reason})"
     direct = _only_handler()
+    if direct is not None and not direct.json_lines:
+        # A text line is the message alone: no fields to gather.
+        direct.access(message)
+        return
+    fields = {"method": method, "route": route, "status": status, "duration_ms": duration_ms, "request_id": shown_id}
+    if shown_reason is not None:
+        fields["reason"] = shown_reason
     if direct is not None:
         direct.access(message, fields)
     else:
