@@ -167,6 +167,8 @@ class Pool:
         self._limit = size + queue_max
         self._pool: asyncpg.Pool | None = None
         self._callers = 0
+        # One turn per connection, handed out in order of arrival (see _turn).
+        self._turns = asyncio.Semaphore(size)
         self.waiting = 0
         self.closed = False
 
@@ -195,26 +197,52 @@ class Pool:
         if self._callers >= self._limit:
             raise errors.StoreBusy("too many requests are waiting for a database connection")
         self._callers += 1
-        self.waiting += 1
         try:
-            try:
-                conn = await pool.acquire(timeout=self._timeout)
-            except TimeoutError:
-                raise errors.StoreBusy("no database connection came free in time") from None
-            except CONNECTION_ERRORS as exc:
-                if self.closed:
-                    raise errors.StoreClosed("the store is closed") from exc
-                # The server is gone or refusing (stopped, restarting, unreachable): the pool
-                # opens a fresh connection for the next caller, so this heals by itself.
-                raise translate(exc) from exc
-            finally:
-                self.waiting -= 1
-            try:
-                yield conn
-            finally:
-                await _release(pool, conn)
+            async with self._turn():
+                conn = await self._acquire(pool)
+                try:
+                    yield conn
+                finally:
+                    await _release(pool, conn)
         finally:
             self._callers -= 1
+
+    @contextlib.asynccontextmanager
+    async def _turn(self) -> AsyncIterator[None]:
+        """Wait for a connection in order of arrival.
+
+        asyncpg's pool hands a connection that comes back to whichever caller
+        asks next (an asyncio.Queue): a caller arriving at that moment takes it,
+        and the one woken for it finds the queue empty and waits again at the
+        back. Under steady load some callers waited seconds that way while
+        others waited milliseconds. The semaphore hands each freed turn to the
+        oldest waiter, and at most `size` callers then ask the pool, which
+        always has a connection for them.
+        """
+        self.waiting += 1
+        try:
+            async with asyncio.timeout(self._timeout):
+                await self._turns.acquire()
+        except TimeoutError:
+            raise errors.StoreBusy("no database connection came free in time") from None
+        finally:
+            self.waiting -= 1
+        try:
+            yield
+        finally:
+            self._turns.release()
+
+    async def _acquire(self, pool: asyncpg.Pool) -> asyncpg.Connection:
+        try:
+            return await pool.acquire(timeout=self._timeout)
+        except TimeoutError:
+            raise errors.StoreBusy("no database connection came free in time") from None
+        except CONNECTION_ERRORS as exc:
+            if self.closed:
+                raise errors.StoreClosed("the store is closed") from exc
+            # The server is gone or refusing (stopped, restarting, unreachable): the pool
+            # opens a fresh connection for the next caller, so this heals by itself.
+            raise translate(exc) from exc
 
     def counts(self) -> dict[str, int]:
         """Connections in use and idle, callers waiting for one, and the most the pool opens."""
