@@ -88,13 +88,12 @@ def rendered_messages(
     A replayed append answers the messages of its first try, which these are not: those are encoded.
     """
     fresh = len(prepared) == len(added)
-    return [
-        RenderedMessage(
-            message.id,
-            message.seq,
-            head(message.id, session_id, message.seq) + sent.served_tail
-            if fresh and (sent := prepared[index]).id == message.id
-            else dumps(unstructure(message)).decode(),
-        )
-        for index, message in enumerate(added)
-    ]
+    rendered = []
+    for index, message in enumerate(added):
+        sent = prepared[index] if fresh else None
+        if sent is not None and sent.id == message.id:
+            body = head(message.id, session_id, message.seq) + sent.served_tail
+        else:
+            body = dumps(unstructure(message)).decode()
+        rendered.append(RenderedMessage(message.id, message.seq, body))
+    return rendered

@@ -22,8 +22,8 @@ What the transactional path promises still holds:
 from __future__ import annotations
 
 import asyncpg
+from attrs import frozen
 from vault.store.core import bodies, commands, records
-from vault.store.core.commands import PreparedMessage
 from vault.store.core.events import MESSAGE_CREATED
 from vault.store.errors import NotFound
 
@@ -56,20 +56,29 @@ SELECT before FROM claimed
 """
 
 
-def fits(command: commands.AddMessages) -> bool:
-    """Whether every body is within the size limit whatever its seq (else the transactional path decides)."""
-    if command.max_bytes is None:
-        return True
-    return all(
-        _head_bytes(command.session_id, message) + MAX_SEQ_DIGITS + message.tail.size <= command.max_bytes
-        for message in command.messages
-    )
+@frozen
+class Heads:
+    """Each message's head up to its seq, and its UTF-8 size: made once for the size check and the statement."""
+
+    texts: list[str]
+    sizes: list[int]
 
 
-async def add_messages(conn: asyncpg.Connection, command: commands.AddMessages) -> list[Message]:
+def heads_within_limit(command: commands.AddMessages) -> Heads | None:
+    """The heads when every body is within the size limit whatever its seq; None: the transactional path decides."""
+    texts = [bodies.head_before_seq(message.id, command.session_id) for message in command.messages]
+    sizes = [len(text.encode("utf-8")) for text in texts]
+    limit = command.max_bytes
+    if limit is not None and any(
+        size + MAX_SEQ_DIGITS + message.tail.size > limit for size, message in zip(sizes, command.messages, strict=True)
+    ):
+        return None
+    return Heads(texts, sizes)
+
+
+async def add_messages(conn: asyncpg.Connection, command: commands.AddMessages, heads: Heads) -> list[Message]:
     """The append, on a connection outside any transaction block; NotFound if the session is gone."""
     session_id, messages = command.session_id, command.messages
-    heads = [bodies.head_before_seq(message.id, session_id) for message in messages]
     indexed = [message for message in messages if message.words]
     before = await conn.fetchval(
         APPEND,
@@ -78,10 +87,10 @@ async def add_messages(conn: asyncpg.Connection, command: commands.AddMessages) 
         session_id,
         [message.id for message in messages],
         [message.fields["role"] for message in messages],
-        heads,
+        heads.texts,
         [message.tail.text for message in messages],
         [message.tail.frame for message in messages],
-        [len(head.encode("utf-8")) for head in heads],
+        heads.sizes,
         [message.tail.size for message in messages],
         [message.id for message in indexed],
         [message.words for message in indexed],
@@ -89,7 +98,3 @@ async def add_messages(conn: asyncpg.Connection, command: commands.AddMessages) 
     if before is None:
         raise NotFound("session", session_id)
     return records.messages_of(session_id, messages, before + 1)
-
-
-def _head_bytes(session_id: str, message: PreparedMessage) -> int:
-    return len(bodies.head_before_seq(message.id, session_id).encode("utf-8"))

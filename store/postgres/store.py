@@ -192,13 +192,14 @@ class PostgresStore(SqlStore):
         operation = OPERATIONS.get(type(command))
         if operation is None:
             raise TypeError(f"the store runs store commands only, not {command!r}")
+        # An append without a claim is one statement, its own transaction (vault.store.postgres.appends).
+        heads = appends.heads_within_limit(command) if claim is None and isinstance(command, AddMessages) else None
         async with self._pool.connection() as conn:
             for attempt in range(1, ATTEMPTS + 1):
                 started = time.perf_counter()
                 try:
-                    if claim is None and isinstance(command, AddMessages) and appends.fits(command):
-                        # One statement, its own transaction: one round trip (vault.store.postgres.appends).
-                        value = await appends.add_messages(conn, command)
+                    if heads is not None:
+                        value = await appends.add_messages(conn, command, heads)
                     else:
                         async with conn.transaction():
                             value = await self._apply(conn, operation, command, claim)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncpg
 import pytest
-from vault.store.core import records
+from vault.store.core import bodies, records
 from vault.store.core.commands import AddMessages
 from vault.store.core.packing import Codec
 from vault.store.errors import DocumentTooLarge, NotFound
@@ -49,7 +49,8 @@ async def test_the_rows_are_those_the_transactional_path_writes(database_url, tm
         prepared = records.prepared_messages(Codec(enabled=packed), new_messages(session.id), clock.now_text())
         assert all((m.tail.frame is not None) == packed for m in prepared)
 
-        added = await appends.add_messages(conn, AddMessages(session.id, prepared, clock.now_text()))
+        command = AddMessages(session.id, prepared, clock.now_text())
+        added = await appends.add_messages(conn, command, appends.heads_within_limit(command))
 
         seqs = list(range(2, 2 + len(prepared)))
         assert [m.seq for m in added] == seqs
@@ -87,7 +88,8 @@ async def test_an_append_to_a_session_that_is_gone_writes_nothing(database_url, 
             await store.add_messages(session.id, new_messages(session.id))
         prepared = records.prepared_messages(Codec(), new_messages(session.id), clock.now_text())
         with pytest.raises(NotFound):
-            await appends.add_messages(conn, AddMessages(session.id, prepared, clock.now_text()))
+            command = AddMessages(session.id, prepared, clock.now_text())
+            await appends.add_messages(conn, command, appends.heads_within_limit(command))
         for table in ("messages", "message_search", "events WHERE type = 'message.created'"):
             assert await conn.fetchval(f"SELECT count(*) FROM {table}") == 0
     finally:
@@ -107,14 +109,14 @@ async def test_bodies_near_the_limit_are_bounded_as_on_the_transactional_path(da
             """A message of `length` characters, its command, and its body's size as the first message."""
             message = NewMessage(session_id=session.id, role="user", content="x" * length)
             [prepared] = records.prepared_messages(plain, [message], clock.now_text())
-            size = appends._head_bytes(session.id, prepared) + len("1") + prepared.tail.size
+            size = len(bodies.head(prepared.id, session.id, 1).encode()) + prepared.tail.size
             return message, AddMessages(session.id, [prepared], clock.now_text(), limit), size
 
         # Within the limit with its real seq, but not with the largest one: the transactional path decides.
         length = next(n for n in range(limit) if sized(n)[2] == limit)
         message, command, _ = sized(length)
-        assert not appends.fits(command)
-        assert appends.fits(sized(length - appends.MAX_SEQ_DIGITS)[1])
+        assert appends.heads_within_limit(command) is None
+        assert appends.heads_within_limit(sized(length - appends.MAX_SEQ_DIGITS)[1]) is not None
 
         [kept] = await store.add_messages(session.id, [message])
         assert kept.seq == 1 and kept.content == "x" * length
