@@ -166,8 +166,46 @@ async def off_loop(size: int, work: Callable[[], T]) -> T:
 
 
 def dumps_text(value: Any) -> str:
-    """Serialize for storage: strict (no NaN, no lone surrogates)."""
+    """Serialize for storage: strict (no NaN, no lone surrogates).
+
+    orjson writes strings, integers, booleans and null byte for byte as the
+    standard encoder does, about ten times faster; it differs on floats (the
+    form of 1e-07, and NaN written as null), so a document holding anything
+    else, or what orjson refuses (an integer beyond 64 bits, a lone
+    surrogate), takes the standard encoder.
+    """
+    if _floatless(value):
+        try:
+            return orjson.dumps(value).decode()
+        except orjson.JSONEncodeError:
+            pass
     return _encoder.encode(value)
+
+
+_SCALARS = frozenset({str, int, bool, type(None)})
+
+
+def _floatless(value: Any) -> bool:
+    """Whether the value is plain dicts and lists of strings, integers, booleans and None (no subclass)."""
+    stack = [value]
+    while stack:
+        node = stack.pop()
+        kind = type(node)
+        if kind is dict:
+            children = node.values()
+        elif kind is list:
+            children = node
+        else:
+            if kind not in _SCALARS:
+                return False
+            continue
+        for child in children:
+            kind = type(child)
+            if kind is dict or kind is list:
+                stack.append(child)
+            elif kind not in _SCALARS:
+                return False
+    return True
 
 
 def _depth(value: Any) -> int:

@@ -79,6 +79,10 @@ def searchable_text(message: dict[str, Any]) -> str:
 
 def indexed_words(message: dict[str, Any]) -> str:
     """What the engines index: the searchable text's words, folded, in order, joined by spaces."""
+    content = message.get("content")
+    if isinstance(content, str) and message.get("tool_calls") is None:
+        # Most messages: one text and no calls, without the generators below.
+        return " ".join(words_of(content))
     return " ".join(words_of(searchable_text(message)))
 
 

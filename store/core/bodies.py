@@ -12,14 +12,17 @@ from the same record, so head + tail is the body byte for byte.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from vault.store.core.commands import PreparedMessage
 from vault.store.core.packing import Codec, Packed
 
 from vault.converter import unstructure
 from vault.jsonutil import dumps, dumps_text
 from vault.models import Message, RenderedMessage
+
+if TYPE_CHECKING:
+    # records builds its rows with this module.
+    from vault.store.core.records import Appended
 
 # Where the tail starts in a whole body: JSON escapes the quote inside strings,
 # so this text can only be the key that follows seq.
@@ -32,7 +35,11 @@ def head(message_id: str, session_id: str, seq: int) -> str:
 
 def head_before_seq(message_id: str, session_id: str) -> str:
     """The head up to its seq's digits (for a backend that numbers the message in SQL)."""
-    return '{"id":' + _json_string(message_id) + ',"session_id":' + _json_string(session_id) + ',"seq":'
+    return '{"id":' + _json_string(message_id) + _after_id(session_id)
+
+
+def _after_id(session_id: str) -> str:
+    return ',"session_id":' + _json_string(session_id) + ',"seq":'
 
 
 def _json_string(text: str) -> str:
@@ -80,20 +87,15 @@ def stored_row(
     return (session_id, seq, message_id, role, "", packed_tail.frame, size), size
 
 
-def rendered_messages(
-    session_id: str, prepared: Sequence[PreparedMessage], added: Sequence[Message]
-) -> list[RenderedMessage]:
-    """What an append answers, each message as its body: head + the tail already made, never encoded again.
+def rendered(appended: Appended) -> list[RenderedMessage]:
+    """What an append answers, each message as its body: head + the tail already made, never encoded again."""
+    after_id = _after_id(appended.session_id)  # the same in every head: made once
+    return [
+        RenderedMessage(sent.id, seq, '{"id":' + _json_string(sent.id) + after_id + str(seq) + sent.served_tail)
+        for seq, sent in enumerate(appended.prepared, appended.first_seq)
+    ]
 
-    A replayed append answers the messages of its first try, which these are not: those are encoded.
-    """
-    fresh = len(prepared) == len(added)
-    rendered = []
-    for index, message in enumerate(added):
-        sent = prepared[index] if fresh else None
-        if sent is not None and sent.id == message.id:
-            body = head(message.id, session_id, message.seq) + sent.served_tail
-        else:
-            body = dumps(unstructure(message)).decode()
-        rendered.append(RenderedMessage(message.id, message.seq, body))
-    return rendered
+
+def rendered_records(messages: Sequence[Message]) -> list[RenderedMessage]:
+    """Messages as their bodies, encoded from their records (a replayed append's)."""
+    return [RenderedMessage(message.id, message.seq, dumps(unstructure(message)).decode()) for message in messages]

@@ -54,10 +54,14 @@ class NewEvent:
     data: str | None
     # A message's seq in its session: its data is read from the message's row.
     seq: int | None = None
+    # An append's messages are one NewEvent: `count` events, for the seqs from `seq` on.
+    count: int = 1
 
-    def row(self) -> tuple[str, str | None, str, str | None, int | None]:
-        """Values for (type, session_id, at, data, message_seq)."""
-        return (self.type, self.session_id, self.at, self.data, self.seq)
+    def rows(self) -> list[tuple[str, str | None, str, str | None, int | None]]:
+        """Values for (type, session_id, at, data, message_seq), one tuple per event."""
+        if self.seq is None:
+            return [(self.type, self.session_id, self.at, self.data, None)]
+        return [(self.type, self.session_id, self.at, self.data, seq) for seq in range(self.seq, self.seq + self.count)]
 
 
 @frozen
@@ -96,7 +100,10 @@ def events_of(command: commands.Command, value: Any) -> list[NewEvent]:
         case commands.DeleteSession():
             return _one("session.deleted", command.session_id)
         case commands.AddMessages():
-            return [NewEvent(MESSAGE_CREATED, command.session_id, command.now, None, m.seq) for m in value]
+            appended = len(value.prepared)
+            if not appended:
+                return []
+            return [NewEvent(MESSAGE_CREATED, command.session_id, command.now, None, value.first_seq, appended)]
         case commands.ClearHistory():
             return _one("history.cleared", command.session_id)
         case commands.PutState() | commands.PatchState():

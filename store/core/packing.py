@@ -20,6 +20,7 @@ CorruptDocument, never a wrong answer or an allocation its header asks for.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 
 import zstandard as zstd
 from attrs import frozen
@@ -91,13 +92,24 @@ class Codec:
 
     def pack(self, kind: str, text: str) -> Packed:
         """The row form of `text`: a frame when compression is on and the frame is smaller."""
-        raw = text.encode("utf-8")
-        if not self.enabled or len(raw) < MIN_PACK_BYTES:
-            return Packed(text, None, len(raw))
-        frame = self._compressor(self.dictionaries.newest(kind)).compress(raw)
-        if len(frame) >= len(raw):
-            return Packed(text, None, len(raw))
-        return Packed("", frame, len(raw))
+        return self.packer(kind)(text)
+
+    def packer(self, kind: str) -> Callable[[str], Packed]:
+        """`pack` for many documents of a kind on this thread: the compressor is looked up once."""
+        if not self.enabled:
+            return _unpacked
+        compress = self._compressor(self.dictionaries.newest(kind)).compress
+
+        def pack(text: str) -> Packed:
+            raw = text.encode("utf-8")
+            if len(raw) < MIN_PACK_BYTES:
+                return Packed(text, None, len(raw))
+            frame = compress(raw)
+            if len(frame) >= len(raw):
+                return Packed(text, None, len(raw))
+            return Packed("", frame, len(raw))
+
+        return pack
 
     def _compressor(self, dict_id: int | None) -> zstd.ZstdCompressor:
         cache = self._contexts("compressors")
@@ -153,3 +165,7 @@ class Codec:
 
 
 OFF = Codec(enabled=False)
+
+
+def _unpacked(text: str) -> Packed:
+    return Packed(text, None, len(text.encode("utf-8")))

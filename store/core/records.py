@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
+from attrs import frozen
 from vault.store.blobs import BlobInfo
 from vault.store.core import bodies
 from vault.store.core.commands import PreparedMessage
@@ -86,6 +87,8 @@ def prepared_messages(
 ) -> list[PreparedMessage]:
     """Each message with its id and its tail packed: built where the command is, not on the writer."""
     prepared = []
+    pack = codec.packer("messages")
+    message_ids = ids.message_ids(len(messages))
     for index, new in enumerate(messages):
         fields = {
             "role": new.role,
@@ -101,7 +104,7 @@ def prepared_messages(
         if limit is not None and len(text) * 4 > limit and len(text.encode("utf-8")) > limit:
             raise DocumentTooLarge(_message_field(len(messages), index), len(text.encode("utf-8")), limit)
         words = indexed_words(fields)
-        prepared.append(PreparedMessage(ids.message_id(), fields, codec.pack("messages", text), words, text))
+        prepared.append(PreparedMessage(message_ids[index], fields, pack(text), words, text))
     return prepared
 
 
@@ -122,10 +125,24 @@ def _message_field(count: int, index: int) -> str:
     return "message" if count == 1 else f"messages[{index}]"
 
 
-def messages_of(session_id: str, prepared: Sequence[PreparedMessage], first_seq: int) -> list[Message]:
-    return [
-        Message(message.id, session_id, seq, **message.fields) for seq, message in enumerate(prepared, start=first_seq)
-    ]
+@frozen
+class Appended:
+    """What an append's write answers: its prepared messages, numbered from `first_seq`.
+
+    An append answered with its bodies (bodies.rendered) never needs the
+    Message records, so they are built only when asked for (`messages()`:
+    add_messages, an idempotency record).
+    """
+
+    session_id: str
+    prepared: Sequence[PreparedMessage]
+    first_seq: int
+
+    def messages(self) -> list[Message]:
+        session_id = self.session_id
+        return [
+            Message(sent.id, session_id, seq, **sent.fields) for seq, sent in enumerate(self.prepared, self.first_seq)
+        ]
 
 
 def packed_document(codec: Codec, kind: str, value: Any, field: str, limit: int | None) -> Packed:

@@ -28,7 +28,6 @@ from vault.store.blobs import BlobInfo, BlobStore, BlobUpload
 from vault.store.cache_port import CacheStore
 from vault.store.content import ContentKeeper
 from vault.store.core import bodies, checkpoints, commands, records, scoped_state
-from vault.store.core.commands import PreparedMessage
 from vault.store.core.compression_operations import CompressionOperations
 from vault.store.core.copies import Check, copy_artifacts
 from vault.store.core.events import EventFilter, FeedEvent
@@ -261,31 +260,34 @@ class SqlStore(BlobOperations, PortOperations, CompressionOperations):
     async def add_messages(
         self, session_id: str, messages: Sequence[MessageFields], claim: IdempotencyClaim | None = None
     ) -> list[Message]:
-        added, _ = await self._append(session_id, messages, claim)
-        return added
+        appended = await self._append(session_id, messages, claim)
+        if isinstance(appended, records.Appended):
+            return appended.messages()
+        return revive(appended, Message)
 
     async def add_rendered_messages(
         self, session_id: str, messages: Sequence[MessageFields], claim: IdempotencyClaim | None = None
     ) -> list[RenderedMessage]:
-        _, rendered = await self._append(session_id, messages, claim)
-        return rendered
+        appended = await self._append(session_id, messages, claim)
+        if isinstance(appended, records.Appended):
+            return bodies.rendered(appended)
+        # A replayed append answers the messages of its first try: encoded from their records.
+        return bodies.rendered_records(revive(appended, Message))
 
     async def _append(
         self, session_id: str, messages: Sequence[MessageFields], claim: IdempotencyClaim | None
-    ) -> tuple[list[Message], list[RenderedMessage]]:
+    ) -> records.Appended | Replayed:
         self._known("session", session_id)
         limit = self._max_document_bytes
         now = clock.now_text()
         # Packed here, on the loop, so the writer (SQLite's one serialized path) never compresses.
         prepared = records.prepared_messages(self._codec, messages, now, limit)
-        added = revive(await self._write(commands.AddMessages(session_id, prepared, now, limit), claim), Message)
-        rendered = bodies.rendered_messages(session_id, prepared, added)
-        self._keep_bodies(prepared, added, rendered)
-        return added, rendered
+        appended = await self._write(commands.AddMessages(session_id, prepared, now, limit), claim)
+        if isinstance(appended, records.Appended):
+            self._keep_bodies(appended)
+        return appended
 
-    def _keep_bodies(
-        self, prepared: list[PreparedMessage], added: list[Message], rendered: list[RenderedMessage]
-    ) -> None:
+    def _keep_bodies(self, appended: records.Appended) -> None:
         """Packed bodies just written, unpacked, for the windows that will read them next.
 
         Only a batch's newest (KEPT_OF_AN_APPEND): a window reads the newest
@@ -294,11 +296,10 @@ class SqlStore(BlobOperations, PortOperations, CompressionOperations):
         known = self._codec.bodies
         if known is None:
             return
-        start = max(0, len(added) - KEPT_OF_AN_APPEND)
-        for sent, message, served in zip(prepared[start:], added[start:], rendered[start:], strict=False):
-            # A replayed append answers the messages of its first try, whose bodies are not these.
-            if sent.tail.frame is not None and sent.id == message.id:
-                known.put(message.id, served.body)
+        start = max(0, len(appended.prepared) - KEPT_OF_AN_APPEND)
+        for seq, sent in enumerate(appended.prepared[start:], appended.first_seq + start):
+            if sent.tail.frame is not None:
+                known.put(sent.id, bodies.head(sent.id, appended.session_id, seq) + sent.served_tail)
 
     async def get_message(self, message_id: str) -> Message:
         self._known("message", message_id)

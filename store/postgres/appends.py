@@ -27,8 +27,6 @@ from vault.store.core import bodies, commands, records
 from vault.store.core.events import MESSAGE_CREATED
 from vault.store.errors import NotFound
 
-from vault.models import Message
-
 # The most digits a seq can have (a bigint): what bounds a body's size before its seq is known.
 MAX_SEQ_DIGITS = 19
 
@@ -76,7 +74,7 @@ def heads_within_limit(command: commands.AddMessages) -> Heads | None:
     return Heads(texts, sizes)
 
 
-async def add_messages(conn: asyncpg.Connection, command: commands.AddMessages, heads: Heads) -> list[Message]:
+async def add_messages(conn: asyncpg.Connection, command: commands.AddMessages, heads: Heads) -> records.Appended:
     """The append, on a connection outside any transaction block; NotFound if the session is gone."""
     session_id, messages = command.session_id, command.messages
     indexed = [message for message in messages if message.words]
@@ -97,4 +95,4 @@ async def add_messages(conn: asyncpg.Connection, command: commands.AddMessages, 
     )
     if before is None:
         raise NotFound("session", session_id)
-    return records.messages_of(session_id, messages, before + 1)
+    return records.Appended(session_id, messages, before + 1)

@@ -56,11 +56,11 @@ def record(operation: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[
 
     async def recorded(conn: asyncpg.Connection, command: commands.Command) -> Any:
         value = await operation(conn, command)
-        found = events_of(command, value)
+        found = [row for event in events_of(command, value) for row in event.rows()]
         if len(found) == 1:
             await conn.execute(
                 "INSERT INTO events (type, session_id, at, data, message_seq) VALUES ($1, $2, $3, $4, $5)",
-                *found[0].row(),
+                *found[0],
             )
         elif found:
             # One statement for a batch of messages: one round trip, one trigger run, ids in order.
@@ -68,7 +68,7 @@ def record(operation: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[
                 "INSERT INTO events (type, session_id, at, data, message_seq) SELECT type, session_id, at, data, seq"
                 " FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[])"
                 " WITH ORDINALITY AS e(type, session_id, at, data, seq, n) ORDER BY n",
-                *(list(column) for column in zip(*(event.row() for event in found), strict=True)),
+                *(list(column) for column in zip(*found, strict=True)),
             )
         return value
 

@@ -12,12 +12,11 @@ from __future__ import annotations
 from typing import Any
 
 import asyncpg
-from vault.store.core.idempotency import Replayed
+from vault.store.core.idempotency import Replayed, recorded_text
 from vault.store.errors import IdempotencyMismatch
 from vault.store.interface import IdempotencyClaim
 
 from vault import clock, jsonutil
-from vault.converter import unstructure
 
 
 async def claim(conn: asyncpg.Connection, claim: IdempotencyClaim) -> Replayed | None:
@@ -47,5 +46,5 @@ async def record(conn: asyncpg.Connection, claim: IdempotencyClaim, result: Any)
     await conn.execute(
         "UPDATE idempotency_keys SET response = $2 WHERE key = $1",
         claim.key,
-        jsonutil.dumps_text(unstructure(result)),
+        recorded_text(result),
     )

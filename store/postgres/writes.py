@@ -24,7 +24,7 @@ from vault.store.postgres.locks import SCOPED_STATE_NAMESPACE
 from vault import clock
 from vault.jsonutil import off_loop
 from vault.merge_patch import apply_merge_patch
-from vault.models import Artifact, CacheEntry, Message, Metric, ScopedState, Session, State
+from vault.models import Artifact, CacheEntry, Metric, ScopedState, Session, State
 
 # The state's row form once deleted.
 EMPTY = OFF.pack("state", "{}")
@@ -89,7 +89,7 @@ async def delete_session(conn: asyncpg.Connection, command: commands.DeleteSessi
 # -- history
 
 
-async def add_messages(conn: asyncpg.Connection, command: commands.AddMessages) -> list[Message]:
+async def add_messages(conn: asyncpg.Connection, command: commands.AddMessages) -> records.Appended:
     session_id, count = command.session_id, len(command.messages)
     # Claims the seq numbers and counts the messages in one round trip. The
     # update's row lock makes appends to one session take turns, on every
@@ -111,7 +111,7 @@ async def add_messages(conn: asyncpg.Connection, command: commands.AddMessages) 
         records.message_rows(session_id, command.messages, first_seq, command.max_bytes),
     )
     await search.index_messages(conn, command.messages)
-    return records.messages_of(session_id, command.messages, first_seq)
+    return records.Appended(session_id, command.messages, first_seq)
 
 
 async def clear_history(conn: asyncpg.Connection, command: commands.ClearHistory) -> int:

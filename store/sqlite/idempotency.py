@@ -5,12 +5,11 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
-from vault.store.core.idempotency import Replayed
+from vault.store.core.idempotency import Replayed, recorded_text
 from vault.store.errors import IdempotencyMismatch
 from vault.store.interface import IdempotencyClaim
 
 from vault import clock, jsonutil
-from vault.converter import unstructure
 
 
 def lookup(conn: sqlite3.Connection, claim: IdempotencyClaim) -> Replayed | None:
@@ -25,5 +24,5 @@ def lookup(conn: sqlite3.Connection, claim: IdempotencyClaim) -> Replayed | None
 def record(conn: sqlite3.Connection, claim: IdempotencyClaim, result: Any) -> None:
     conn.execute(
         "INSERT INTO idempotency_keys (key, fingerprint, response, created_at) VALUES (?, ?, ?, ?)",
-        (claim.key, claim.fingerprint, jsonutil.dumps_text(unstructure(result)), clock.now_text()),
+        (claim.key, claim.fingerprint, recorded_text(result), clock.now_text()),
     )

@@ -16,7 +16,7 @@ from vault.store.sqlite import search
 
 from vault import clock
 from vault.merge_patch import apply_merge_patch
-from vault.models import Artifact, CacheEntry, Message, Metric, ScopedState, Session, State
+from vault.models import Artifact, CacheEntry, Metric, ScopedState, Session, State
 
 # The state's row form once deleted.
 EMPTY = OFF.pack("state", "{}")
@@ -76,7 +76,7 @@ def delete_session(conn: sqlite3.Connection, command: commands.DeleteSession) ->
 # -- history
 
 
-def add_messages(conn: sqlite3.Connection, command: commands.AddMessages) -> list[Message]:
+def add_messages(conn: sqlite3.Connection, command: commands.AddMessages) -> records.Appended:
     session_id, count, now = command.session_id, len(command.messages), command.now
     # Claim the seq numbers and count the messages in one statement; the
     # command's savepoint undoes it if an insert below fails.
@@ -93,7 +93,7 @@ def add_messages(conn: sqlite3.Connection, command: commands.AddMessages) -> lis
         records.message_rows(session_id, command.messages, first_seq, command.max_bytes),
     )
     search.index_messages(conn, command.messages)
-    return records.messages_of(session_id, command.messages, first_seq)
+    return records.Appended(session_id, command.messages, first_seq)
 
 
 def clear_history(conn: sqlite3.Connection, command: commands.ClearHistory) -> int:

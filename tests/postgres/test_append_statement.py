@@ -50,7 +50,7 @@ async def test_the_rows_are_those_the_transactional_path_writes(database_url, tm
         assert all((m.tail.frame is not None) == packed for m in prepared)
 
         command = AddMessages(session.id, prepared, clock.now_text())
-        added = await appends.add_messages(conn, command, appends.heads_within_limit(command))
+        added = (await appends.add_messages(conn, command, appends.heads_within_limit(command))).messages()
 
         seqs = list(range(2, 2 + len(prepared)))
         assert [m.seq for m in added] == seqs

@@ -1,0 +1,76 @@
+"""Stored JSON is the standard encoder's text, whichever encoder makes it (vault.jsonutil.dumps_text).
+
+orjson writes documents without floats; the standard encoder writes the rest
+and whatever orjson refuses. What is stored must not depend on which did:
+the same bytes, and the same refusals (NaN, lone surrogates).
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from tests.test_json_parsing import json_values
+from vault import jsonutil
+
+STANDARD = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+
+plain_values = st.recursive(
+    st.none() | st.booleans() | st.integers(min_value=-(2**70), max_value=2**70) | st.text(),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4),
+    max_leaves=20,
+)
+
+
+@given(plain_values)
+def test_a_document_without_floats_is_stored_as_the_standard_encoder_writes_it(value):
+    assert jsonutil.dumps_text(value) == STANDARD.encode(value)
+
+
+@given(json_values)
+def test_any_document_is_stored_as_the_standard_encoder_writes_it(value):
+    assert jsonutil.dumps_text(value) == STANDARD.encode(value)
+
+
+def test_every_character_is_written_as_the_standard_encoder_writes_it():
+    text = "".join(chr(code) for code in range(0x110000) if not 0xD800 <= code < 0xE000)
+    assert jsonutil.dumps_text({"content": text}) == STANDARD.encode({"content": text})
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        {"n": 1e-07, "m": 1e16, "k": -0.0},  # forms orjson writes differently (1e-7, 1e16)
+        {"id": 2**64, "low": -(2**63) - 1},  # beyond what orjson writes
+        {1: "a", None: "b", 2.5: "c"},  # keys the standard encoder turns into strings
+        [(1, 2), "tuple"],
+    ],
+)
+def test_what_orjson_would_write_otherwise_is_left_to_the_standard_encoder(value):
+    assert jsonutil.dumps_text(value) == STANDARD.encode(value)
+
+
+class Colour(enum.StrEnum):
+    RED = "red"
+
+
+def test_subclasses_are_left_to_the_standard_encoder():
+    assert jsonutil.dumps_text({"colour": Colour.RED}) == STANDARD.encode({"colour": Colour.RED})
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), {"deep": [1, {"x": float("-inf")}]}])
+def test_values_json_cannot_hold_are_refused(value):
+    with pytest.raises(ValueError):
+        jsonutil.dumps_text(value)
+
+
+def test_a_lone_surrogate_is_kept_for_the_utf8_check_to_refuse():
+    # The standard encoder passes it through; storing it then fails on UTF-8 (records.storable_text).
+    text = jsonutil.dumps_text({"content": "\ud800"})
+    assert text == STANDARD.encode({"content": "\ud800"})
+    with pytest.raises(UnicodeEncodeError):
+        text.encode("utf-8")
