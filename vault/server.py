@@ -30,7 +30,7 @@ from aiohttp.http_exceptions import (
     LineTooLong,
 )
 
-from vault import jsonutil, logs
+from vault import collector, jsonutil, logs
 from vault.appkeys import STOP_DEADLINE
 
 log = logging.getLogger("vault")
@@ -106,6 +106,7 @@ async def _serve(runner: VaultRunner, host: str, port: int, on_listening: Callab
     flushing = asyncio.get_running_loop().create_task(_flush_access_lines())
     try:
         await web.TCPSite(runner, host, port).start()
+        collector.freeze_startup()
         on_listening()
         await asyncio.Event().wait()  # until SIGTERM or SIGINT raise GracefulExit
     finally:
@@ -151,6 +152,7 @@ def run(
     """
     # Requests in flight get half the bound, so the queue they filled has the rest to drain.
     runner = VaultRunner(app, handle_signals=True, access_log=None, shutdown_timeout=shutdown_timeout / 2)
+    collector.tune()
     loop = new_event_loop(event_loop)
     asyncio.set_event_loop(loop)
     main = loop.create_task(_serve(runner, host, port, on_listening))

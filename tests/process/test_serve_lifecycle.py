@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import signal
 import socket
 import sqlite3
@@ -10,6 +11,8 @@ import subprocess
 import sys
 
 import pytest
+
+from vault import collector
 
 pytestmark = pytest.mark.slow
 
@@ -31,6 +34,22 @@ async def test_start_and_stop_are_logged_in_order(vault_process):
     assert listening < stopping < stopped
     # APScheduler's own INFO lines (each job added, the start) stay out at the default level.
     assert "apscheduler" not in _log(vault)
+
+
+# Rule: the served process collects garbage rarely and without startup's objects (vault.collector), and says so.
+async def test_the_collector_is_set_for_serving_before_listening(vault_process):
+    vault = vault_process()
+    await vault.start()
+    lines = _log(vault).splitlines()
+    assert vault.terminate() == 0
+    tuned = next(i for i, line in enumerate(lines) if "garbage collector: young collections every" in line)
+    listening = next(i for i, line in enumerate(lines) if "listening on" in line)
+    assert tuned < listening
+    match = re.search(r"every (\d+) allocations; (\d+) objects of startup frozen", lines[tuned])
+    assert match is not None, lines[tuned]
+    assert int(match[1]) == collector.YOUNG_THRESHOLD
+    # The modules, the app and its routes at least: tens of thousands of objects.
+    assert int(match[2]) > 10_000
 
 
 # Rule: a port that cannot be bound is one clear line and a non-zero exit, with no "listening" before it.
