@@ -25,7 +25,7 @@ import logging
 
 log = logging.getLogger("vault")
 
-YOUNG_THRESHOLD = 10_000
+YOUNG_THRESHOLD = 50_000
 
 
 def tune() -> None:
