@@ -46,6 +46,22 @@ def connect_args(path: str) -> dict[str, Any]:
     return {"database": f"{Path(path).resolve().as_uri()}?mode=ro&immutable=1", "uri": True}
 
 
+class WriterConnection(sqlite3.Connection):
+    """The writer's connection: it holds single messages' search words until its commands are done.
+
+    FTS5 writes the rows it holds in memory out as a new segment at every
+    SAVEPOINT, and the writer opens one per command: filed inside their
+    commands, a batch of 30 single appends made 30 one-row segments, and
+    merging them cost more than the rest of the append
+    (vault.store.sqlite.search.file_deferred_words).
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # (words, message id) of the open transaction's single appends.
+        self.deferred_words: list[tuple[str, str]] = []
+
+
 async def open_writer(
     path: str,
     synchronous: str,
@@ -54,7 +70,7 @@ async def open_writer(
 ) -> aiosqlite.Connection:
     await asyncio.to_thread(_open_once, path)
     target = connect_args(path)
-    conn = await aiosqlite.connect(**target, isolation_level=None)
+    conn = await aiosqlite.connect(**target, isolation_level=None, factory=WriterConnection)
     try:
         read_only = target.get("uri", False)
         await run_on_thread(

@@ -50,11 +50,15 @@ def index_messages(conn: sqlite3.Connection, messages: Sequence[PreparedMessage]
     both ends are checked, and otherwise each rowid is looked up by id.
     """
     if len(messages) == 1:
+        if not messages[0].words:
+            return
+        deferred = getattr(conn, "deferred_words", None)
+        if deferred is not None:
+            # The writer's connection files them once its commands are done (file_deferred_words).
+            deferred.append((messages[0].words, messages[0].id))
+            return
         # One row: its rowid is the connection's last insert, read by the statement itself.
-        if messages[0].words:
-            conn.execute(
-                "INSERT INTO message_search (rowid, words) VALUES (last_insert_rowid(), ?)", (messages[0].words,)
-            )
+        conn.execute("INSERT INTO message_search (rowid, words) VALUES (last_insert_rowid(), ?)", (messages[0].words,))
         return
     last = conn.execute("SELECT last_insert_rowid()").fetchone()[0]
     first = last - len(messages) + 1
@@ -64,6 +68,24 @@ def index_messages(conn: sqlite3.Connection, messages: Sequence[PreparedMessage]
         return
     looked_up = [(message.words, message.id) for message in messages if message.words]
     conn.executemany("INSERT INTO message_search (rowid, words) SELECT rowid, ? FROM messages WHERE id = ?", looked_up)
+
+
+def file_deferred_words(conn: sqlite3.Connection) -> None:
+    """File the words single appends left on the writer's connection (WriterConnection), in the same transaction.
+
+    After the last command's RELEASE, so FTS5 writes them as one segment. Each
+    message is found by its id: one whose command was rolled back, or that a
+    later command of the batch deleted, is not there and gets no row.
+    """
+    deferred = getattr(conn, "deferred_words", None)
+    if not deferred:
+        return
+    try:
+        conn.executemany(
+            "INSERT INTO message_search (rowid, words) SELECT rowid, ? FROM messages WHERE id = ?", deferred
+        )
+    finally:
+        deferred.clear()
 
 
 def _id_at(conn: sqlite3.Connection, rowid: int) -> str | None:

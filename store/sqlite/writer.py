@@ -29,7 +29,7 @@ from attrs import define, field
 from vault.store import errors
 from vault.store.core.commands import Command
 from vault.store.interface import IdempotencyClaim
-from vault.store.sqlite import idempotency
+from vault.store.sqlite import idempotency, search
 from vault.store.sqlite.connection import run_on_thread, translate
 
 log = logging.getLogger(__name__)
@@ -291,9 +291,13 @@ def _run_batch(conn: sqlite3.Connection, batch: list[Queued], commit: bool) -> l
             else:
                 outcomes.append((True, value))
             conn.execute("RELEASE command")
+        search.file_deferred_words(conn)
         if commit:
             conn.execute("COMMIT")
     except BaseException:
+        deferred = getattr(conn, "deferred_words", None)
+        if deferred is not None:
+            deferred.clear()
         if conn.in_transaction:
             conn.execute("ROLLBACK")
         raise
