@@ -51,6 +51,7 @@ VAULT_MODULES = {
     "vault.__main__": "app",
     "vault.app": "app",
     "vault.cli": "app",
+    "vault.collector": "app",
     "vault.copying": "app",
     "vault.logs": "app",
     "vault.middleware": "app",
