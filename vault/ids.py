@@ -14,39 +14,14 @@ import time
 _lock = threading.Lock()
 _last_micros = 0
 
-
-def _monotonic_micros() -> int:
-    global _last_micros
-    with _lock:
-        micros = time.time_ns() // 1000
-        if micros <= _last_micros:
-            micros = _last_micros + 1
-        _last_micros = micros
-        return micros
-
-
 # Random bytes are drawn from the OS in blocks: one system call per 800 ids.
 _RANDOM_BLOCK = 4000
 _random = b""
 _offset = 0
 
 
-def _random_hex() -> str:
-    global _random, _offset
-    with _lock:
-        if _offset + 5 > len(_random):
-            _random, _offset = secrets.token_bytes(_RANDOM_BLOCK), 0
-        chunk = _random[_offset : _offset + 5]
-        _offset += 5
-    return chunk.hex()
-
-
-def new_id(prefix: str) -> str:
-    return f"{prefix}{_monotonic_micros():014x}{_random_hex()}"
-
-
-def message_ids(count: int) -> list[str]:
-    """`count` message ids in the order made, with one hold of the lock (a batch append's)."""
+def new_ids(prefix: str, count: int) -> list[str]:
+    """`count` ids in the order made, with one hold of the lock (a batch append takes its ids so)."""
     global _last_micros, _random, _offset
     with _lock:
         first = max(time.time_ns() // 1000, _last_micros + 1)
@@ -55,7 +30,15 @@ def message_ids(count: int) -> list[str]:
             _random, _offset = secrets.token_bytes(max(_RANDOM_BLOCK, 5 * count)), 0
         chunk = _random[_offset : _offset + 5 * count].hex()
         _offset += 5 * count
-    return [f"msg_{first + index:014x}{chunk[10 * index : 10 * index + 10]}" for index in range(count)]
+    return [f"{prefix}{first + index:014x}{chunk[10 * index : 10 * index + 10]}" for index in range(count)]
+
+
+def new_id(prefix: str) -> str:
+    return new_ids(prefix, 1)[0]
+
+
+def message_ids(count: int) -> list[str]:
+    return new_ids("msg_", count)
 
 
 def session_id() -> str:

@@ -19,6 +19,7 @@ CorruptDocument, never a wrong answer or an allocation its header asks for.
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections.abc import Callable
 
@@ -92,24 +93,15 @@ class Codec:
 
     def pack(self, kind: str, text: str) -> Packed:
         """The row form of `text`: a frame when compression is on and the frame is smaller."""
-        return self.packer(kind)(text)
+        if not self.enabled:
+            return _unpacked(text)
+        return _packed(self._compressor(self.dictionaries.newest(kind)).compress, text)
 
     def packer(self, kind: str) -> Callable[[str], Packed]:
         """`pack` for many documents of a kind on this thread: the compressor is looked up once."""
         if not self.enabled:
             return _unpacked
-        compress = self._compressor(self.dictionaries.newest(kind)).compress
-
-        def pack(text: str) -> Packed:
-            raw = text.encode("utf-8")
-            if len(raw) < MIN_PACK_BYTES:
-                return Packed(text, None, len(raw))
-            frame = compress(raw)
-            if len(frame) >= len(raw):
-                return Packed(text, None, len(raw))
-            return Packed("", frame, len(raw))
-
-        return pack
+        return functools.partial(_packed, self._compressor(self.dictionaries.newest(kind)).compress)
 
     def _compressor(self, dict_id: int | None) -> zstd.ZstdCompressor:
         cache = self._contexts("compressors")
@@ -169,3 +161,13 @@ OFF = Codec(enabled=False)
 
 def _unpacked(text: str) -> Packed:
     return Packed(text, None, len(text.encode("utf-8")))
+
+
+def _packed(compress: Callable[[bytes], bytes], text: str) -> Packed:
+    raw = text.encode("utf-8")
+    if len(raw) < MIN_PACK_BYTES:
+        return Packed(text, None, len(raw))
+    frame = compress(raw)
+    if len(frame) >= len(raw):
+        return Packed(text, None, len(raw))
+    return Packed("", frame, len(raw))

@@ -88,6 +88,13 @@ def file_deferred_words(conn: sqlite3.Connection) -> None:
         deferred.clear()
 
 
+def drop_deferred_words(conn: sqlite3.Connection) -> None:
+    """Forget the words single appends left on the writer's connection (its transaction was rolled back)."""
+    deferred = getattr(conn, "deferred_words", None)
+    if deferred is not None:
+        deferred.clear()
+
+
 def _id_at(conn: sqlite3.Connection, rowid: int) -> str | None:
     found = conn.execute("SELECT id FROM messages WHERE rowid = ?", (rowid,)).fetchone()
     return None if found is None else found[0]

@@ -295,9 +295,7 @@ def _run_batch(conn: sqlite3.Connection, batch: list[Queued], commit: bool) -> l
         if commit:
             conn.execute("COMMIT")
     except BaseException:
-        deferred = getattr(conn, "deferred_words", None)
-        if deferred is not None:
-            deferred.clear()
+        search.drop_deferred_words(conn)
         if conn.in_transaction:
             conn.execute("ROLLBACK")
         raise
