@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 
-from vault.store.sqlite import SQLiteStore
+from vault.store.sqlite import SQLiteStore, search
 
 from tests import store_settings
 from tests.store.conftest import add_texts, new_session
@@ -46,6 +46,24 @@ async def test_single_appends_of_one_commit_are_each_found(tmp_path):
         for index in range(40):
             assert await contents(store, f"note{index}") == [f"note{index} shared"]
         assert len(await contents(store, "shared")) == 40
+        assert orphan_rows(path) == 0
+    finally:
+        await store.close()
+
+
+# Rule: when a commit's single appends are more than one lookup of rowids takes, every one of
+# them is still found, under its own message.
+async def test_single_appends_looked_up_in_several_parts_are_each_found(tmp_path, monkeypatch):
+    monkeypatch.setattr(search, "LOOKUP_CHUNK", 3)
+    store, path = await started(tmp_path)
+    try:
+        sessions = [await new_session(store) for _ in range(20)]
+        await asyncio.gather(*(add_texts(store, s.id, f"fig{i} orchard") for i, s in enumerate(sessions)))
+        assert store.write_stats.batch_sizes[-1] > 3  # one commit held more than one lookup's worth
+
+        for index in range(20):
+            assert await contents(store, f"fig{index}") == [f"fig{index} orchard"]
+        assert len(await contents(store, "orchard")) == 20
         assert orphan_rows(path) == 0
     finally:
         await store.close()
