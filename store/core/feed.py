@@ -137,6 +137,10 @@ class Feed:
     def wake(self, must_reach: str = START) -> None:
         if must_reach > self._must_reach:
             self._must_reach = must_reach
+        if self._idle and not self._subscribers and not self._waiters:
+            # No one to tell, and the reader knows it: it stays asleep (a turn of the loop per
+            # commit otherwise) until a subscriber or a long-polling reader arrives and wakes it.
+            return
         self._wake.set()
 
     @property

@@ -9,9 +9,11 @@ a connection within the pool timeout is refused too.
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
+from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import asyncpg
@@ -143,10 +145,23 @@ async def _undo_open_transaction(conn: asyncpg.Connection) -> None:
 
 
 class Pool:
-    """asyncpg's pool with a bound on waiters and a timeout to get a connection.
+    """asyncpg's pool behind a gate: callers served in order of arrival, a bound on waiters, a timeout.
 
     `min_size` 0 opens nothing at start (a replica that is down must not stop
     the service from starting); `init` runs on every new connection.
+
+    A connection taken from asyncpg's pool is kept here while it serves well:
+    going through asyncpg's acquire and release costs a task and a timer each
+    way, about as much CPU as the query itself. A use that ends cleanly puts
+    it back here (after a ROLLBACK if a transaction was left open); any other
+    end (an error, a cancellation, a connection closed or expired) returns it
+    to asyncpg's pool, whose release waits out a cancelled query and closes
+    a connection it cannot reset.
+
+    Callers are served in order of arrival. asyncpg's pool hands a connection
+    that comes back to whichever caller asks next, so under steady load some
+    callers waited seconds while others waited milliseconds; here a freed
+    connection (or a free place for one) goes to the oldest waiter.
     """
 
     def __init__(
@@ -167,8 +182,14 @@ class Pool:
         self._limit = size + queue_max
         self._pool: asyncpg.Pool | None = None
         self._callers = 0
-        # One turn per connection, handed out in order of arrival (see _turn).
-        self._turns = asyncio.Semaphore(size)
+        # Connections taken from asyncpg's pool: idle here, or in a caller's hands.
+        self._idle: collections.deque[asyncpg.Connection] = collections.deque()
+        self._taken = 0
+        # Each connection's generation when taken: expire() makes every older one go back to asyncpg.
+        self._generation = 0
+        self._born: dict[asyncpg.Connection, int] = {}
+        # Waiters, oldest first; each is granted a connection, or None: a free place to take one.
+        self._waiters: collections.deque[asyncio.Future] = collections.deque()
         self.waiting = 0
         self.closed = False
 
@@ -186,11 +207,18 @@ class Pool:
     async def expire(self) -> None:
         """Drop every open connection (idle ones now, busy ones when returned): the next
         caller connects afresh, which after a failover finds the new primary."""
-        if self._pool is not None:
-            await self._pool.expire_connections()
+        pool = self._pool
+        if pool is None:
+            return
+        self._generation += 1
+        await pool.expire_connections()
+        await self._let_go_idle(pool)
 
-    @contextlib.asynccontextmanager
-    async def connection(self) -> AsyncIterator[asyncpg.Connection]:
+    def connection(self) -> _Lease:
+        """`async with pool.connection() as conn`: a connection for this caller alone until the block ends."""
+        return _Lease(self)
+
+    async def _take(self) -> asyncpg.Connection:
         pool = self._pool
         if self.closed or pool is None:
             raise errors.StoreClosed("the store is closed")
@@ -198,67 +226,166 @@ class Pool:
             raise errors.StoreBusy("too many requests are waiting for a database connection")
         self._callers += 1
         try:
-            async with self._turn():
-                conn = await self._acquire(pool)
-                try:
-                    yield conn
-                finally:
-                    await _release(pool, conn)
-        finally:
+            # While anyone waits, a newcomer waits behind them (see _hand_on).
+            if not self._waiters:
+                if self._idle:
+                    return self._idle.pop()
+                if self._taken < self._size:
+                    self._taken += 1
+                    return await self._acquire(pool)
+            granted = await self._wait()
+            return granted if granted is not None else await self._acquire(pool)
+        except BaseException:
             self._callers -= 1
+            raise
 
-    @contextlib.asynccontextmanager
-    async def _turn(self) -> AsyncIterator[None]:
-        """Wait for a connection in order of arrival.
-
-        asyncpg's pool hands a connection that comes back to whichever caller
-        asks next (an asyncio.Queue): a caller arriving at that moment takes it,
-        and the one woken for it finds the queue empty and waits again at the
-        back. Under steady load some callers waited seconds that way while
-        others waited milliseconds. The semaphore hands each freed turn to the
-        oldest waiter, and at most `size` callers then ask the pool, which
-        always has a connection for them.
-        """
+    async def _wait(self) -> asyncpg.Connection | None:
+        loop = asyncio.get_running_loop()
+        granted = loop.create_future()
+        self._waiters.append(granted)
         self.waiting += 1
+        # A timer on the future itself, not asyncio.timeout: the future is then granted or
+        # timed out, never both, and waiting costs one timer.
+        deadline = loop.call_later(self._timeout, self._time_out, granted)
         try:
-            async with asyncio.timeout(self._timeout):
-                await self._turns.acquire()
-        except TimeoutError:
-            raise errors.StoreBusy("no database connection came free in time") from None
+            return await granted
+        except BaseException:
+            self._leave_line(granted)
+            raise
         finally:
+            deadline.cancel()
             self.waiting -= 1
-        try:
-            yield
-        finally:
-            self._turns.release()
+
+    def _time_out(self, granted: asyncio.Future) -> None:
+        if not granted.done():
+            granted.set_exception(errors.StoreBusy("no database connection came free in time"))
+
+    def _leave_line(self, granted: asyncio.Future) -> None:
+        """A waiter leaves the line without a connection (its time ran out, it was cancelled,
+        the pool closed); one granted to it at that very moment goes to the next in line."""
+        if granted.done() and not granted.cancelled() and granted.exception() is None:
+            conn = granted.result()
+            if conn is None:
+                self._place_freed()
+            else:
+                self._hand_on(conn)
+            return
+        granted.cancel()
+        with contextlib.suppress(ValueError):
+            self._waiters.remove(granted)
 
     async def _acquire(self, pool: asyncpg.Pool) -> asyncpg.Connection:
+        """A connection from asyncpg's pool, for a place already counted in `_taken`."""
         try:
-            return await pool.acquire(timeout=self._timeout)
-        except TimeoutError:
-            raise errors.StoreBusy("no database connection came free in time") from None
-        except CONNECTION_ERRORS as exc:
-            if self.closed:
-                raise errors.StoreClosed("the store is closed") from exc
-            # The server is gone or refusing (stopped, restarting, unreachable): the pool
-            # opens a fresh connection for the next caller, so this heals by itself.
-            raise translate(exc) from exc
+            conn = await pool.acquire(timeout=self._timeout)
+        except BaseException as exc:
+            self._place_freed()
+            if isinstance(exc, TimeoutError):
+                raise errors.StoreBusy("no database connection came free in time") from None
+            if isinstance(exc, CONNECTION_ERRORS):
+                if self.closed:
+                    raise errors.StoreClosed("the store is closed") from exc
+                # The server is gone or refusing (stopped, restarting, unreachable): the pool
+                # opens a fresh connection for the next caller, so this heals by itself.
+                raise translate(exc) from exc
+            raise
+        self._born[conn] = self._generation
+        return conn
+
+    async def _give_back(self, conn: asyncpg.Connection, clean: bool) -> None:
+        self._callers -= 1
+        if clean and not self.closed and self._born.get(conn) == self._generation and not conn.is_closed():
+            if not conn.is_in_transaction():
+                self._hand_on(conn)
+                return
+            # Only a caller cut off inside a transaction leaves one open.
+            try:
+                await conn.execute("ROLLBACK")
+            except CONNECTION_ERRORS as exc:
+                log.debug("a database connection could not roll back on its way back: %s", _first_line(exc))
+            except BaseException:
+                await self._let_go(conn)
+                raise
+            else:
+                self._hand_on(conn)
+                return
+        await self._let_go(conn)
+
+    async def _let_go(self, conn: asyncpg.Connection) -> None:
+        """Return a connection to asyncpg's pool, which resets or closes it; its place is freed."""
+        try:
+            self._born.pop(conn, None)
+            if self._pool is not None:
+                await _release(self._pool, conn)
+        finally:
+            self._place_freed()
+
+    async def _let_go_idle(self, pool: asyncpg.Pool) -> None:
+        idle, self._idle = list(self._idle), collections.deque()
+        for conn in idle:
+            await self._let_go(conn)
+
+    def _hand_on(self, conn: asyncpg.Connection) -> None:
+        """A connection free for the next caller: the oldest waiter's, or idle here."""
+        while self._waiters:
+            waiter = self._waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(conn)
+                return
+        self._idle.append(conn)
+
+    def _place_freed(self) -> None:
+        """A connection went back to asyncpg's pool: the oldest waiter may take one, or the place is free."""
+        while self._waiters:
+            waiter = self._waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(None)
+                return
+        self._taken -= 1
 
     def counts(self) -> dict[str, int]:
         """Connections in use and idle, callers waiting for one, and the most the pool opens."""
         pool = self._pool
         size = pool.get_size() if pool is not None else 0
-        idle = pool.get_idle_size() if pool is not None else 0
-        return {"in_use": size - idle, "idle": idle, "waiting": self.waiting, "max": self._size}
+        in_use = min(size, self._taken - len(self._idle))
+        return {"in_use": in_use, "idle": size - in_use, "waiting": self.waiting, "max": self._size}
 
     async def close(self, timeout: float = 30.0) -> None:
         """Take no more callers, let those holding a connection finish, then close."""
-        self.closed = True
-        if self._pool is None:
+        if self.closed:
             return
-        pool, self._pool = self._pool, None
+        self.closed = True
+        pool = self._pool
+        if pool is None:
+            return
+        while self._waiters:
+            waiter = self._waiters.popleft()
+            if not waiter.done():
+                waiter.set_exception(errors.StoreClosed("the store is closed"))
+        await self._let_go_idle(pool)
         try:
             await asyncio.wait_for(pool.close(), timeout)
         except TimeoutError:
             log.warning("database connections still busy after %.0fs at shutdown; closing them", timeout)
             pool.terminate()
+
+
+class _Lease:
+    """One use of a pooled connection (a class, not a generator: it runs for every query)."""
+
+    __slots__ = ("_conn", "_pool")
+
+    def __init__(self, pool: Pool) -> None:
+        self._pool = pool
+        self._conn: asyncpg.Connection | None = None
+
+    async def __aenter__(self) -> asyncpg.Connection:
+        self._conn = await self._pool._take()
+        return self._conn
+
+    async def __aexit__(self, kind: type[BaseException] | None, error: BaseException | None, trace: Any) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            # Only a use that ended without an error keeps its connection here; after any
+            # error asyncpg's release decides (a cancelled query, a broken connection).
+            await self._pool._give_back(conn, clean=kind is None)

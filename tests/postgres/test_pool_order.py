@@ -1,9 +1,12 @@
-"""Callers get a PostgreSQL connection in the order they asked for one (vault.store.postgres.connection.Pool)."""
+"""The PostgreSQL pool (vault.store.postgres.connection.Pool): callers in the order they asked,
+connections kept while they serve well and given back to asyncpg's pool when they may not."""
 
 from __future__ import annotations
 
 import asyncio
 
+import pytest
+from vault.store import errors
 from vault.store.postgres.connection import Pool
 
 
@@ -60,3 +63,126 @@ async def test_a_caller_that_gives_up_waiting_leaves_its_turn_to_the_next(databa
 async def _use(pool: Pool) -> None:
     async with pool.connection() as conn:
         await conn.fetchval("SELECT 1")
+
+
+async def _backend(pool: Pool) -> int:
+    async with pool.connection() as conn:
+        return await conn.fetchval("SELECT pg_backend_pid()")
+
+
+# Rule: a connection whose use ended cleanly serves the next caller as it is, without a reset.
+async def test_a_connection_that_served_well_serves_the_next_caller(database_url):
+    pool = Pool(database_url, size=1, timeout=5, queue_max=10, min_size=1)
+    await pool.open()
+    try:
+        first = await _backend(pool)
+        assert [await _backend(pool) for _ in range(5)] == [first] * 5
+        assert pool.counts() == {"in_use": 0, "idle": 1, "waiting": 0, "max": 1}
+    finally:
+        await pool.close()
+
+
+# Rule: a transaction left open is rolled back before the connection serves anyone else.
+async def test_a_transaction_left_open_is_rolled_back_before_the_next_caller(database_url):
+    pool = Pool(database_url, size=1, timeout=5, queue_max=10, min_size=1)
+    await pool.open()
+    try:
+        async with pool.connection() as conn:
+            await conn.execute("BEGIN")
+            await conn.execute("CREATE TEMP TABLE left_open (n int)")
+        async with pool.connection() as conn:
+            assert not conn.is_in_transaction()
+            assert await conn.fetchval("SELECT to_regclass('pg_temp.left_open')") is None
+    finally:
+        await pool.close()
+
+
+# Rule: after a use that ended in an error, the connection goes back to asyncpg's pool (which
+# resets it) and the place it held is free again: the pool goes on serving its full size.
+async def test_a_use_that_failed_frees_its_place(database_url):
+    pool = Pool(database_url, size=2, timeout=2, queue_max=10, min_size=0)
+    await pool.open()
+    try:
+        for _ in range(5):
+            with pytest.raises(RuntimeError):
+                async with pool.connection() as conn:
+                    await conn.fetchval("SELECT 1")
+                    raise RuntimeError("the caller's own failure")
+        assert pool.counts()["in_use"] == 0
+        both_held = asyncio.Event()
+        held = 0
+
+        async def hold() -> None:
+            nonlocal held
+            async with pool.connection():
+                held += 1
+                if held == 2:
+                    both_held.set()
+                await both_held.wait()
+
+        await asyncio.wait_for(asyncio.gather(hold(), hold()), 5)
+    finally:
+        await pool.close()
+
+
+# Rule: a caller cancelled in the middle of a query loses nothing: its connection is not handed
+# to anyone with the query still running, and the pool serves its full size afterwards.
+async def test_callers_cancelled_in_a_query_leave_the_pool_whole(database_url):
+    pool = Pool(database_url, size=2, timeout=5, queue_max=10, min_size=0)
+    await pool.open()
+    try:
+        for _ in range(4):
+
+            async def sleeper() -> None:
+                async with pool.connection() as conn:
+                    await conn.execute("SELECT pg_sleep(5)")
+
+            task = asyncio.create_task(sleeper())
+            await asyncio.sleep(0.1)
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+        answers = await asyncio.wait_for(asyncio.gather(*(_backend(pool) for _ in range(6))), 5)
+        assert len(answers) == 6
+        assert pool.counts()["in_use"] == 0
+    finally:
+        await pool.close()
+
+
+# Rule: expire() closes idle connections at once and a busy one when it comes back: every later
+# caller gets a new one (after a failover, one to the new primary).
+async def test_expired_connections_are_not_used_again(database_url):
+    pool = Pool(database_url, size=2, timeout=5, queue_max=10, min_size=0)
+    await pool.open()
+    try:
+        idle = await _backend(pool)
+        async with pool.connection() as busy_conn:
+            busy = await busy_conn.fetchval("SELECT pg_backend_pid()")
+            await pool.expire()
+        later = {await _backend(pool) for _ in range(4)}
+        assert idle not in later and busy not in later
+    finally:
+        await pool.close()
+
+
+# Rule: callers waiting when the pool closes are told at once that the store is closed.
+async def test_waiters_hear_of_the_close(database_url):
+    pool = Pool(database_url, size=1, timeout=10, queue_max=10, min_size=1)
+    await pool.open()
+    holding = asyncio.Event()
+
+    async def hold() -> None:
+        async with pool.connection():
+            holding.set()
+            await asyncio.sleep(0.3)
+
+    holder = asyncio.create_task(hold())
+    await holding.wait()
+    waiter = asyncio.create_task(_use(pool))
+    await asyncio.sleep(0.05)
+    await pool.close()
+    with pytest.raises(errors.StoreClosed):
+        await waiter
+    await holder
+    with pytest.raises(errors.StoreClosed):
+        await _use(pool)
