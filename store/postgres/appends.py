@@ -26,6 +26,7 @@ from attrs import frozen
 from vault.store.core import bodies, commands, records
 from vault.store.core.events import MESSAGE_CREATED
 from vault.store.errors import NotFound
+from vault.store.postgres import events
 
 # The most digits a seq can have (a bigint): what bounds a body's size before its seq is known.
 MAX_SEQ_DIGITS = 19
@@ -49,8 +50,9 @@ WITH claimed AS (
 ), recorded AS (
     INSERT INTO events (type, session_id, at, data, message_seq)
     SELECT '{MESSAGE_CREATED}', $3, $2, NULL, seq FROM added ORDER BY seq
+    RETURNING id
 )
-SELECT before FROM claimed
+SELECT before, (SELECT max(id) FROM recorded) FROM claimed
 """
 
 
@@ -78,7 +80,7 @@ async def add_messages(conn: asyncpg.Connection, command: commands.AddMessages, 
     """The append, on a connection outside any transaction block; NotFound if the session is gone."""
     session_id, messages = command.session_id, command.messages
     indexed = [message for message in messages if message.words]
-    before = await conn.fetchval(
+    claimed = await conn.fetchrow(
         APPEND,
         len(messages),
         command.now,
@@ -93,6 +95,8 @@ async def add_messages(conn: asyncpg.Connection, command: commands.AddMessages, 
         [message.id for message in indexed],
         [message.words for message in indexed],
     )
-    if before is None:
+    if claimed is None:
         raise NotFound("session", session_id)
+    before, newest_event = claimed
+    events.took(newest_event)
     return records.Appended(session_id, messages, before + 1)

@@ -23,16 +23,24 @@ This module does the second, which costs a write nothing but its insert:
   appear below anything it has delivered.
 
 A transaction that stays open holds back the events after it until it ends
-(it cannot lose them). Each writing transaction sends one NOTIFY at COMMIT
-(a statement trigger: no extra round trip) with the last id it took; the
-feed keeps reading until it has passed every id it heard of.
+(it cannot lose them). Each write notes the newest id its transaction took
+(`noting_ids`); after COMMIT the instance wakes its own feed with it and
+tells the others with a NOTIFY of its own (vault.store.postgres.listener),
+and a feed keeps reading until it has passed every id it heard of.
+
+Not a NOTIFY inside the writing transaction (a trigger did that before
+migration 11): PostgreSQL serializes the commits of every transaction that
+notifies under one lock held through its WAL flush, so each write waited
+for the previous one's fsync, the very thing the horizon above avoids.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextvars import ContextVar
 from typing import Any
 
 import asyncpg
@@ -51,6 +59,35 @@ def mark_of_notice(payload: str) -> str:
     return event_id(int(payload))
 
 
+@define
+class TakenIds:
+    """The newest event id one attempt of a write took; 0: none."""
+
+    newest: int = 0
+
+
+# The write running in this task (PostgresStore._write sets it around each attempt).
+_TAKING: ContextVar[TakenIds | None] = ContextVar("vault_event_ids_taken", default=None)
+
+
+@contextlib.contextmanager
+def noting_ids() -> Iterator[TakenIds]:
+    """Note the event ids the statements run inside take, for the NOTIFY after COMMIT."""
+    taken = TakenIds()
+    token = _TAKING.set(taken)
+    try:
+        yield taken
+    finally:
+        _TAKING.reset(token)
+
+
+def took(newest: int | None) -> None:
+    """An insert into events of the write running now took ids up to `newest` (None: none)."""
+    taken = _TAKING.get()
+    if taken is not None and newest is not None and newest > taken.newest:
+        taken.newest = newest
+
+
 def record(operation: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
     """`operation`, then the insert of its events: the transaction's last statement, after its locks."""
 
@@ -58,17 +95,24 @@ def record(operation: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[
         value = await operation(conn, command)
         found = [row for event in events_of(command, value) for row in event.rows()]
         if len(found) == 1:
-            await conn.execute(
-                "INSERT INTO events (type, session_id, at, data, message_seq) VALUES ($1, $2, $3, $4, $5)",
-                *found[0],
+            took(
+                await conn.fetchval(
+                    "INSERT INTO events (type, session_id, at, data, message_seq) VALUES ($1, $2, $3, $4, $5)"
+                    " RETURNING id",
+                    *found[0],
+                )
             )
         elif found:
-            # One statement for a batch of messages: one round trip, one trigger run, ids in order.
-            await conn.execute(
-                "INSERT INTO events (type, session_id, at, data, message_seq) SELECT type, session_id, at, data, seq"
-                " FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[])"
-                " WITH ORDINALITY AS e(type, session_id, at, data, seq, n) ORDER BY n",
-                *(list(column) for column in zip(*found, strict=True)),
+            # One statement for a batch of messages: one round trip, ids in order.
+            took(
+                await conn.fetchval(
+                    "WITH added AS (INSERT INTO events (type, session_id, at, data, message_seq)"
+                    " SELECT type, session_id, at, data, seq"
+                    " FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[])"
+                    " WITH ORDINALITY AS e(type, session_id, at, data, seq, n) ORDER BY n RETURNING id)"
+                    " SELECT max(id) FROM added",
+                    *(list(column) for column in zip(*found, strict=True)),
+                )
             )
         return value
 

@@ -300,6 +300,17 @@ MIGRATIONS: tuple[Migration, ...] = (
             " FOR EACH STATEMENT EXECUTE FUNCTION vault_events_notify()",
         ),
     ),
+    Migration(
+        11,
+        "the change feed's notification is sent after COMMIT by the instance that wrote, not by a trigger",
+        (
+            # PostgreSQL serializes the commits of notifying transactions under one lock held
+            # through the WAL flush: with the trigger, no two writes could share an fsync.
+            # The writing instance now notifies after its commit (vault.store.postgres.listener).
+            "DROP TRIGGER events_notify ON events",
+            "DROP FUNCTION vault_events_notify()",
+        ),
+    ),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version

@@ -23,7 +23,7 @@ from vault.store.cache_port import CacheStore
 from vault.store.core.commands import AddMessages, Command
 from vault.store.core.copies import Check
 from vault.store.core.events import EventFilter, FeedEvent
-from vault.store.core.feed_cursor import EventBounds
+from vault.store.core.feed_cursor import EventBounds, event_id
 from vault.store.core.sql_store import SqlStore
 from vault.store.interface import IdempotencyClaim
 from vault.store.positions import ReplicaStatus
@@ -198,11 +198,12 @@ class PostgresStore(SqlStore):
             for attempt in range(1, ATTEMPTS + 1):
                 started = time.perf_counter()
                 try:
-                    if heads is not None:
-                        value = await appends.add_messages(conn, command, heads)
-                    else:
-                        async with conn.transaction():
-                            value = await self._apply(conn, operation, command, claim)
+                    with events.noting_ids() as taken:
+                        if heads is not None:
+                            value = await appends.add_messages(conn, command, heads)
+                        else:
+                            async with conn.transaction():
+                                value = await self._apply(conn, operation, command, claim)
                     await self._note_commit(conn)
                 except errors.StoreError:
                     raise
@@ -226,8 +227,10 @@ class PostgresStore(SqlStore):
                     raise translate(exc) from exc
                 if self._observer is not None:
                     self._observer(1, time.perf_counter() - started)
-                # This instance's own writes need not wait for their NOTIFY to come round.
-                self.feed.wake()
+                if taken.newest:
+                    # This instance's own feed need not wait for the NOTIFY to come round.
+                    self.feed.wake(event_id(taken.newest))
+                    self._listener.announce(taken.newest)
                 return value
         raise AssertionError("unreachable")
 
