@@ -8,6 +8,8 @@ WAL flush included, under one lock).
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections.abc import AsyncIterator
 
 import asyncpg
 from vault.store.core.events import ANY
@@ -18,6 +20,32 @@ from vault.store.postgres.store import PostgresStore
 
 from tests.postgres.conftest import new_store
 from tests.store.conftest import add_texts, new_session
+
+
+@contextlib.asynccontextmanager
+async def store_and_ear(database_url, tmp_path) -> AsyncIterator[tuple[PostgresStore, list[str]]]:
+    """A started store, and the payloads of every notification on the feed's channel from now on."""
+    store = new_store(database_url, tmp_path)
+    await store.start()
+    heard: list[str] = []
+    ear = await asyncpg.connect(database_url)
+    await ear.add_listener(CHANNEL, lambda *args: heard.append(args[3]))
+    try:
+        yield store, heard
+    finally:
+        await ear.close()
+        await store.close()
+
+
+async def newest_heard(store: PostgresStore, heard: list[str]) -> str:
+    """The newest event kept, once a notification has named it (within 10 s)."""
+    newest = (await store.read_events("", 1000, ANY))[-1].id
+    for _ in range(200):
+        if heard and event_id(int(heard[-1])) == newest:
+            break
+        await asyncio.sleep(0.05)
+    assert heard and event_id(int(heard[-1])) == newest
+    return newest
 
 
 async def _started_pair(database_url, tmp_path) -> list[PostgresStore]:
@@ -57,26 +85,13 @@ async def test_a_write_reaches_the_other_instance_without_its_safety_poll(databa
 # Rule: each notification names an event id the write took, no later than its newest: a feed
 # that reads up to it has read the write. Many quick writes share notifications.
 async def test_notifications_name_the_newest_event_of_the_writes_they_tell_of(database_url, tmp_path):
-    store = new_store(database_url, tmp_path)
-    await store.start()
-    heard: list[str] = []
-    ear = await asyncpg.connect(database_url)
-    await ear.add_listener(CHANNEL, lambda *args: heard.append(args[3]))
-    try:
+    async with store_and_ear(database_url, tmp_path) as (store, heard):
         session = await new_session(store)
         for index in range(50):
             await add_texts(store, session.id, f"note {index}")
-        newest = (await store.read_events("", 1000, ANY))[-1].id
-        for _ in range(200):
-            if heard and event_id(int(heard[-1])) == newest:
-                break
-            await asyncio.sleep(0.02)
-        assert heard and event_id(int(heard[-1])) == newest
+        await newest_heard(store, heard)
         marks = [int(payload) for payload in heard]
         assert marks == sorted(marks)
-    finally:
-        await ear.close()
-        await store.close()
 
 
 # Rule: no trigger notifies inside a writing transaction (migration 11 dropped it).
@@ -100,23 +115,10 @@ async def test_no_writing_transaction_notifies(database_url, tmp_path):
 # NOTIFYs, the last of them naming the newest id.
 async def test_a_burst_of_commits_is_told_by_few_notifications(database_url, tmp_path, monkeypatch):
     monkeypatch.setattr(listener, "NOTICE_GAP_SECONDS", 0.2)
-    store = new_store(database_url, tmp_path)
-    await store.start()
-    heard: list[str] = []
-    ear = await asyncpg.connect(database_url)
-    await ear.add_listener(CHANNEL, lambda *args: heard.append(args[3]))
-    try:
+    async with store_and_ear(database_url, tmp_path) as (store, heard):
         session = await new_session(store)
         await asyncio.sleep(0.5)
         heard.clear()
         await asyncio.gather(*(add_texts(store, session.id, f"burst {index}") for index in range(40)))
-        newest = (await store.read_events("", 1000, ANY))[-1].id
-        for _ in range(100):
-            if heard and event_id(int(heard[-1])) == newest:
-                break
-            await asyncio.sleep(0.05)
-        assert heard and event_id(int(heard[-1])) == newest
+        await newest_heard(store, heard)
         assert len(heard) < 10
-    finally:
-        await ear.close()
-        await store.close()

@@ -4,6 +4,8 @@ connections kept while they serve well and given back to asyncpg's pool when the
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections.abc import AsyncIterator
 
 import pytest
 from vault.store import errors
@@ -65,6 +67,16 @@ async def _use(pool: Pool) -> None:
         await conn.fetchval("SELECT 1")
 
 
+@contextlib.asynccontextmanager
+async def opened(database_url: str, size: int, timeout: float = 5, min_size: int = 0) -> AsyncIterator[Pool]:
+    pool = Pool(database_url, size=size, timeout=timeout, queue_max=10, min_size=min_size)
+    await pool.open()
+    try:
+        yield pool
+    finally:
+        await pool.close()
+
+
 async def _backend(pool: Pool) -> int:
     async with pool.connection() as conn:
         return await conn.fetchval("SELECT pg_backend_pid()")
@@ -72,97 +84,82 @@ async def _backend(pool: Pool) -> int:
 
 # Rule: a connection whose use ended cleanly serves the next caller as it is, without a reset.
 async def test_a_connection_that_served_well_serves_the_next_caller(database_url):
-    pool = Pool(database_url, size=1, timeout=5, queue_max=10, min_size=1)
-    await pool.open()
-    try:
+    async with opened(database_url, size=1, min_size=1) as pool:
         first = await _backend(pool)
         assert [await _backend(pool) for _ in range(5)] == [first] * 5
         assert pool.counts() == {"in_use": 0, "idle": 1, "waiting": 0, "max": 1}
-    finally:
-        await pool.close()
 
 
 # Rule: a transaction left open is rolled back before the connection serves anyone else.
 async def test_a_transaction_left_open_is_rolled_back_before_the_next_caller(database_url):
-    pool = Pool(database_url, size=1, timeout=5, queue_max=10, min_size=1)
-    await pool.open()
-    try:
+    async with opened(database_url, size=1, min_size=1) as pool:
         async with pool.connection() as conn:
             await conn.execute("BEGIN")
             await conn.execute("CREATE TEMP TABLE left_open (n int)")
         async with pool.connection() as conn:
             assert not conn.is_in_transaction()
             assert await conn.fetchval("SELECT to_regclass('pg_temp.left_open')") is None
-    finally:
-        await pool.close()
+
+
+async def _whole(pool: Pool, size: int) -> None:
+    """`size` callers can hold a connection at once: no place of the pool was lost."""
+    all_held = asyncio.Event()
+    held = 0
+
+    async def hold() -> None:
+        nonlocal held
+        async with pool.connection():
+            held += 1
+            if held == size:
+                all_held.set()
+            await all_held.wait()
+
+    await asyncio.wait_for(asyncio.gather(*(hold() for _ in range(size))), 5)
+    assert pool.counts()["in_use"] == 0
 
 
 # Rule: after a use that ended in an error, the connection goes back to asyncpg's pool (which
 # resets it) and the place it held is free again: the pool goes on serving its full size.
 async def test_a_use_that_failed_frees_its_place(database_url):
-    pool = Pool(database_url, size=2, timeout=2, queue_max=10, min_size=0)
-    await pool.open()
-    try:
+    async with opened(database_url, size=2, timeout=2) as pool:
         for _ in range(5):
             with pytest.raises(RuntimeError):
                 async with pool.connection() as conn:
                     await conn.fetchval("SELECT 1")
                     raise RuntimeError("the caller's own failure")
-        assert pool.counts()["in_use"] == 0
-        both_held = asyncio.Event()
-        held = 0
-
-        async def hold() -> None:
-            nonlocal held
-            async with pool.connection():
-                held += 1
-                if held == 2:
-                    both_held.set()
-                await both_held.wait()
-
-        await asyncio.wait_for(asyncio.gather(hold(), hold()), 5)
-    finally:
-        await pool.close()
+        await _whole(pool, 2)
 
 
 # Rule: a caller cancelled in the middle of a query loses nothing: its connection is not handed
 # to anyone with the query still running, and the pool serves its full size afterwards.
 async def test_callers_cancelled_in_a_query_leave_the_pool_whole(database_url):
-    pool = Pool(database_url, size=2, timeout=5, queue_max=10, min_size=0)
-    await pool.open()
-    try:
+    async def sleeper(pool: Pool) -> None:
+        async with pool.connection() as conn:
+            await conn.execute("SELECT pg_sleep(5)")
+
+    async with opened(database_url, size=2) as pool:
         for _ in range(4):
-
-            async def sleeper() -> None:
-                async with pool.connection() as conn:
-                    await conn.execute("SELECT pg_sleep(5)")
-
-            task = asyncio.create_task(sleeper())
+            task = asyncio.create_task(sleeper(pool))
             await asyncio.sleep(0.1)
             task.cancel()
             with pytest.raises(asyncio.CancelledError):
                 await task
         answers = await asyncio.wait_for(asyncio.gather(*(_backend(pool) for _ in range(6))), 5)
         assert len(answers) == 6
-        assert pool.counts()["in_use"] == 0
-    finally:
-        await pool.close()
+        await _whole(pool, 2)
 
 
 # Rule: expire() closes idle connections at once and a busy one when it comes back: every later
 # caller gets a new one (after a failover, one to the new primary).
 async def test_expired_connections_are_not_used_again(database_url):
-    pool = Pool(database_url, size=2, timeout=5, queue_max=10, min_size=0)
-    await pool.open()
-    try:
+    async with opened(database_url, size=2) as pool:
         idle = await _backend(pool)
         async with pool.connection() as busy_conn:
             busy = await busy_conn.fetchval("SELECT pg_backend_pid()")
             await pool.expire()
         later = {await _backend(pool) for _ in range(4)}
         assert idle not in later and busy not in later
-    finally:
-        await pool.close()
+        await _whole(pool, 2)
 
 
 # Rule: callers waiting when the pool closes are told at once that the store is closed.
