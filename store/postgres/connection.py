@@ -120,6 +120,19 @@ def storable(text: str) -> bool:
 # ConnectionDoesNotExistError and a closed pool are InterfaceErrors; a query sent on a
 # connection whose server just went away can fail as an InternalClientError).
 CONNECTION_ERRORS = (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, asyncpg.InternalClientError)
+# Of those, what says the server (or the way to it) is gone rather than that a statement failed:
+# a write drops the pool's connections then, so new ones find the primary (after a failover, a
+# promoted standby). A statement's own error (bad data, a constraint) leaves them be.
+SERVER_GONE = (
+    OSError,
+    TimeoutError,
+    asyncpg.InterfaceError,
+    asyncpg.InternalClientError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.AdminShutdownError,
+    asyncpg.CrashShutdownError,
+    asyncpg.CannotConnectNowError,
+)
 
 
 async def _release(pool: asyncpg.Pool, conn: asyncpg.Connection) -> None:
@@ -154,9 +167,12 @@ class Pool:
     going through asyncpg's acquire and release costs a task and a timer each
     way, about as much CPU as the query itself. A use that ends cleanly puts
     it back here (after a ROLLBACK if a transaction was left open); any other
-    end (an error, a cancellation, a connection closed or expired) returns it
-    to asyncpg's pool, whose release waits out a cancelled query and closes
-    a connection it cannot reset.
+    end (an error, a cancellation, a connection closed or expired, the pool
+    closing) returns it to asyncpg's pool, whose release waits out a
+    cancelled query and closes a connection it cannot reset. Connections
+    returned without a caller waiting on them (expired, or idle at close)
+    are returned by a task of the pool's own, all at once, so that neither
+    a request nor a cancellation waits on, or cuts short, closing them.
 
     Callers are served in order of arrival. asyncpg's pool hands a connection
     that comes back to whichever caller asks next, so under steady load some
@@ -182,14 +198,16 @@ class Pool:
         self._limit = size + queue_max
         self._pool: asyncpg.Pool | None = None
         self._callers = 0
-        # Connections taken from asyncpg's pool: idle here, or in a caller's hands.
-        self._idle: collections.deque[asyncpg.Connection] = collections.deque()
+        # Places: connections taken from asyncpg's pool (idle here, in a caller's hands, or
+        # on their way back) and places granted to a waiter that is taking one.
         self._taken = 0
+        self._idle: collections.deque[asyncpg.Connection] = collections.deque()
         # Each connection's generation when taken: expire() makes every older one go back to asyncpg.
         self._generation = 0
         self._born: dict[asyncpg.Connection, int] = {}
         # Waiters, oldest first; each is granted a connection, or None: a free place to take one.
         self._waiters: collections.deque[asyncio.Future] = collections.deque()
+        self._returning: set[asyncio.Task] = set()
         self.waiting = 0
         self.closed = False
 
@@ -212,7 +230,13 @@ class Pool:
             return
         self._generation += 1
         await pool.expire_connections()
-        await self._let_go_idle(pool)
+        idle = self._take_all_idle()
+        for conn in idle:
+            # Idle, so no query is cut short: closed at once, not with a goodbye that a
+            # server gone silent would keep waiting the whole timeout for.
+            with contextlib.suppress(*CONNECTION_ERRORS):
+                conn.terminate()
+        self._return_soon(idle)
 
     def connection(self) -> _Lease:
         """`async with pool.connection() as conn`: a connection for this caller alone until the block ends."""
@@ -228,8 +252,11 @@ class Pool:
         try:
             # While anyone waits, a newcomer waits behind them (see _hand_on).
             if not self._waiters:
-                if self._idle:
-                    return self._idle.pop()
+                while self._idle:
+                    conn = self._idle.pop()
+                    if self._keeps(conn):
+                        return conn
+                    self._return_soon([conn])
                 if self._taken < self._size:
                     self._taken += 1
                     return await self._acquire(pool)
@@ -248,13 +275,18 @@ class Pool:
         # timed out, never both, and waiting costs one timer.
         deadline = loop.call_later(self._timeout, self._time_out, granted)
         try:
-            return await granted
+            conn = await granted
         except BaseException:
             self._leave_line(granted)
             raise
         finally:
             deadline.cancel()
             self.waiting -= 1
+        if conn is not None and not self._keeps(conn):
+            # Its server session ended (or it expired) on its way here: take a new one in its place.
+            self._return_soon([conn], keep_place=True)
+            return None
+        return conn
 
     def _time_out(self, granted: asyncio.Future) -> None:
         if not granted.done():
@@ -276,6 +308,7 @@ class Pool:
 
     async def _acquire(self, pool: asyncpg.Pool) -> asyncpg.Connection:
         """A connection from asyncpg's pool, for a place already counted in `_taken`."""
+        generation = self._generation
         try:
             conn = await pool.acquire(timeout=self._timeout)
         except BaseException as exc:
@@ -289,12 +322,13 @@ class Pool:
                 # opens a fresh connection for the next caller, so this heals by itself.
                 raise translate(exc) from exc
             raise
-        self._born[conn] = self._generation
+        # The generation before the wait: a connection acquired across an expire() is not kept.
+        self._born[conn] = generation
         return conn
 
     async def _give_back(self, conn: asyncpg.Connection, clean: bool) -> None:
         self._callers -= 1
-        if clean and not self.closed and self._born.get(conn) == self._generation and not conn.is_closed():
+        if clean and self._keeps(conn):
             if not conn.is_in_transaction():
                 self._hand_on(conn)
                 return
@@ -304,12 +338,22 @@ class Pool:
             except CONNECTION_ERRORS as exc:
                 log.debug("a database connection could not roll back on its way back: %s", _first_line(exc))
             except BaseException:
-                await self._let_go(conn)
+                self._return_soon([conn])
                 raise
             else:
                 self._hand_on(conn)
                 return
         await self._let_go(conn)
+
+    def _usable(self, conn: asyncpg.Connection) -> bool:
+        """Open and still ours: asyncpg takes a connection back by itself when its session ends."""
+        try:
+            return not conn.is_closed()
+        except asyncpg.InterfaceError:
+            return False
+
+    def _keeps(self, conn: asyncpg.Connection) -> bool:
+        return not self.closed and self._born.get(conn) == self._generation and self._usable(conn)
 
     async def _let_go(self, conn: asyncpg.Connection) -> None:
         """Return a connection to asyncpg's pool, which resets or closes it; its place is freed."""
@@ -320,13 +364,41 @@ class Pool:
         finally:
             self._place_freed()
 
-    async def _let_go_idle(self, pool: asyncpg.Pool) -> None:
+    def _return_soon(self, conns: list[asyncpg.Connection], keep_place: bool = False) -> None:
+        """Return connections to asyncpg's pool from a task of the pool's own, all at once.
+
+        Their places are freed as each is back (closing one whose server went
+        silent may take the whole timeout); with `keep_place`, the caller keeps
+        the one place and takes a new connection in it.
+        """
+        if not conns:
+            return
+
+        async def release(conn: asyncpg.Connection, free_place: bool) -> None:
+            try:
+                self._born.pop(conn, None)
+                if self._pool is not None:
+                    await _release(self._pool, conn)
+            finally:
+                if free_place:
+                    self._place_freed()
+
+        async def release_all() -> None:
+            await asyncio.gather(*(release(conn, not keep_place) for conn in conns))
+
+        task = asyncio.get_running_loop().create_task(release_all(), name="vault-pool-return")
+        self._returning.add(task)
+        task.add_done_callback(self._returning.discard)
+
+    def _take_all_idle(self) -> list[asyncpg.Connection]:
         idle, self._idle = list(self._idle), collections.deque()
-        for conn in idle:
-            await self._let_go(conn)
+        return idle
 
     def _hand_on(self, conn: asyncpg.Connection) -> None:
         """A connection free for the next caller: the oldest waiter's, or idle here."""
+        if not self._keeps(conn):
+            self._return_soon([conn])
+            return
         while self._waiters:
             waiter = self._waiters.popleft()
             if not waiter.done():
@@ -347,7 +419,7 @@ class Pool:
         """Connections in use and idle, callers waiting for one, and the most the pool opens."""
         pool = self._pool
         size = pool.get_size() if pool is not None else 0
-        in_use = min(size, self._taken - len(self._idle))
+        in_use = max(0, min(size, self._taken - len(self._idle)))
         return {"in_use": in_use, "idle": size - in_use, "waiting": self.waiting, "max": self._size}
 
     async def close(self, timeout: float = 30.0) -> None:
@@ -362,12 +434,14 @@ class Pool:
             waiter = self._waiters.popleft()
             if not waiter.done():
                 waiter.set_exception(errors.StoreClosed("the store is closed"))
-        await self._let_go_idle(pool)
+        self._return_soon(self._take_all_idle())
         try:
             await asyncio.wait_for(pool.close(), timeout)
         except TimeoutError:
             log.warning("database connections still busy after %.0fs at shutdown; closing them", timeout)
             pool.terminate()
+        for task in list(self._returning):
+            task.cancel()
 
 
 class _Lease:

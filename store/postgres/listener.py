@@ -107,7 +107,9 @@ class EventListener:
                 self._feed.wake()
                 await lost
                 log.warning("the change feed's LISTEN connection was lost; opening it again")
-            except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            except (*CONNECTION_ERRORS, TimeoutError) as exc:
+                # Whatever ended the connection (the server, its shutdown, a session killed while
+                # LISTEN was on its way), listening goes on with a new one.
                 log.warning("the change feed cannot LISTEN (%s); retrying", exc)
             finally:
                 self._conn = None

@@ -28,7 +28,15 @@ from vault.store.core.sql_store import SqlStore
 from vault.store.interface import IdempotencyClaim
 from vault.store.positions import ReplicaStatus
 from vault.store.postgres import appends, backup, blob_refs, events, idempotency, locks, migrations, reads
-from vault.store.postgres.connection import CONNECTION_ERRORS, Pool, primary_dsn, redact, storable, translate
+from vault.store.postgres.connection import (
+    CONNECTION_ERRORS,
+    SERVER_GONE,
+    Pool,
+    primary_dsn,
+    redact,
+    storable,
+    translate,
+)
 from vault.store.postgres.listener import EventListener
 from vault.store.postgres.operations import OPERATIONS
 from vault.store.postgres.replicas import Replica, ReplicaSet, ReplicaUnusable
@@ -218,9 +226,12 @@ class PostgresStore(SqlStore):
                     raise errors.StoreUnavailable(
                         "the database server no longer takes writes (a standby); looking for the primary"
                     ) from exc
-                except (*CONNECTION_ERRORS, TimeoutError) as exc:
+                except SERVER_GONE as exc:
                     # The primary may be gone for good: connect afresh, which finds a promoted one.
                     await self._pool.expire()
+                    raise translate(exc) from exc
+                except asyncpg.PostgresError as exc:
+                    # The statement failed (a value it cannot store, say); the connection is fine.
                     raise translate(exc) from exc
                 except Exception as exc:  # a bug or an unencodable value: this write fails, the store goes on
                     log.exception("write %s failed", type(command).__name__)

@@ -110,7 +110,7 @@ async def test_a_job_lock_dies_with_the_connection_that_held_it(two_stores, data
             async with two_stores[1].job_lock("sweep") as other:
                 assert other is False
             # The instance holding the lock dies; the server ends its session.
-            await admin.execute("SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory'")
+            await admin.execute(f"SELECT pg_terminate_backend(pid) FROM pg_locks WHERE {ADVISORY_HERE}")
             await wait_until_no_advisory_locks(admin)
 
             async with two_stores[1].job_lock("sweep") as after:
@@ -119,7 +119,11 @@ async def test_a_job_lock_dies_with_the_connection_that_held_it(two_stores, data
         await admin.close()
 
 
+# Advisory locks in this test's own database only: other databases of the server are none of its business.
+ADVISORY_HERE = "locktype = 'advisory' AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+
+
 async def wait_until_no_advisory_locks(conn: asyncpg.Connection) -> None:
     async with asyncio.timeout(10):
-        while await conn.fetchval("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'"):
+        while await conn.fetchval(f"SELECT count(*) FROM pg_locks WHERE {ADVISORY_HERE}"):
             await asyncio.sleep(0.02)

@@ -7,9 +7,13 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 
+import asyncpg
 import pytest
 from vault.store import errors
 from vault.store.postgres.connection import Pool
+
+from tests.postgres.conftest import new_store
+from tests.store.conftest import new_session
 
 
 async def test_a_freed_connection_goes_to_the_oldest_waiter_not_to_a_caller_arriving_then(database_url):
@@ -183,3 +187,66 @@ async def test_waiters_hear_of_the_close(database_url):
     await holder
     with pytest.raises(errors.StoreClosed):
         await _use(pool)
+
+
+# Rule: a connection whose server session ended while it sat idle is never handed out: the next
+# callers get working connections (asyncpg has already taken the dead one back).
+async def test_connections_that_died_idle_are_not_handed_out(database_url):
+    async with opened(database_url, size=3) as pool:
+        holders = [pool.connection() for _ in range(3)]
+        pids = [await (await holder.__aenter__()).fetchval("SELECT pg_backend_pid()") for holder in holders]
+        for holder in holders:
+            await holder.__aexit__(None, None, None)
+        admin = await asyncpg.connect(database_url)
+        try:
+            await admin.execute("SELECT pg_terminate_backend(pid) FROM unnest($1::int[]) AS pid", pids)
+        finally:
+            await admin.close()
+        await asyncio.sleep(0.2)
+        answers = [await _backend(pool) for _ in range(5)]
+        assert not set(answers) & set(pids)
+        await _whole(pool, 3)
+
+
+# Rule: an expire() cut short by its caller's cancellation loses no place: the pool still serves
+# its full size, on new connections.
+async def test_a_cancelled_expire_loses_no_place(database_url):
+    async with opened(database_url, size=3) as pool:
+        await _whole(pool, 3)
+        expiring = asyncio.create_task(pool.expire())
+        await asyncio.sleep(0)
+        expiring.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await expiring
+        await _whole(pool, 3)
+
+
+# Rule: a connection granted to a waiter that is cancelled as the pool closes is not parked: the
+# close does not wait out its timeout for it.
+async def test_a_grant_to_a_waiter_cancelled_at_close_is_not_kept(database_url):
+    pool = Pool(database_url, size=1, timeout=5, queue_max=10, min_size=0)
+    await pool.open()
+    lease = pool.connection()
+    await lease.__aenter__()
+    waiter = asyncio.create_task(_use(pool))
+    await asyncio.sleep(0.05)
+    closing = asyncio.create_task(pool.close(timeout=30))
+    await lease.__aexit__(None, None, None)  # grants the waiter the connection...
+    waiter.cancel()  # ...which is cancelled in the same turn of the loop
+    await asyncio.wait_for(asyncio.gather(closing, waiter, return_exceptions=True), 5)
+    assert pool.counts()["in_use"] == 0
+
+
+# Rule: a statement's own error (a value PostgreSQL text cannot hold) leaves the pool's connections
+# be; only a server gone drops them.
+async def test_a_bad_value_does_not_drop_the_pools_connections(database_url, tmp_path):
+    store = new_store(database_url, tmp_path)
+    await store.start()
+    try:
+        before = {await _backend(store._pool) for _ in range(3)}
+        with pytest.raises(errors.InvalidReference):
+            await new_session(store, agent_name="a\x00b")
+        after = {await _backend(store._pool) for _ in range(3)}
+        assert before & after
+    finally:
+        await store.close()
