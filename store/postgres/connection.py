@@ -330,7 +330,7 @@ class Pool:
         self._callers -= 1
         if clean and self._keeps(conn):
             if not conn.is_in_transaction():
-                self._hand_on(conn)
+                self._offer(conn)  # just checked: the common case costs one check
                 return
             # Only a caller cut off inside a transaction leaves one open.
             try:
@@ -341,9 +341,9 @@ class Pool:
                 self._return_soon([conn])
                 raise
             else:
-                self._hand_on(conn)
+                self._hand_on(conn)  # checked again: the pool may have closed or expired meanwhile
                 return
-        await self._let_go(conn)
+        await self._back_to_asyncpg(conn)
 
     def _usable(self, conn: asyncpg.Connection) -> bool:
         """Open and still ours: asyncpg takes a connection back by itself when its session ends."""
@@ -355,14 +355,15 @@ class Pool:
     def _keeps(self, conn: asyncpg.Connection) -> bool:
         return not self.closed and self._born.get(conn) == self._generation and self._usable(conn)
 
-    async def _let_go(self, conn: asyncpg.Connection) -> None:
-        """Return a connection to asyncpg's pool, which resets or closes it; its place is freed."""
+    async def _back_to_asyncpg(self, conn: asyncpg.Connection, free_place: bool = True) -> None:
+        """Return a connection to asyncpg's pool, which resets or closes it; then its place is freed."""
         try:
             self._born.pop(conn, None)
             if self._pool is not None:
                 await _release(self._pool, conn)
         finally:
-            self._place_freed()
+            if free_place:
+                self._place_freed()
 
     def _return_soon(self, conns: list[asyncpg.Connection], keep_place: bool = False) -> None:
         """Return connections to asyncpg's pool from a task of the pool's own, all at once.
@@ -374,17 +375,8 @@ class Pool:
         if not conns:
             return
 
-        async def release(conn: asyncpg.Connection, free_place: bool) -> None:
-            try:
-                self._born.pop(conn, None)
-                if self._pool is not None:
-                    await _release(self._pool, conn)
-            finally:
-                if free_place:
-                    self._place_freed()
-
         async def release_all() -> None:
-            await asyncio.gather(*(release(conn, not keep_place) for conn in conns))
+            await asyncio.gather(*(self._back_to_asyncpg(conn, not keep_place) for conn in conns))
 
         task = asyncio.get_running_loop().create_task(release_all(), name="vault-pool-return")
         self._returning.add(task)
@@ -395,10 +387,14 @@ class Pool:
         return idle
 
     def _hand_on(self, conn: asyncpg.Connection) -> None:
-        """A connection free for the next caller: the oldest waiter's, or idle here."""
-        if not self._keeps(conn):
+        """A connection free for the next caller, if the pool still keeps it (see _offer)."""
+        if self._keeps(conn):
+            self._offer(conn)
+        else:
             self._return_soon([conn])
-            return
+
+    def _offer(self, conn: asyncpg.Connection) -> None:
+        """A connection the pool keeps, free for the next caller: the oldest waiter's, or idle here."""
         while self._waiters:
             waiter = self._waiters.popleft()
             if not waiter.done():
