@@ -185,6 +185,11 @@ def test_links_are_real_addresses_and_back_works(page, seeded):
     page.goto(page.base + "/ui/sessions")
     page.get_by_role("link", name="research_orchestrator").first.click()
     expect(page).to_have_url(f"{page.base}/ui/sessions/{seeded.conversation}")
+    # Bringing the tabs into view brings the older messages' loader with them, and
+    # those messages go in above the reader's place, moving the tabs up: a click
+    # aimed while they load could land on a message. Click once they are in.
+    page.get_by_role("navigation", name="Session views").scroll_into_view_if_needed()
+    expect(page.get_by_text("The start of the conversation.")).to_be_attached()
     page.get_by_role("link", name="State").click()
     expect(page).to_have_url(f"{page.base}/ui/sessions/{seeded.conversation}/state")
     page.go_back()
