@@ -10,7 +10,7 @@ from __future__ import annotations
 import enum
 from typing import Any, Literal, NewType
 
-from attrs import Factory, frozen
+from attrs import Factory, define, frozen
 
 from vault.models import Role, SessionStatus
 
@@ -96,7 +96,8 @@ class NewMessage:
     metadata: JsonObject = Factory(dict)
 
 
-@frozen
+# Not frozen, for what a frozen class costs to make (one per message of a batch): see packing.Packed.
+@define
 class BatchMessage:
     """A message inside a batch: its session comes from the batch."""
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any, Literal, NewType
 
-from attrs import field, frozen
+from attrs import define, field, frozen
 
 SessionStatus = Literal["active", "paused", "ended"]
 Role = Literal["user", "assistant", "system", "tool"]
@@ -76,7 +76,8 @@ class RenderedHit:
     body: str
 
 
-@frozen
+# Not frozen, for what a frozen class costs to make (one per message answered): see packing.Packed.
+@define
 class RenderedMessage:
     """A message as the JSON text it is served as, with its id and seq for links."""
 

@@ -53,8 +53,25 @@ def _fold_char(char: str) -> str:
     return char.lower() if char.isascii() else fold(char)
 
 
+# fold() and WORD in one pass for ASCII text: upper case to lower, every byte that is
+# not a letter or digit to a space. Most text is ASCII, and this is about four times
+# as fast as the regular expression over it.
+_ASCII_WORDS = bytes(
+    byte + 32 if 65 <= byte <= 90 else byte if 48 <= byte <= 57 or 97 <= byte <= 122 else 32 for byte in range(256)
+)
+
+
 def words_of(text: str) -> list[str]:
+    if text.isascii():
+        return text.encode("ascii").translate(_ASCII_WORDS).decode("ascii").split()
     return WORD.findall(fold(text))
+
+
+def joined_words(text: str) -> str:
+    """words_of(text) joined by single spaces."""
+    if text.isascii():
+        return b" ".join(text.encode("ascii").translate(_ASCII_WORDS).split()).decode("ascii")
+    return " ".join(WORD.findall(fold(text)))
 
 
 def parse_query(q: str) -> tuple[Term, ...]:
@@ -82,8 +99,8 @@ def indexed_words(message: dict[str, Any]) -> str:
     content = message.get("content")
     if isinstance(content, str) and message.get("tool_calls") is None:
         # Most messages: one text and no calls, without the generators below.
-        return " ".join(words_of(content))
-    return " ".join(words_of(searchable_text(message)))
+        return joined_words(content)
+    return joined_words(searchable_text(message))
 
 
 def _texts(content: Any, tool_calls: Any) -> Iterator[str]:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any, ClassVar
 
-from attrs import frozen
+from attrs import define, frozen
 from vault.store.blobs import BlobInfo
 from vault.store.core.packing import Codec, Packed
 
@@ -69,7 +69,8 @@ class DeleteSession(Command):
 # -- history
 
 
-@frozen
+# Not frozen, for what a frozen class costs to make (one per message): see packing.Packed.
+@define
 class PreparedMessage:
     """A message to append, its tail already packed (vault.store.core.bodies) before the writer sees it."""
 
