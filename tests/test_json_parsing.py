@@ -85,3 +85,20 @@ def test_nesting_beyond_the_limit_is_refused_by_both_parsers():
             jsonutil.loads(("[" * depth + "]" * depth).encode())
     wide = "[" + ",".join(["[]"] * 500) + "]"
     assert len(jsonutil.loads(wide.encode())) == 500
+
+
+def nested(depth: int, width: int) -> str:
+    """A document `depth` levels deep: objects and lists, alternating, each beside `width` empty lists."""
+    text = "[]"
+    for level in range(depth - 1):
+        siblings = "".join(f'"s{index}":[],' if level % 2 else "[]," for index in range(width))
+        text = f'{{{siblings}"d":{text}}}' if level % 2 else f"[{siblings}{text}]"
+    return text
+
+
+def test_nesting_is_measured_to_the_deepest_branch_whatever_the_width():
+    for width in (0, 3):
+        at_limit = nested(jsonutil.MAX_DEPTH, width)
+        assert jsonutil.loads(at_limit.encode()) == json.loads(at_limit)
+        with pytest.raises(jsonutil.JSONTooDeep):
+            jsonutil.loads(nested(jsonutil.MAX_DEPTH + 1, width).encode())

@@ -11,10 +11,10 @@ from the same record, so head + tail is the body byte for byte.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
-from vault.store.core.packing import Codec, Packed
+from vault.store.core.packing import Codec
 
 from vault.converter import unstructure
 from vault.jsonutil import dumps, dumps_text
@@ -22,11 +22,13 @@ from vault.models import Message, RenderedMessage
 
 if TYPE_CHECKING:
     # records builds its rows with this module.
+    from vault.store.core.commands import PreparedMessage
     from vault.store.core.records import Appended
 
 # Where the tail starts in a whole body: JSON escapes the quote inside strings,
 # so this text can only be the key that follows seq.
 TAIL_START = ',"role":'
+HEAD_START = '{"id":'
 
 
 def head(message_id: str, session_id: str, seq: int) -> str:
@@ -35,7 +37,7 @@ def head(message_id: str, session_id: str, seq: int) -> str:
 
 def head_before_seq(message_id: str, session_id: str) -> str:
     """The head up to its seq's digits (for a backend that numbers the message in SQL)."""
-    return '{"id":' + _json_string(message_id) + _after_id(session_id)
+    return HEAD_START + _json_string(message_id) + _after_id(session_id)
 
 
 def _after_id(session_id: str) -> str:
@@ -76,22 +78,33 @@ def body(codec: Codec, message_id: str, session_id: str, seq: int, text: str, fr
     return whole
 
 
-def stored_row(
-    session_id: str, seq: int, message_id: str, role: str, packed_tail: Packed
-) -> tuple[tuple[Any, ...], int]:
-    """Values for (session_id, seq, id, role, body, body_packed, body_size), and the body's size."""
-    start = head(message_id, session_id, seq)
-    size = len(start.encode("utf-8")) + packed_tail.size
-    if packed_tail.frame is None:
-        return (session_id, seq, message_id, role, start + packed_tail.text, None, size), size
-    return (session_id, seq, message_id, role, "", packed_tail.frame, size), size
+def stored_rows(
+    session_id: str, first_seq: int, prepared: Sequence[PreparedMessage]
+) -> Iterator[tuple[tuple[Any, ...], int]]:
+    """Values for each message's (session_id, seq, id, role, body, body_packed, body_size), and its body's size."""
+    after_id = _after_id(session_id)  # the same in every head: made once
+    after_id_size = _utf8_size(after_id)
+    for seq, message in enumerate(prepared, first_seq):
+        id_text = _json_string(message.id)
+        number = str(seq)
+        role, tail = message.fields["role"], message.tail
+        size = len(HEAD_START) + _utf8_size(id_text) + after_id_size + len(number) + tail.size
+        if tail.frame is None:
+            body = f"{HEAD_START}{id_text}{after_id}{number}{tail.text}"
+            yield (session_id, seq, message.id, role, body, None, size), size
+        else:
+            yield (session_id, seq, message.id, role, "", tail.frame, size), size
+
+
+def _utf8_size(text: str) -> int:
+    return len(text) if text.isascii() else len(text.encode("utf-8"))
 
 
 def rendered(appended: Appended) -> list[RenderedMessage]:
     """What an append answers, each message as its body: head + the tail already made, never encoded again."""
     after_id = _after_id(appended.session_id)  # the same in every head: made once
     return [
-        RenderedMessage(sent.id, seq, '{"id":' + _json_string(sent.id) + after_id + str(seq) + sent.served_tail)
+        RenderedMessage(sent.id, seq, f"{HEAD_START}{_json_string(sent.id)}{after_id}{seq}{sent.served_tail}")
         for seq, sent in enumerate(appended.prepared, appended.first_seq)
     ]
 

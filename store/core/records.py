@@ -113,8 +113,7 @@ def message_rows(
 ) -> list[tuple[Any, ...]]:
     """Values for (session_id, seq, id, role, body, body_packed, body_size); with `limit`, each body is bounded."""
     found = []
-    for index, message in enumerate(prepared):
-        row, size = bodies.stored_row(session_id, first_seq + index, message.id, message.fields["role"], message.tail)
+    for index, (row, size) in enumerate(bodies.stored_rows(session_id, first_seq, prepared)):
         if limit is not None and size > limit:
             raise DocumentTooLarge(_message_field(len(prepared), index), size, limit)
         found.append(row)

@@ -262,6 +262,7 @@ class SqlStore(BlobOperations, PortOperations, CompressionOperations):
     ) -> list[Message]:
         appended = await self._append(session_id, messages, claim)
         if isinstance(appended, records.Appended):
+            self._keep_bodies(appended)
             return appended.messages()
         return revive(appended, Message)
 
@@ -270,7 +271,9 @@ class SqlStore(BlobOperations, PortOperations, CompressionOperations):
     ) -> list[RenderedMessage]:
         appended = await self._append(session_id, messages, claim)
         if isinstance(appended, records.Appended):
-            return bodies.rendered(appended)
+            rendered = bodies.rendered(appended)
+            self._keep_bodies(appended, rendered)
+            return rendered
         # A replayed append answers the messages of its first try: encoded from their records.
         return bodies.rendered_records(revive(appended, Message))
 
@@ -282,13 +285,10 @@ class SqlStore(BlobOperations, PortOperations, CompressionOperations):
         now = clock.now_text()
         # Packed here, on the loop, so the writer (SQLite's one serialized path) never compresses.
         prepared = records.prepared_messages(self._codec, messages, now, limit)
-        appended = await self._write(commands.AddMessages(session_id, prepared, now, limit), claim)
-        if isinstance(appended, records.Appended):
-            self._keep_bodies(appended)
-        return appended
+        return await self._write(commands.AddMessages(session_id, prepared, now, limit), claim)
 
-    def _keep_bodies(self, appended: records.Appended) -> None:
-        """Packed bodies just written, unpacked, for the windows that will read them next.
+    def _keep_bodies(self, appended: records.Appended, rendered: list[RenderedMessage] | None = None) -> None:
+        """Packed bodies just written, as answered (`rendered`, when the append made them), for the next windows.
 
         Only a batch's newest (KEPT_OF_AN_APPEND): a window reads the newest
         few, and an older one is unpacked, and kept, if it is ever read.
@@ -297,9 +297,14 @@ class SqlStore(BlobOperations, PortOperations, CompressionOperations):
         if known is None:
             return
         start = max(0, len(appended.prepared) - KEPT_OF_AN_APPEND)
-        for seq, sent in enumerate(appended.prepared[start:], appended.first_seq + start):
-            if sent.tail.frame is not None:
-                known.put(sent.id, bodies.head(sent.id, appended.session_id, seq) + sent.served_tail)
+        for index, sent in enumerate(appended.prepared[start:], start):
+            if sent.tail.frame is None:
+                continue
+            if rendered:
+                known.put(sent.id, rendered[index].body)
+                continue
+            seq = appended.first_seq + index
+            known.put(sent.id, bodies.head(sent.id, appended.session_id, seq) + sent.served_tail)
 
     async def get_message(self, message_id: str) -> Message:
         self._known("message", message_id)
