@@ -8,7 +8,9 @@ import pytest
 from vault.store.errors import InvalidReference, NotFound, StoreError
 
 from tests.store.conftest import add_texts, ids_of, message, new_session
-from vault.queries import HistoryQuery
+from vault.jsonutil import loads_stored
+from vault.queries import HistoryQuery, SearchQuery
+from vault.search import parse_query
 
 
 def texts(page) -> list[str]:
@@ -28,6 +30,25 @@ async def window(store, session_id: str, **query) -> tuple[list[str], bool]:
 
 
 # -- add_messages
+
+
+# Around SQLite's rows a statement (store.sqlite.writes.ROWS_A_STATEMENT is 100):
+# whole statements, a remainder, and both.
+@pytest.mark.parametrize("count", [99, 100, 101, 250])
+async def test_a_large_batch_keeps_its_order_and_each_message_is_found(backend_store, count):
+    session = await new_session(backend_store)
+    await add_texts(backend_store, session.id, "before")
+    words = [f"w{n}x" for n in range(count)]
+
+    added = await add_texts(backend_store, session.id, *words)
+
+    assert [(m.seq, m.content) for m in added] == [(n + 2, word) for n, word in enumerate(words)]
+    stored, more = await window(backend_store, session.id, limit=1000)
+    assert (stored, more) == (["before", *words], False)
+    for n in (0, count // 2, count - 1):
+        assert (await backend_store.get_message(added[n].id)).content == words[n]
+        hits = await backend_store.search(SearchQuery(parse_query(words[n])))
+        assert [loads_stored(item.body)["message"]["id"] for item in hits.items] == [added[n].id]
 
 
 async def test_add_messages_numbers_them_from_one_in_order(backend_store):
