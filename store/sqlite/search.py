@@ -51,6 +51,8 @@ def index_messages(conn: sqlite3.Connection, messages: Sequence[PreparedMessage]
     below 2^63 - 1), so each message's rowid follows from the last one given;
     both ends are checked, and otherwise each rowid is looked up by id.
     """
+    if not messages:
+        return
     if len(messages) == 1:
         if not messages[0].words:
             return

@@ -51,6 +51,14 @@ async def test_a_large_batch_keeps_its_order_and_each_message_is_found(backend_s
         assert [loads_stored(item.body)["message"]["id"] for item in hits.items] == [added[n].id]
 
 
+async def test_an_empty_append_stores_nothing_and_numbers_on(backend_store):
+    session = await new_session(backend_store)
+
+    assert await backend_store.add_messages(session.id, []) == []
+
+    assert [m.seq for m in await add_texts(backend_store, session.id, "a")] == [1]
+
+
 async def test_add_messages_numbers_them_from_one_in_order(backend_store):
     session = await new_session(backend_store)
 
