@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 import string
 
-from vault.search import WORD, fold, indexed_words, joined_words, words_of
+from vault.search import WORD, fold, indexed_words, words_of
 
 
 def general_words(text: str) -> list[str]:
@@ -19,12 +19,12 @@ def test_ascii_text_is_cut_as_the_general_rule_cuts_it():
     for _ in range(5000):
         text = "".join(rng.choice(alphabet) for _ in range(rng.randrange(60)))
         assert words_of(text) == general_words(text), repr(text)
-        assert joined_words(text) == " ".join(general_words(text)), repr(text)
+        assert indexed_words({"content": text}) == " ".join(general_words(text)), repr(text)
 
 
 def test_examples_on_both_paths():
     assert words_of("Deadline: FRIDAY_5pm, see doc-42!") == ["deadline", "friday", "5pm", "see", "doc", "42"]
     assert words_of("Café au lait, NAÏVE_idea") == ["cafe", "au", "lait", "naive", "idea"]
-    assert joined_words("  __ ,, ") == ""
+    assert indexed_words({"content": "  __ ,, "}) == ""
     assert indexed_words({"content": "C++ and  Go"}) == "c and go"
     assert indexed_words({"content": "Ça va", "tool_calls": None}) == "ca va"

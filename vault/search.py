@@ -67,13 +67,6 @@ def words_of(text: str) -> list[str]:
     return WORD.findall(fold(text))
 
 
-def joined_words(text: str) -> str:
-    """words_of(text) joined by single spaces."""
-    if text.isascii():
-        return b" ".join(text.encode("ascii").translate(_ASCII_WORDS).split()).decode("ascii")
-    return " ".join(WORD.findall(fold(text)))
-
-
 def parse_query(q: str) -> tuple[Term, ...]:
     """The terms of a query; none when it holds no letter or digit."""
     terms = []
@@ -99,8 +92,8 @@ def indexed_words(message: dict[str, Any]) -> str:
     content = message.get("content")
     if isinstance(content, str) and message.get("tool_calls") is None:
         # Most messages: one text and no calls, without the generators below.
-        return joined_words(content)
-    return joined_words(searchable_text(message))
+        return " ".join(words_of(content))
+    return " ".join(words_of(searchable_text(message)))
 
 
 def _texts(content: Any, tool_calls: Any) -> Iterator[str]:
