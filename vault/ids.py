@@ -30,7 +30,11 @@ def new_ids(prefix: str, count: int) -> list[str]:
             _random, _offset = secrets.token_bytes(max(_RANDOM_BLOCK, 5 * count)), 0
         chunk = _random[_offset : _offset + 5 * count].hex()
         _offset += 5 * count
-    return [f"{prefix}{first + index:014x}{chunk[10 * index : 10 * index + 10]}" for index in range(count)]
+    # Each id's time and its ten random digits, walked side by side (no index arithmetic per id: a batch makes 1,000).
+    return [
+        f"{prefix}{micros:014x}{chunk[start : start + 10]}"
+        for micros, start in zip(range(first, first + count), range(0, 10 * count, 10), strict=True)
+    ]
 
 
 def new_id(prefix: str) -> str:
