@@ -13,6 +13,8 @@ import json
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from vault.store.core import records
+from vault.store.errors import StoreUnavailable
 
 from tests.test_json_parsing import json_values
 from vault import jsonutil
@@ -74,3 +76,38 @@ def test_a_lone_surrogate_is_kept_for_the_utf8_check_to_refuse():
     assert text == STANDARD.encode({"content": "\ud800"})
     with pytest.raises(UnicodeEncodeError):
         text.encode("utf-8")
+
+
+# Any text, lone surrogates included: the stored form must refuse them as the general path does.
+any_text = st.text(st.characters(codec=None, categories=None))
+message_fields = st.fixed_dictionaries(
+    {
+        "role": st.sampled_from(["user", "assistant", "system", "tool"]),
+        "content": st.none() | any_text | st.lists(st.dictionaries(st.text(max_size=4), plain_values), max_size=2),
+        "name": st.none() | any_text,
+        "tool_calls": st.none() | st.lists(st.dictionaries(st.text(max_size=4), json_values), max_size=2),
+        "tool_call_id": st.none() | any_text,
+        "metadata": st.just({}) | st.dictionaries(st.text(max_size=4), json_values, max_size=3),
+        "timestamp": st.just("2026-12-01T00:00:00.000000Z"),
+    }
+)
+
+
+def stored_or_refused(encode, fields):
+    try:
+        return encode(fields)
+    except StoreUnavailable:
+        return StoreUnavailable
+
+
+@given(message_fields)
+def test_a_messages_fields_are_stored_as_any_document_is(fields):
+    """message_text skips the walk for floats on messages of text; what it stores and refuses does not change."""
+    assert stored_or_refused(records.message_text, fields) == stored_or_refused(records.storable_text, fields)
+
+
+@pytest.mark.parametrize("content", ["plain", 'caf\u00e9 \u2028 \x00\x1f"\\', "\ud800 lone", ""])
+def test_a_message_of_text_is_stored_as_any_document_is(content):
+    fields = {"role": "user", "content": content, "name": None, "tool_calls": None, "tool_call_id": "call_1"}
+    fields |= {"metadata": {}, "timestamp": "2026-12-01T00:00:00.000000Z"}
+    assert stored_or_refused(records.message_text, fields) == stored_or_refused(records.storable_text, fields)
