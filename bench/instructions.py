@@ -1,0 +1,198 @@
+"""What a request costs the server in instructions, counted by callgrind: steady where timings are not.
+
+    python bench/instructions.py [--baseline /path/to/checkout] [--requests 100]
+
+On a shared machine the CPU time a request takes moves by a tenth or more
+from one run to the next, so a change worth a few percent cannot be told from
+noise in bench/versus.py without many rounds. The instructions it takes move
+far less. Each build's `vault serve` runs under valgrind's callgrind on a
+fresh database. After a warm-up, the counters are zeroed (callgrind_control
+-z), a fixed number of requests is sent one at a time, and the counters are
+dumped (-d): the server's instructions, all threads, over those requests.
+
+Instructions are not time (a cache miss costs more than an add), and one
+request at a time is not 64 in flight (each commit carries one write), so
+this compares two builds' work; rates and ratios to the ceiling stay with
+bench/run.py and bench/versus.py. valgrind is Debian's `valgrind` package.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import servers
+from run import MESSAGE_TEXT, STATE_DOC
+
+# Under callgrind the server runs some fifty times slower: start-up takes a while.
+START_SECONDS = 300
+WARM_UP = 5
+BATCH_MESSAGES = 1000
+
+
+class CountedServer:
+    """`vault serve` of a checkout under callgrind, with one keep-alive connection to it."""
+
+    def __init__(self, checkout: Path, work: Path, name: str) -> None:
+        self.port = servers.free_port()
+        self.dumps = work / f"{name}.callgrind"
+        python = checkout / ".venv" / "bin" / "python"
+        self.env = {
+            **os.environ,
+            "LOG_LEVEL": "warning",
+            "HOST": "127.0.0.1",
+            "PORT": str(self.port),
+            "DB_PATH": str(work / f"{name}.db"),
+        }
+        command = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={self.dumps}", str(python), "-m", "vault"]
+        self.log = (work / f"{name}.log").open("wb")
+        # Run from the checkout, so `python -m vault` imports its code and not this one's.
+        self.process = subprocess.Popen(
+            [*command, "serve"], env=self.env, cwd=checkout, stdout=self.log, stderr=subprocess.STDOUT
+        )
+        self._wait_up()
+        self.http = http.client.HTTPConnection("127.0.0.1", self.port, timeout=600)
+
+    def _wait_up(self) -> None:
+        deadline = time.monotonic() + START_SECONDS
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"the server exited under callgrind: see {self.log.name}")
+            probe = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
+            try:
+                probe.request("GET", "/health")
+                if probe.getresponse().status == 200:
+                    return
+            except OSError:
+                time.sleep(1)
+            finally:
+                probe.close()
+        raise RuntimeError("the server did not come up under callgrind")
+
+    def call(self, method: str, path: str, body: object | None = None) -> dict:
+        data = None if body is None else json.dumps(body).encode()
+        self.http.request(method, path, body=data, headers={"Content-Type": "application/json"})
+        response = self.http.getresponse()
+        payload = response.read()
+        if response.status >= 300:
+            raise RuntimeError(f"{method} {path}: {response.status} {payload[:200]!r}")
+        return json.loads(payload or b"null")
+
+    def instructions(self, requests: int, send: Callable[[int], None]) -> float:
+        """Instructions the server spent per request over `requests` calls of `send(index)`."""
+        for index in range(WARM_UP):
+            send(index)
+        self._control("-z")
+        for index in range(requests):
+            send(WARM_UP + index)
+        before = set(self.dumps.parent.glob(f"{self.dumps.name}.*"))
+        self._control("-d")
+        return _total(self._new_dump(before)) / requests
+
+    def _control(self, option: str) -> None:
+        # valgrind names its control pipes after $HOST, which the server's own settings set.
+        command = ["callgrind_control", option, str(self.process.pid)]
+        subprocess.run(command, env=self.env, check=True, capture_output=True)
+
+    def _new_dump(self, before: set[Path]) -> Path:
+        """The dump callgrind_control asked for, once callgrind has written it whole."""
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            made = set(self.dumps.parent.glob(f"{self.dumps.name}.*")) - before
+            if made:
+                (dump,) = made
+                if "totals:" in dump.read_text() or "summary:" in dump.read_text():
+                    return dump
+            time.sleep(0.5)
+        raise RuntimeError("callgrind wrote no dump")
+
+    def stop(self) -> None:
+        self.http.close()
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=120)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+        self.log.close()
+
+
+def _total(dump: Path) -> int:
+    for line in dump.read_text().splitlines():
+        if line.startswith(("summary:", "totals:")):
+            return int(line.split()[1])
+    raise RuntimeError(f"no total in {dump}")
+
+
+def measure(server: CountedServer, requests: int) -> dict[str, float]:
+    """Instructions a request for each workload, on one server."""
+    session = server.call("POST", "/storage/sessions", {"agent_name": "instructions"})["id"]
+    message = {"session_id": session, "role": "user", "content": MESSAGE_TEXT}
+    batch = {"session_id": session, "messages": [{"role": "user", "content": MESSAGE_TEXT}] * BATCH_MESSAGES}
+    for index in range(100):
+        server.call("PUT", f"/storage/cache/k{index}", {"value": {"result": index}})
+    return {
+        "POST /storage/history": server.instructions(
+            requests, lambda _: server.call("POST", "/storage/history", message)
+        ),
+        f"POST /storage/history/batch, per message ({BATCH_MESSAGES:,} a request)": server.instructions(
+            max(requests // 20, 2), lambda _: server.call("POST", "/storage/history/batch", batch)
+        )
+        / BATCH_MESSAGES,
+        "GET /storage/cache/{key}": server.instructions(
+            requests, lambda index: server.call("GET", f"/storage/cache/k{index % 100}")
+        ),
+        "PUT /storage/state": server.instructions(
+            requests, lambda _: server.call("PUT", f"/storage/state/{session}", {"data": STATE_DOC})
+        ),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--baseline", type=Path, help="a checkout of The Vault with its own .venv")
+    parser.add_argument("--requests", type=int, default=100, help="requests counted per workload")
+    args = parser.parse_args()
+    if shutil.which("valgrind") is None:
+        sys.exit("valgrind is needed: apt-get install valgrind")
+    builds = {"this": servers.ROOT}
+    if args.baseline is not None:
+        builds = {"baseline": args.baseline.resolve(), **builds}
+    figures: dict[str, dict[str, float]] = {}
+    with tempfile.TemporaryDirectory(prefix="vault-bench-instructions-") as folder:
+        for name, checkout in builds.items():
+            print(f"counting {name} ({checkout})", flush=True)
+            server = CountedServer(checkout, Path(folder), name)
+            try:
+                figures[name] = measure(server, args.requests)
+            finally:
+                server.stop()
+    print(render(figures, args.requests))
+
+
+def render(figures: dict[str, dict[str, float]], requests: int) -> str:
+    names = list(figures)
+    header = "| workload | " + " | ".join(f"{name}: instructions" for name in names)
+    header += " | baseline / this |" if len(names) == 2 else " |"
+    lines = [header, "|---|" + "---:|" * (len(names) + (len(names) == 2))]
+    for workload in figures[names[-1]]:
+        counts = [figures[name][workload] for name in names]
+        row = f"| {workload} | " + " | ".join(f"{count:,.0f}" for count in counts)
+        row += f" | {counts[0] / counts[1]:.3f} |" if len(counts) == 2 else " |"
+        lines.append(row)
+    lines.append(f"\n{requests} requests a workload ({max(requests // 20, 2)} batches), one at a time, after a warm-up")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    main()
