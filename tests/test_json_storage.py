@@ -11,7 +11,7 @@ import enum
 import json
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from vault.store.core import records
 from vault.store.errors import StoreUnavailable
@@ -78,17 +78,23 @@ def test_a_lone_surrogate_is_kept_for_the_utf8_check_to_refuse():
         text.encode("utf-8")
 
 
-# Any text, lone surrogates included: the stored form must refuse them as the general path does.
-any_text = st.text(st.characters(codec=None, categories=None))
+# Text with lone surrogates often enough to meet them (any character is rarely one).
+any_text = st.text(st.characters(codec=None, categories=None)) | st.text(
+    st.characters(categories=["Cs"]) | st.sampled_from('ab\u00e9\u2028\x00"\\'), max_size=6
+)
+# What the store's own callers never send, but a value of another type must still take the general path.
+odd_values = st.integers(min_value=-(2**70), max_value=2**70) | st.floats() | st.booleans() | st.just([])
 message_fields = st.fixed_dictionaries(
     {
-        "role": st.sampled_from(["user", "assistant", "system", "tool"]),
+        "role": st.sampled_from(["user", "assistant", "system", "tool"]) | odd_values,
         "content": st.none() | any_text | st.lists(st.dictionaries(st.text(max_size=4), plain_values), max_size=2),
-        "name": st.none() | any_text,
+        "name": st.none() | any_text | odd_values,
         "tool_calls": st.none() | st.lists(st.dictionaries(st.text(max_size=4), json_values), max_size=2),
-        "tool_call_id": st.none() | any_text,
-        "metadata": st.just({}) | st.dictionaries(st.text(max_size=4), json_values, max_size=3),
-        "timestamp": st.just("2026-12-01T00:00:00.000000Z"),
+        "tool_call_id": st.none() | any_text | odd_values,
+        "metadata": st.just({})
+        | st.dictionaries(st.text(max_size=4), json_values, max_size=3)
+        | st.sampled_from([0, 0.0, -0.0, False, "", [], None]),
+        "timestamp": st.just("2026-12-01T00:00:00.000000Z") | odd_values,
     }
 )
 
@@ -100,14 +106,27 @@ def stored_or_refused(encode, fields):
         return StoreUnavailable
 
 
+@settings(max_examples=500)
 @given(message_fields)
 def test_a_messages_fields_are_stored_as_any_document_is(fields):
     """message_text skips the walk for floats on messages of text; what it stores and refuses does not change."""
     assert stored_or_refused(records.message_text, fields) == stored_or_refused(records.storable_text, fields)
 
 
-@pytest.mark.parametrize("content", ["plain", 'caf\u00e9 \u2028 \x00\x1f"\\', "\ud800 lone", ""])
-def test_a_message_of_text_is_stored_as_any_document_is(content):
+@pytest.mark.parametrize(
+    "content", ["plain", 'caf\u00e9 \u2028 \x00\x1f"\\', "\ud800 lone", "pair \ud83d\ude00 apart", ""]
+)
+@pytest.mark.parametrize("timestamp", ["2026-12-01T00:00:00.000000Z", 1e-07, float("nan")])
+def test_a_message_of_text_is_stored_as_any_document_is(content, timestamp):
     fields = {"role": "user", "content": content, "name": None, "tool_calls": None, "tool_call_id": "call_1"}
-    fields |= {"metadata": {}, "timestamp": "2026-12-01T00:00:00.000000Z"}
+    fields |= {"metadata": {}, "timestamp": timestamp}
+    assert stored_or_refused(records.message_text, fields) == stored_or_refused(records.storable_text, fields)
+
+
+@pytest.mark.parametrize("field", ["role", "name", "tool_call_id", "timestamp", "metadata"])
+@pytest.mark.parametrize("value", [1e-07, 1e16, float("nan"), 2**64, False, 0.0])
+def test_a_field_of_another_type_takes_the_general_path(field, value):
+    """Forms orjson writes differently (1e-7, 1e16, NaN as null) or refuses (2**64): each field's type is checked."""
+    fields = {"role": "user", "content": "text", "name": None, "tool_calls": None, "tool_call_id": None}
+    fields |= {"metadata": {}, "timestamp": "2026-12-01T00:00:00.000000Z", field: value}
     assert stored_or_refused(records.message_text, fields) == stored_or_refused(records.storable_text, fields)
