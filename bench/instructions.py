@@ -52,54 +52,31 @@ BATCH_MESSAGES = 1000
 
 
 class CountedServer:
-    """`vault serve` of a checkout under callgrind, with one keep-alive connection to it."""
+    """`vault serve` of a checkout under callgrind (a bench/servers.py Server), with one keep-alive connection."""
 
     def __init__(self, checkout: Path, work: Path, name: str) -> None:
-        self.port = servers.free_port()
         self.db_path = work / f"{name}.db"
         self.dumps = work / f"{name}.callgrind"
         python = checkout / ".venv" / "bin" / "python"
+        command = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={self.dumps}", str(python), "-m", "vault"]
         # The service's defaults (SQLite, compression on, no keys), whatever this shell has set for it.
         inherited = {
             key: value
             for key, value in os.environ.items()
             if not key.startswith("VAULT_") and key not in ("DATABASE_URL", "DB_PATH")
         }
-        self.env = {
-            **inherited,
-            "LOG_LEVEL": "warning",
-            "HOST": "127.0.0.1",
-            "PORT": str(self.port),
-            "DB_PATH": str(self.db_path),
-        }
-        command = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={self.dumps}", str(python), "-m", "vault"]
-        self.log = (work / f"{name}.log").open("wb")
         # Run from the checkout, so `python -m vault` imports its code and not this one's.
-        self.process = subprocess.Popen(
-            [*command, "serve"], env=self.env, cwd=checkout, stdout=self.log, stderr=subprocess.STDOUT
+        self.server = servers.Server(
+            name,
+            [*command, "serve"],
+            0,
+            {"DB_PATH": str(self.db_path)},
+            work / f"{name}.log",
+            cwd=checkout,
+            start_seconds=START_SECONDS,
+            inherited=inherited,
         )
-        try:
-            self._wait_up()
-        except BaseException:
-            self._end_process()
-            raise
-        self.http = http.client.HTTPConnection("127.0.0.1", self.port, timeout=600)
-
-    def _wait_up(self) -> None:
-        deadline = time.monotonic() + START_SECONDS
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"the server exited under callgrind: see {self.log.name}")
-            probe = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
-            try:
-                probe.request("GET", "/health")
-                if probe.getresponse().status == 200:
-                    return
-            except OSError:
-                time.sleep(1)
-            finally:
-                probe.close()
-        raise RuntimeError("the server did not come up under callgrind")
+        self.http = http.client.HTTPConnection("127.0.0.1", self.server.port, timeout=600)
 
     def call(self, method: str, path: str, body: object | None = None) -> dict:
         data = None if body is None else json.dumps(body).encode()
@@ -133,8 +110,8 @@ class CountedServer:
         # valgrind names its control pipes after $HOST, which this script sets for the server's
         # address: callgrind_control needs the same. When it cannot reach the server it still
         # answers "OK" and exits 0, with the error on stderr.
-        command = ["callgrind_control", option, str(self.process.pid)]
-        done = subprocess.run(command, env=self.env, check=True, capture_output=True, text=True)
+        command = ["callgrind_control", option, str(self.server.process.pid)]
+        done = subprocess.run(command, env=self.server.env, check=True, capture_output=True, text=True)
         if "error" in done.stderr.lower() or "error" in done.stdout.lower():
             raise RuntimeError(f"callgrind_control {option} failed: {done.stderr or done.stdout}")
 
@@ -162,16 +139,7 @@ class CountedServer:
 
     def stop(self) -> None:
         self.http.close()
-        self._end_process()
-
-    def _end_process(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=120)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-        self.log.close()
+        self.server.stop()
 
 
 def _total(dump: Path) -> int:

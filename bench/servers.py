@@ -22,25 +22,41 @@ def free_port() -> int:
 
 class Server:
     def __init__(
-        self, name: str, command: list[str], core: int, env: dict[str, str], log: Path, cwd: Path = ROOT
+        self,
+        name: str,
+        command: list[str],
+        core: int,
+        env: dict[str, str],
+        log: Path,
+        cwd: Path = ROOT,
+        *,
+        start_seconds: float = 60,
+        inherited: dict[str, str] | None = None,
     ) -> None:
+        """Start `command` and wait up to `start_seconds` for its /health; `inherited` replaces this
+        process's environment as the one `env` is laid over."""
         self.name = name
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         # No access line per request unless a caller asks for them (LOG_LEVEL in `env`).
-        full_env = {**os.environ, "LOG_LEVEL": "warning", **env, "HOST": "127.0.0.1", "PORT": str(self.port)}
+        base = os.environ if inherited is None else inherited
+        self.env = {**base, "LOG_LEVEL": "warning", **env, "HOST": "127.0.0.1", "PORT": str(self.port)}
         with log.open("ab") as out:
             self.process = subprocess.Popen(
                 ["taskset", "-c", str(core), *[arg.replace("{port}", str(self.port)) for arg in command]],
-                env=full_env,
+                env=self.env,
                 stdout=out,
                 stderr=subprocess.STDOUT,
                 cwd=cwd,
             )
-        self._wait_up(log)
+        try:
+            self._wait_up(log, start_seconds)
+        except BaseException:
+            self.stop()
+            raise
 
-    def _wait_up(self, log: Path) -> None:
-        deadline = time.monotonic() + 60
+    def _wait_up(self, log: Path, start_seconds: float) -> None:
+        deadline = time.monotonic() + start_seconds
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"{self.name} exited: {log.read_text()[-2000:]}")
@@ -74,6 +90,7 @@ class Server:
                 self.process.wait(timeout=60)
             except subprocess.TimeoutExpired:
                 self.process.kill()
+                self.process.wait()
 
 
 def vault(name: str, core: int, db_path: Path, log: Path, checkout: Path | None = None, **env: str) -> Server:

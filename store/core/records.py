@@ -109,6 +109,9 @@ def prepared_messages(
     return prepared
 
 
+_TEXT_OR_NULL = (str, type(None))
+
+
 def message_text(fields: dict[str, Any]) -> str:
     """`storable_text(fields)` for a message's fields, without walking them when none can hold a float.
 
@@ -135,9 +138,6 @@ def message_text(fields: dict[str, Any]) -> str:
         except orjson.JSONEncodeError:
             pass  # a lone surrogate: storable_text refuses it with the write's own error
     return storable_text(fields)
-
-
-_TEXT_OR_NULL = (str, type(None))
 
 
 def message_rows(
