@@ -74,6 +74,8 @@ class IdempotencyClaim:
 
 class Store(Protocol):
     backend: str
+    # Whether it reads Vault-Min-LSN and reports Vault-Commit-LSN (store/positions.py): PostgreSQL's WAL.
+    tracks_positions: bool
 
     async def start(self) -> None:
         """Open connections and apply migrations; raise if the database is unusable."""

@@ -13,12 +13,8 @@ from vault import handlers
 from vault.appkeys import CONFIG, JOBS, OPENAPI_JSON, STOP_DEADLINE, STOPPING, STORE, TELEMETRY
 from vault.config import Config
 from vault.jobs.wiring import build_jobs
-from vault.middleware import errors_middleware, request_middleware
+from vault.middleware import service_middleware
 from vault.openapi.spec import spec_json
-from vault.read_positions import read_positions_middleware
-from vault.request_decoding import request_decoding_middleware
-from vault.response_compression import response_compression_middleware
-from vault.security import auth_middleware, cors_middleware
 from vault.stop_deadline import StopDeadline
 from vault.store.backup_files import remove_leftovers
 from vault.store.blobfs import FilesystemBlobStore
@@ -123,23 +119,6 @@ async def _end_feed_streams(app: web.Application) -> None:
         await app[STORE].feed.close()
 
 
-def _middlewares(config: Config, telemetry: Telemetry) -> list:
-    # Outermost first: every request is counted and logged, CORS headers go on
-    # errors too, error bodies are compressed as any other answer, an auth
-    # failure is an ordinary JSON error, a bad Vault-Min-LSN a 422, and only
-    # an authorized request's body is ever decoded.
-    chain = [request_middleware(telemetry)]
-    if config.cors_origins:
-        chain.append(cors_middleware(config.cors_origins))
-    chain.append(response_compression_middleware)
-    chain.append(errors_middleware)
-    if config.api_keys or config.admin_api_keys:
-        chain.append(auth_middleware(config.api_keys, config.admin_api_keys))
-    chain.append(read_positions_middleware)
-    chain.append(request_decoding_middleware)
-    return chain
-
-
 # Room for the longest request line the API's own limits allow: a 1024-character
 # cache key, or four 256-character filters, at up to 12 bytes a character once
 # percent-encoded. aiohttp's default (8190) answered those with a bare 400.
@@ -153,7 +132,7 @@ HANDLER_ARGS = {"max_line_size": MAX_REQUEST_LINE, "auto_decompress": False}
 def create_app(config: Config) -> web.Application:
     telemetry = Telemetry()
     app = web.Application(
-        middlewares=_middlewares(config, telemetry),
+        middlewares=[service_middleware(config, telemetry)],
         client_max_size=config.max_body_bytes,
         handler_args=HANDLER_ARGS,
     )

@@ -1,4 +1,4 @@
-"""Middlewares: every failure leaves as the contract's JSON error body."""
+"""The middleware: every request's steps around its handler; every failure leaves as the contract's JSON error body."""
 
 from __future__ import annotations
 
@@ -12,7 +12,8 @@ from typing import Any
 from aiohttp import web
 
 from vault import logs
-from vault.appkeys import STOPPING
+from vault.appkeys import STOPPING, STORE
+from vault.config import Config
 from vault.converter import unstructure
 from vault.errors import (
     ERROR_REASON,
@@ -21,7 +22,12 @@ from vault.errors import (
     error_response,
     map_store_error,
 )
+from vault.read_positions import answer_with_positions, demanded_lsn
+from vault.request_decoding import decode_body
+from vault.response_compression import coding_for, compress
+from vault.security import Cors, KeyCheck
 from vault.store import errors as store_errors
+from vault.telemetry import Telemetry
 
 log = logging.getLogger(__name__)
 
@@ -40,10 +46,11 @@ CLIENT_GONE = "client_gone: the connection closed before the request was answere
 CUT_SHORT = "shutting_down: the service stopped before the request finished"
 
 
-@web.middleware
-async def errors_middleware(request: web.Request, handler: Any) -> web.StreamResponse:
+def error_answer(request: web.Request, exc: Exception) -> web.Response:
+    """The contract's JSON error for what a handler (or a step before it) raised; `exc` itself is
+    raised again when it is no error (an HTTPException below 400: a redirect)."""
     try:
-        return await handler(request)
+        raise exc
     except RequestValidationError as exc:
         return error_response(exc.status, exc.code, exc.detail, errors=exc.field_errors)
     except ApiError as exc:
@@ -120,21 +127,58 @@ def route_of(request: web.Request) -> str:
     return resource.canonical if resource is not None else "unmatched"
 
 
-def request_middleware(telemetry: Any):
-    """Outermost: a request id, one log line and the request metrics per request."""
+def service_middleware(config: Config, telemetry: Telemetry):
+    """The one middleware: what every request goes through, step by step, outermost first.
+
+    A request id, the request's metrics and its access line; CORS (when
+    VAULT_CORS_ORIGINS is set) on every answer, errors too; the answer
+    compressed on the wire, error bodies too; every exception as the
+    contract's JSON error; the API key (when keys are set); the read position
+    demanded (`Vault-Min-LSN`, a 422 if malformed, 404 and 405 first); and
+    only then, for an authorized request, its body's Content-Encoding.
+
+    One middleware with the steps as calls, not one middleware per step: each
+    middleware is a coroutine every request enters and every resumption of its
+    handler passes through again, while a step with nothing to do costs a
+    call that returns. The steps live in their own modules.
+    """
+    keys = KeyCheck(config.api_keys, config.admin_api_keys) if config.api_keys or config.admin_api_keys else None
+    cors = Cors(config.cors_origins) if config.cors_origins else None
 
     @web.middleware
-    async def observe(request: web.Request, handler: Any) -> web.StreamResponse:
+    async def serve(request: web.Request, handler: Any) -> web.StreamResponse:
         request_id = _request_id(request)
         started = time.perf_counter()
         status = 500
         reason = None
         try:
-            response = await handler(request)
+            origin = None if cors is None else cors.allowed_origin(request)
+            response = None if origin is None else cors.preflight(request)
+            if response is None:
+                try:
+                    if keys is not None:
+                        keys.check(request)
+                    min_lsn = demanded_lsn(request) if request.match_info.http_exception is None else 0
+                    decode_body(request)
+                    if request.app[STORE].tracks_positions:
+                        response = await answer_with_positions(request, handler, min_lsn)
+                    else:
+                        response = await handler(request)
+                except Exception as exc:
+                    response = error_answer(request, exc)
+                coding = coding_for(request, response)
+                if coding is not None:
+                    await compress(response, coding)
+            if origin is not None:
+                cors.expose(response, origin)
             status = response.status
             reason = response.get(ERROR_REASON)
             response.headers["X-Request-ID"] = request_id
             return response
+        except web.HTTPException as exc:
+            # Raised on by error_answer: a redirect, which aiohttp answers itself.
+            status = exc.status
+            raise
         except asyncio.CancelledError:
             # A stop that outlasts VAULT_SHUTDOWN_TIMEOUT cancels handlers; so may a client
             # going away, where the server is set to cancel (as aiohttp's test server is).
@@ -147,4 +191,4 @@ def request_middleware(telemetry: Any):
             telemetry.observe_request(request.method, route, status, elapsed)
             logs.log_request(request.method, route, status, elapsed, request_id, reason)
 
-    return observe
+    return serve

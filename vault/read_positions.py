@@ -20,7 +20,8 @@ MIN_LSN = "Vault-Min-LSN"
 COMMIT_LSN = "Vault-Commit-LSN"
 
 
-def _min_lsn(request: web.Request) -> int:
+def demanded_lsn(request: web.Request) -> int:
+    """The position the request's reads must see (`Vault-Min-LSN`), 0 for none; 422 if it is no position."""
     header = request.headers.get(MIN_LSN)
     if header is None:
         return 0
@@ -30,12 +31,9 @@ def _min_lsn(request: web.Request) -> int:
         raise invalid(["header", MIN_LSN], "must be a WAL position such as 16/B374D848 (a Vault-Commit-LSN)") from None
 
 
-@web.middleware
-async def read_positions_middleware(request: web.Request, handler: Any) -> web.StreamResponse:
-    if request.match_info.http_exception is not None:
-        # No such route or method: its 404 or 405 comes first, whatever the headers.
-        return await handler(request)
-    request_positions = positions.RequestPositions(min_lsn=_min_lsn(request))
+async def answer_with_positions(request: web.Request, handler: Any, min_lsn: int) -> web.StreamResponse:
+    """The handler's answer on a store that tracks positions: reads see `min_lsn`, a write's commit is named."""
+    request_positions = positions.RequestPositions(min_lsn=min_lsn)
     token = positions.CURRENT.set(request_positions)
     try:
         response = await handler(request)

@@ -1,8 +1,8 @@
 """Request bodies sent with `Content-Encoding: gzip` or `zstd`, decoded in one place.
 
 aiohttp's parser would inflate gzip itself, ahead of the handler and at the
-pace of the socket. The app turns that off (`auto_decompress=False`) and this
-middleware puts a DecodedBody in the request's place instead: it inflates
+pace of the socket. The app turns that off (`auto_decompress=False`) and the
+middleware's `decode_body` puts a DecodedBody in the request's place instead: it inflates
 only when the handler reads, at most STEP_BYTES at a time. So every reader
 (JSON bodies through `request.read()`, multipart uploads) counts decoded
 bytes against its own limit, and a small body that would inflate to
@@ -151,11 +151,11 @@ class DecodedBody(StreamReader):
             raise BodyNotDecoded(f"the body is not valid {decoder.name}: {exc}") from None
 
 
-@web.middleware
-async def request_decoding_middleware(request: web.Request, handler: Any) -> web.StreamResponse:
+def decode_body(request: web.Request) -> None:
+    """Have the handler read the body decoded, as far as it reads; 415 for a coding not served."""
     encoding = request.headers.get("Content-Encoding", "").strip().lower()
     if encoding in PLAIN:
-        return await handler(request)
+        return
     decoder = DECODERS.get(encoding)
     if decoder is None:
         raise UnsupportedMediaType(UNSUPPORTED)
@@ -164,4 +164,3 @@ async def request_decoding_middleware(request: web.Request, handler: Any) -> web
         # it is in Request.ATTRS); request.read(), .content and .multipart() all read it.
         # tests/http/test_wire_requests.py fails if that ever stops holding.
         request._payload = DecodedBody(request.content, decoder(), asyncio.get_running_loop())
-    return await handler(request)

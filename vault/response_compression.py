@@ -13,7 +13,6 @@ stored, so Range, Content-Length and the sha256 ETag stay exact.
 from __future__ import annotations
 
 import asyncio
-from typing import Any
 
 from aiohttp import web
 from aiohttp.web_response import ContentCoding
@@ -33,40 +32,46 @@ def _is_text(content_type: str) -> bool:
     return content_type.startswith("text/") or content_type == "application/json" or content_type.endswith("+json")
 
 
+def _media_type(response: web.Response) -> str:
+    # The Content-Type header's type itself: aiohttp's `content_type` parses the whole
+    # header, parameters and all, on every new answer; no more than this is needed here.
+    return response.headers.get("Content-Type", "").partition(";")[0].strip().lower()
+
+
 def _add_vary(response: web.StreamResponse) -> None:
     vary = response.headers.get("Vary", "")
     if "accept-encoding" not in vary.lower():
         response.headers["Vary"] = f"{vary}, Accept-Encoding" if vary else "Accept-Encoding"
 
 
-async def _zstd(body: bytes) -> bytes:
-    if len(body) <= OFF_LOOP_BYTES:
-        return zstd_codec.compress(body)
-    return await asyncio.to_thread(zstd_codec.compress, body)
+def coding_for(request: web.Request, response: web.StreamResponse) -> str | None:
+    """The coding to compress `response` in (the request allows it, and it is worth it), or None.
 
-
-async def compress(request: web.Request, response: web.StreamResponse) -> None:
-    """Compress `response` in place when the request allows it and it is worth it."""
+    A text answer says `Vary: Accept-Encoding` from here on, whatever the coding.
+    """
     # Only whole bodies: a StreamResponse (a download) is written as it is read.
     if type(response) is not web.Response or response.status in NO_BODY_STATUSES:
-        return
+        return None
     body = response.body
-    if not isinstance(body, bytes) or not _is_text(response.content_type):
-        return
+    if not isinstance(body, bytes) or not _is_text(_media_type(response)):
+        return None
     _add_vary(response)
     if len(body) < MIN_BYTES or "Content-Encoding" in response.headers:
-        return
+        return None
     coding = preferred_coding(request.headers.get("Accept-Encoding"))
+    return coding if coding in (ZSTD, GZIP) else None
+
+
+async def compress(response: web.Response, coding: str) -> None:
+    """Compress `response` in place in `coding` (one coding_for chose)."""
     if coding == ZSTD:
-        response.body = await _zstd(body)
+        body = response.body
+        response.body = zstd_codec.compress(body) if len(body) <= OFF_LOOP_BYTES else await _zstd_off_loop(body)
         response.headers["Content-Encoding"] = ZSTD
-    elif coding == GZIP:
+    else:
         # aiohttp's own gzip: it compresses the body when the answer starts.
         response.enable_compression(ContentCoding.gzip)
 
 
-@web.middleware
-async def response_compression_middleware(request: web.Request, handler: Any) -> web.StreamResponse:
-    response = await handler(request)
-    await compress(request, response)
-    return response
+async def _zstd_off_loop(body: bytes) -> bytes:
+    return await asyncio.to_thread(zstd_codec.compress, body)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hmac
-from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
@@ -20,8 +19,6 @@ CORS_ALLOWED = (
     "Authorization, Content-Type, Idempotency-Key, If-Match, If-None-Match, Range, X-Request-ID, Vault-Min-LSN"
 )
 CORS_METHODS = "GET, POST, PUT, PATCH, DELETE, OPTIONS"
-
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 class Unauthorized(ApiError):
@@ -47,28 +44,31 @@ def key_matches(offered: str, keys: tuple[str, ...]) -> bool:
     return found
 
 
-def auth_middleware(keys: tuple[str, ...], admin_keys: tuple[str, ...] = ()):
+class KeyCheck:
     """`keys` (when set) for every route but /health; `admin_keys` (when set) alone for /storage/admin/*."""
 
-    @web.middleware
-    async def require_key(request: web.Request, handler: Handler) -> web.StreamResponse:
+    def __init__(self, keys: tuple[str, ...], admin_keys: tuple[str, ...] = ()) -> None:
+        self._keys = keys
+        self._admin_keys = admin_keys
+
+    def check(self, request: web.Request) -> None:
+        """Return if the request may go on; raise Unauthorized or Forbidden otherwise."""
         if is_open(request.path) or request.method == "OPTIONS":
-            return await handler(request)
+            return
+        keys, admin_keys = self._keys, self._admin_keys
         admin = bool(admin_keys) and request.path.startswith(ADMIN_PREFIX)
         needed = admin_keys if admin else keys
         if not needed:
-            return await handler(request)
+            return
         offered = _offered_key(request)
         if offered is not None and key_matches(offered, needed):
-            return await handler(request)
+            return
         if admin and offered is not None and (not keys or key_matches(offered, keys)):
             raise Forbidden("this key may not use the administration routes (VAULT_ADMIN_API_KEYS)")
         raise Unauthorized(
             "a valid API key is required: Authorization: Bearer <key>",
             headers={"WWW-Authenticate": 'Bearer realm="vault"'},
         )
-
-    return require_key
 
 
 def is_open(path: str) -> bool:
@@ -84,25 +84,33 @@ def _offered_key(request: web.Request) -> str | None:
     return offered.strip()
 
 
-def cors_middleware(origins: tuple[str, ...]):
-    allow_any = "*" in origins
+class Cors:
+    """CORS for `origins` ("*": any): preflights answered, the other answers marked as readable."""
 
-    @web.middleware
-    async def cors(request: web.Request, handler: Handler) -> web.StreamResponse:
+    def __init__(self, origins: tuple[str, ...]) -> None:
+        self._origins = origins
+        self._allow_any = "*" in origins
+
+    def allowed_origin(self, request: web.Request) -> str | None:
+        """The request's Origin if it is allowed, else None."""
         origin = request.headers.get("Origin")
-        allowed = origin is not None and (allow_any or origin in origins)
-        preflight = request.method == "OPTIONS" and "Access-Control-Request-Method" in request.headers
-        if preflight and allowed:
-            response: web.StreamResponse = web.Response(status=204)
-            response.headers["Access-Control-Allow-Methods"] = CORS_METHODS
-            response.headers["Access-Control-Allow-Headers"] = CORS_ALLOWED
-            response.headers["Access-Control-Max-Age"] = "600"
-        else:
-            response = await handler(request)
-        if allowed:
-            response.headers["Access-Control-Allow-Origin"] = origin
-            response.headers["Access-Control-Expose-Headers"] = CORS_EXPOSED
-            response.headers.add("Vary", "Origin")
+        if origin is not None and (self._allow_any or origin in self._origins):
+            return origin
+        return None
+
+    @staticmethod
+    def preflight(request: web.Request) -> web.Response | None:
+        """The answer to a preflight (from an allowed origin), or None for any other request."""
+        if request.method != "OPTIONS" or "Access-Control-Request-Method" not in request.headers:
+            return None
+        response = web.Response(status=204)
+        response.headers["Access-Control-Allow-Methods"] = CORS_METHODS
+        response.headers["Access-Control-Allow-Headers"] = CORS_ALLOWED
+        response.headers["Access-Control-Max-Age"] = "600"
         return response
 
-    return cors
+    @staticmethod
+    def expose(response: web.StreamResponse, origin: str) -> None:
+        response.headers["Access-Control-Allow-Origin"] = origin
+        response.headers["Access-Control-Expose-Headers"] = CORS_EXPOSED
+        response.headers.add("Vary", "Origin")

@@ -9,12 +9,15 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+from bisect import bisect_left
 from collections.abc import Awaitable, Callable, Iterable
+from itertools import accumulate
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, disable_created_metrics, generate_latest
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.registry import Collector
+from prometheus_client.utils import floatToGoString
 
 log = logging.getLogger(__name__)
 
@@ -33,19 +36,8 @@ BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024)
 class Telemetry:
     def __init__(self) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
-        self.requests = Counter(
-            "vault_http_requests",
-            "HTTP requests answered, by route template and status.",
-            ["method", "route", "status"],
-            registry=self.registry,
-        )
-        self.latency = Histogram(
-            "vault_http_request_duration_seconds",
-            "Time from request to response, by route template.",
-            ["method", "route"],
-            buckets=LATENCY_BUCKETS,
-            registry=self.registry,
-        )
+        self.requests = RequestCounts()
+        self.registry.register(self.requests)
         self.batch_size = Histogram(
             "vault_write_batch_size",
             "Write commands committed per transaction (group commit).",
@@ -84,18 +76,10 @@ class Telemetry:
             ["operation"],
             registry=self.registry,
         )
-        self._request_series: dict[tuple[str, str, int], tuple] = {}
         self._scrape_reads: list[Callable[[], Awaitable[None]]] = []
 
     def observe_request(self, method: str, route: str, status: int, seconds: float) -> None:
-        # Label lookups are the costly part of an update; the series are few, so keep them.
-        key = (method, route, status)
-        series = self._request_series.get(key)
-        if series is None:
-            series = (self.requests.labels(method, route, str(status)), self.latency.labels(method, route))
-            self._request_series[key] = series
-        series[0].inc()
-        series[1].observe(seconds)
+        self.requests.observe(method, route, status, seconds)
 
     def observe_commit(self, size: int, seconds: float) -> None:
         self.batch_size.observe(size)
@@ -127,6 +111,67 @@ class Telemetry:
 
     def render(self) -> bytes:
         return generate_latest(self.registry)
+
+
+class RequestCounts:
+    """Requests answered and their latency, by route template: counted here, reported at scrape.
+
+    Every request adds to these, so they are plain numbers the event loop
+    updates (one lookup, a bisect and two additions; prometheus_client's
+    Counter and Histogram take a lock for each and walk the buckets in Python,
+    more work than the rest of a cache read's bookkeeping). Only the loop's
+    thread updates or reads them: requests and /metrics are both served there.
+    """
+
+    def __init__(self) -> None:
+        # (method, route, status) -> its series; latency is reported per (method, route), summed over statuses.
+        self._series: dict[tuple[str, str, int], _LatencySeries] = {}
+
+    def observe(self, method: str, route: str, status: int, seconds: float) -> None:
+        series = self._series.get((method, route, status))
+        if series is None:
+            series = self._series[(method, route, status)] = _LatencySeries()
+        series.counts[bisect_left(LATENCY_BUCKETS, seconds)] += 1
+        series.total += seconds
+
+    def collect(self) -> Iterable[Metric]:
+        answered = CounterMetricFamily(
+            "vault_http_requests",
+            "HTTP requests answered, by route template and status.",
+            labels=["method", "route", "status"],
+        )
+        by_route: dict[tuple[str, str], _LatencySeries] = {}
+        for (method, route, status), series in self._series.items():
+            answered.add_metric([method, route, str(status)], sum(series.counts))
+            by_route.setdefault((method, route), _LatencySeries()).add(series)
+        latency = HistogramMetricFamily(
+            "vault_http_request_duration_seconds",
+            "Time from request to response, by route template.",
+            labels=["method", "route"],
+        )
+        for (method, route), series in by_route.items():
+            latency.add_metric([method, route], series.cumulative(), series.total)
+        yield answered
+        yield latency
+
+
+class _LatencySeries:
+    """Requests by latency bucket (the last: beyond the largest bound) and their summed seconds."""
+
+    __slots__ = ("counts", "total")
+
+    def __init__(self) -> None:
+        self.counts = [0] * (len(LATENCY_BUCKETS) + 1)
+        self.total = 0.0
+
+    def add(self, other: _LatencySeries) -> None:
+        self.counts = [mine + theirs for mine, theirs in zip(self.counts, other.counts, strict=True)]
+        self.total += other.total
+
+    def cumulative(self) -> list[tuple[str, float]]:
+        """Prometheus's buckets: how many took at most each bound, +Inf last."""
+        bounds = [floatToGoString(bound) for bound in LATENCY_BUCKETS] + ["+Inf"]
+        return list(zip(bounds, accumulate(self.counts), strict=True))
 
 
 class StoreCollector:

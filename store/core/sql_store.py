@@ -92,6 +92,7 @@ KEPT_OF_AN_APPEND = 200
 
 class SqlStore(BlobOperations, PortOperations, CompressionOperations):
     backend: ClassVar[str]
+    tracks_positions: ClassVar[bool] = False
     # The backend's read functions, each taking its connection first.
     # Hears (migration, rows done, rows in all) while a migration that writes rows runs at start.
     migration_progress: Callable[[Migration, int, int], None] | None = None

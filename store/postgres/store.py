@@ -73,6 +73,7 @@ class PostgresSettings:
 
 class PostgresStore(SqlStore):
     backend = "postgresql"
+    tracks_positions = True
     _queries = reads
     _events = events
     # A backstop only: a NOTIFY from any instance wakes the feed (see listener.py).
