@@ -70,6 +70,6 @@ def current_state(session_id: str, row: Any, if_match: int | None, codec: Codec,
     return State(session_id, {}, row[3], row[4])
 
 
-def cache_entry(row: Any, codec: Codec) -> CacheEntry:
-    """An entry from a row of CACHE_COLUMNS."""
-    return CacheEntry(row[0], loads(codec.unpack(row[1], row[2], row[3])), row[4], row[5], row[6], row[7])
+def cache_entry(row: Any, codec: Codec, accessed_at: str) -> CacheEntry:
+    """An entry from a row of CACHE_COLUMNS, read at `accessed_at`."""
+    return CacheEntry(row[0], loads(codec.unpack(row[1], row[2], row[3])), row[4], row[5], accessed_at, row[7])

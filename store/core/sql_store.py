@@ -512,10 +512,10 @@ class SqlStore(BlobOperations, PortOperations, CompressionOperations):
 
     async def _db_cache_get(self, key: str) -> CacheEntry:
         self._known("cache key", key)
-        entry = await self._read_keyed_document(self._queries.cache_get, key)
         now = clock.now_text()
+        entry = await self._read_keyed_document(self._queries.cache_get, key, now)
         self._touch(key, now)
-        return CacheEntry(entry.key, entry.value, entry.ttl, entry.created_at, now, entry.expires_at)
+        return entry
 
     async def _db_cache_set(self, key: str, write: CacheWrite) -> CacheEntry:
         packed = records.packed_document(self._codec, "cache", write.value, "value", self._max_document_bytes)

@@ -30,7 +30,6 @@ from vault.store.positions import parse_lsn
 from vault.store.postgres import idempotency
 from vault.store.postgres import search as search_index
 
-from vault import clock
 from vault.jsonutil import off_loop
 from vault.models import (
     Artifact,
@@ -358,15 +357,16 @@ async def list_metrics(conn: asyncpg.Connection, query: MetricQuery) -> Page:
 # -- cache
 
 
-async def cache_get(conn: asyncpg.Connection, codec: Codec, key: str) -> CacheEntry:
+async def cache_get(conn: asyncpg.Connection, codec: Codec, key: str, now: str) -> CacheEntry:
+    """The entry live at `now`, read at `now`."""
     row = await conn.fetchrow(
         f"SELECT {rows.CACHE_COLUMNS} FROM cache WHERE key = $1 AND (expires_at IS NULL OR expires_at > $2)",
         key,
-        clock.now_text(),
+        now,
     )
     if row is None:
         raise NotFound("cache key", key)
-    return await off_loop(rows.document_size(row[1], row[3]), lambda: rows.cache_entry(row, codec))
+    return await off_loop(rows.document_size(row[1], row[3]), lambda: rows.cache_entry(row, codec, now))
 
 
 async def ping(conn: asyncpg.Connection) -> None:

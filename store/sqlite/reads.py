@@ -31,7 +31,6 @@ from vault.store.interface import IdempotencyClaim
 from vault.store.sqlite import idempotency, windows
 from vault.store.sqlite import search as search_index
 
-from vault import clock
 from vault.models import (
     Artifact,
     CacheEntry,
@@ -345,14 +344,15 @@ def list_metrics(conn: sqlite3.Connection, query: MetricQuery) -> Page:
 # -- cache
 
 
-def cache_get(conn: sqlite3.Connection, codec: Codec, key: str) -> Unpacking[CacheEntry]:
+def cache_get(conn: sqlite3.Connection, codec: Codec, key: str, now: str) -> Unpacking[CacheEntry]:
+    """The entry live at `now`, read at `now`."""
     row = conn.execute(
         f"SELECT {rows.CACHE_COLUMNS} FROM cache WHERE key = ? AND (expires_at IS NULL OR expires_at > ?)",
-        (key, clock.now_text()),
+        (key, now),
     ).fetchone()
     if row is None:
         raise NotFound("cache key", key)
-    return Unpacking(rows.document_size(row[1], row[3]), lambda: rows.cache_entry(row, codec))
+    return Unpacking(rows.document_size(row[1], row[3]), lambda: rows.cache_entry(row, codec, now))
 
 
 def ping(conn: sqlite3.Connection) -> None:

@@ -19,6 +19,7 @@ from vault.store.cache_port import CacheStore
 from vault.store.core import commands, rows
 from vault.store.core.commands import Command
 from vault.store.core.copies import Check
+from vault.store.core.packing import MissingDictionary
 from vault.store.core.sql_store import SqlStore
 from vault.store.interface import IdempotencyClaim
 from vault.store.sqlite import backup, events, migrations, reads
@@ -38,7 +39,7 @@ from vault.store.sqlite.windows import WindowCache
 from vault.store.sqlite.writer import Writer, WriterStats, quick_check
 from vault.store.state_port import StateStore
 
-from vault.jsonutil import off_loop
+from vault.jsonutil import OFF_LOOP_BYTES, off_loop
 from vault.models import Page
 from vault.queries import HistoryQuery
 from vault.telemetry import StorageCollector, StoreCollector, Telemetry
@@ -233,6 +234,12 @@ class SQLiteStore(SqlStore):
         # Found on the loop's thread (a hand-off to a reader thread and back costs more than the
         # lookup); unpacked there too unless the document is large.
         found = await self._read_bounded(query, self._codec, *args)
+        if found.size <= OFF_LOOP_BYTES:
+            try:
+                # Most documents: unpacked right here, without the two coroutines below.
+                return found.finish()
+            except MissingDictionary:
+                pass  # loaded and tried again below
         return await self._with_dictionaries(lambda: off_loop(found.size, found.finish))
 
     async def _commit_claiming(self, command: commands.CreateArtifact, claim: IdempotencyClaim | None) -> Any:

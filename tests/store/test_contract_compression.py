@@ -136,6 +136,10 @@ async def test_dictionaries_are_trained_used_and_older_frames_stay_readable(back
     backend_store._codec.dictionaries = Dictionaries()
     assert await backend_store.get_message(with_first.id) == with_first
     assert (await _window(backend_store, session.id))[-1] == dumps_text(asdict(with_second))
+    # So does a single read of one frame, where no body is kept either (a read that unpacks it on the spot).
+    backend_store._codec.dictionaries = Dictionaries()
+    backend_store._codec.bodies = None
+    assert await backend_store.get_message(with_second.id) == with_second
 
 
 async def test_rows_written_plain_stay_readable_and_are_rewritten_compressed(backend_store):
