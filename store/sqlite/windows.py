@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import sqlite3
 
-from attrs import frozen
+from attrs import field, frozen
 from vault.store.core.body_cache import ENTRY_OVERHEAD, BoundedCache
 from vault.store.core.pages import PageFill
 from vault.store.errors import NotFound
@@ -33,10 +33,14 @@ class KeptWindow:
     # Whether older messages exist beyond these.
     more: bool
     size: int
+    # The page last answered from it, by its limit: built once while the same window is asked
+    # for again (an agent reads its context every turn); one limit at a time.
+    answered: dict[int, Page] = field(factory=dict, eq=False)
 
 
 def _cost(window: KeptWindow) -> int:
-    return window.size + ENTRY_OVERHEAD * (1 + len(window.newest_first))
+    # Each message: its text, its entry's overhead, and its place in the answered page's list.
+    return window.size + ENTRY_OVERHEAD * (1 + len(window.newest_first)) + 8 * len(window.newest_first)
 
 
 def session_mark(conn: sqlite3.Connection, session_id: str) -> Mark:
@@ -55,15 +59,12 @@ class WindowCache:
         kept = self._kept.get(session_id)
         if kept is None or kept.mark != mark or (limit > len(kept.newest_first) and kept.more):
             return None
-        # The same rule a scan's page follows: `limit` items, or fewer once they reach the byte budget.
-        fill = PageFill(limit)
-        for item, size in kept.newest_first:
-            if not fill.takes(size):
-                break
-            fill.items.append(item)
-        page = fill.page()
-        taken_all = len(page.items) == len(kept.newest_first)
-        return Page(page.items[::-1], has_more=page.has_more or (taken_all and kept.more), size=page.size)
+        page = kept.answered.get(limit)
+        if page is None:
+            page = _page(kept, limit)
+            kept.answered.clear()
+            kept.answered[limit] = page
+        return page
 
     def keep(
         self, session_id: str, mark: Mark, oldest_first: list[RenderedMessage], sizes: list[int], more: bool
@@ -71,3 +72,15 @@ class WindowCache:
         """A scanned window, as a scan of the session under `mark` found it."""
         newest_first = tuple(zip(reversed(oldest_first), reversed(sizes), strict=True))
         self._kept.put(session_id, KeptWindow(mark, newest_first, more, sum(sizes)))
+
+
+def _page(kept: KeptWindow, limit: int) -> Page:
+    # The same rule a scan's page follows: `limit` items, or fewer once they reach the byte budget.
+    fill = PageFill(limit)
+    for item, size in kept.newest_first:
+        if not fill.takes(size):
+            break
+        fill.items.append(item)
+    page = fill.page()
+    taken_all = len(page.items) == len(kept.newest_first)
+    return Page(page.items[::-1], has_more=page.has_more or (taken_all and kept.more), size=page.size)

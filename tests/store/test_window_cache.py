@@ -49,6 +49,9 @@ async def _agree(kept, plain, session_id: str) -> None:
         first = await _window(kept, session_id, limit)
         assert await _window(kept, session_id, limit) == first
         assert first == await _window(plain, session_id, limit), limit
+    # And back again: a kept window answers one limit after another, each built afresh or kept.
+    for limit in (50, 8, 5, 3, 1, 1, 50):
+        assert await _window(kept, session_id, limit) == await _window(plain, session_id, limit), limit
 
 
 async def test_windows_follow_appends_clears_and_another_process(stores):
