@@ -338,5 +338,13 @@ def field_errors(error: BaseException, loc: tuple[Any, ...] = ("body",)) -> list
     return [{"loc": list(loc), "msg": "is not a valid value"}]
 
 
+# -- documents out -----------------------------------------------------------
+
+# A document field of a model (a state's data, a message's metadata, a checkpoint)
+# holds what JSON parsing made: objects, arrays, strings, numbers. It goes out as it
+# is; by default cattrs walks it, a call for every value, to find nothing to change.
+converter.register_unstructure_hook_func(lambda cls: cls == dict[str, Any], lambda document: document)
+
+
 def unstructure(value: Any) -> Any:
     return converter.unstructure(value)
