@@ -1,23 +1,32 @@
 """What a request costs the server in instructions, counted by callgrind: steady where timings are not.
 
     python bench/instructions.py [--baseline /path/to/checkout] [--requests 100]
+    python bench/instructions.py --under-load [--baseline /path/to/checkout] [--seconds 5]
 
 On a shared machine the CPU time a request takes moves by a tenth or more
 from one run to the next, so a change worth a few percent cannot be told from
 noise in bench/versus.py without many rounds. The instructions it takes move
 far less. Each build's `vault serve` runs under valgrind's callgrind on a
 fresh database. After a warm-up, the counters are zeroed (callgrind_control
--z), a fixed number of requests is sent one at a time, and the counters are
-dumped (-d): the server's instructions, all threads, over those requests;
-the least of three such windows is kept.
+-z), requests are sent, and the counters are dumped (-d): the server's
+instructions, all threads, over those requests; the least of three such
+windows is kept.
+
+By default the requests go one at a time, a fixed number of them: each
+build's work for one request. `--under-load` sends them as bench/run.py does,
+from wrk with 64 connections for a few seconds (wrk on core 1, the server on
+core 0), and divides by the requests wrk completed: what a request costs
+when a commit carries many writes and the loop wakes for many requests at
+once. It counts bench/ceiling.py the same way, and its ratio (the ceiling's
+instructions over The Vault's) is the counted form of bench/run.py's ratios.
 
 Messages are counted once the service has trained its dictionary for them
 (the job runs a minute after start-up), as on any database in use.
 
-Instructions are not time (a cache miss costs more than an add), and one
-request at a time is not 64 in flight (each commit carries one write), so
-this compares two builds' work; rates and ratios to the ceiling stay with
-bench/run.py and bench/versus.py. valgrind is Debian's `valgrind` package.
+Instructions are not time (a cache miss costs more than an add, and the
+kernel's work is not counted), so this compares work; rates and ratios to
+the ceiling in time stay with bench/run.py and bench/versus.py. valgrind is
+Debian's `valgrind` package.
 """
 
 from __future__ import annotations
@@ -39,6 +48,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import servers
+import wrk
 from run import MESSAGE_TEXT, STATE_DOC
 
 # Under callgrind the server runs some fifty times slower: start-up takes a while.
@@ -49,34 +59,50 @@ WARM_UP = 5
 # Each workload is counted this many times over; the least count is kept (CountedServer.instructions).
 WINDOWS = 3
 BATCH_MESSAGES = 1000
+# Under load: as bench/run.py drives the server.
+CONNECTIONS = 64
+SESSIONS = 64
+WINDOW_SESSION_MESSAGES = 200
+CACHE_KEYS = 100
 
 
 class CountedServer:
-    """`vault serve` of a checkout under callgrind (a bench/servers.py Server), with one keep-alive connection."""
+    """A server under callgrind (a bench/servers.py Server), with one keep-alive connection."""
 
-    def __init__(self, checkout: Path, work: Path, name: str) -> None:
+    def __init__(self, work: Path, name: str, program: list[str], cwd: Path, env: dict[str, str]) -> None:
         self.db_path = work / f"{name}.db"
         self.dumps = work / f"{name}.callgrind"
-        python = checkout / ".venv" / "bin" / "python"
-        command = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={self.dumps}", str(python), "-m", "vault"]
+        command = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={self.dumps}", *program]
         # The service's defaults (SQLite, compression on, no keys), whatever this shell has set for it.
         inherited = {
             key: value
             for key, value in os.environ.items()
             if not key.startswith("VAULT_") and key not in ("DATABASE_URL", "DB_PATH")
         }
-        # Run from the checkout, so `python -m vault` imports its code and not this one's.
         self.server = servers.Server(
             name,
-            [*command, "serve"],
+            command,
             0,
-            {"DB_PATH": str(self.db_path)},
+            {"DB_PATH": str(self.db_path), **env},
             work / f"{name}.log",
-            cwd=checkout,
+            cwd=cwd,
             start_seconds=START_SECONDS,
             inherited=inherited,
         )
         self.http = http.client.HTTPConnection("127.0.0.1", self.server.port, timeout=600)
+
+    @classmethod
+    def vault(cls, checkout: Path, work: Path, name: str) -> CountedServer:
+        """`vault serve` of a checkout."""
+        python = checkout / ".venv" / "bin" / "python"
+        # Run from the checkout, so `python -m vault` imports its code and not this one's.
+        return cls(work, name, [str(python), "-m", "vault", "serve"], checkout, {})
+
+    @classmethod
+    def ceiling(cls, work: Path) -> CountedServer:
+        """bench/ceiling.py, with this checkout's Python."""
+        program = [sys.executable, str(servers.ROOT / "bench" / "ceiling.py"), "{port}"]
+        return cls(work, "ceiling", program, servers.ROOT, {})
 
     def call(self, method: str, path: str, body: object | None = None) -> dict:
         data = None if body is None else json.dumps(body).encode()
@@ -104,6 +130,21 @@ class CountedServer:
             before = set(self.dumps.parent.glob(f"{self.dumps.name}.*"))
             self._control("-d")
             counts.append(_total(self._new_dump(before)) / requests)
+        return min(counts)
+
+    def under_load(self, path: str, script: Path | None, seconds: int) -> float:
+        """Instructions the server spent per request under wrk (CONNECTIONS), the least of WINDOWS."""
+        wrk.run(self.server.url + path, core=1, connections=CONNECTIONS, seconds=1, script=script)
+        counts = []
+        for _ in range(WINDOWS):
+            self._control("-z")
+            result = wrk.run(self.server.url + path, core=1, connections=CONNECTIONS, seconds=seconds, script=script)
+            before = set(self.dumps.parent.glob(f"{self.dumps.name}.*"))
+            self._control("-d")
+            instructions = _total(self._new_dump(before))
+            if result.non_2xx or not result.requests:
+                raise RuntimeError(f"{path or script}: {result.non_2xx} answers not 2xx of {result.requests}")
+            counts.append(instructions / result.requests)
         return min(counts)
 
     def _control(self, option: str) -> None:
@@ -184,21 +225,157 @@ def measure(server: CountedServer, requests: int) -> dict[str, float]:
     }
 
 
+def _scripts(work: Path, sessions: list[str]) -> dict[str, Path]:
+    """bench/run.py's requests for each workload, as wrk scripts."""
+    state_paths = [f"/storage/state/{session}" for session in sessions]
+    return {
+        "post": wrk.lua_script(
+            work,
+            "post",
+            method="POST",
+            paths=["/storage/history"],
+            bodies=[json.dumps({"session_id": s, "role": "user", "content": MESSAGE_TEXT}) for s in sessions],
+        ),
+        "put-state": wrk.lua_script(
+            work, "put-state", method="PUT", paths=state_paths, bodies=[json.dumps({"data": STATE_DOC})]
+        ),
+        "patch-state": wrk.lua_script(
+            work,
+            "patch-state",
+            method="PATCH",
+            paths=state_paths,
+            bodies=[json.dumps({"data": {"context": f"step {i}", "counter": i}}) for i in range(16)],
+        ),
+        "get-cache": wrk.lua_script(
+            work, "get-cache", method="GET", paths=[f"/storage/cache/k{i}" for i in range(CACHE_KEYS)]
+        ),
+        "put-cache": wrk.lua_script(
+            work,
+            "put-cache",
+            method="PUT",
+            paths=[f"/storage/cache/k{i}" for i in range(CACHE_KEYS)],
+            bodies=[json.dumps({"value": {"result": "cached data", "n": i}, "ttl": 3600}) for i in range(16)],
+        ),
+    }
+
+
+LOADED_WORKLOADS = (
+    "POST /storage/history",
+    "GET /storage/history?limit=50",
+    "PUT /storage/state",
+    "PATCH /storage/state",
+    "GET /storage/cache/{key}",
+    "PUT /storage/cache/{key}",
+)
+
+
+def measure_under_load(server: CountedServer, work: Path, seconds: int) -> dict[str, float]:
+    """Instructions a request for each of bench/run.py's single-request workloads, under wrk."""
+    sessions = [server.call("POST", "/storage/sessions", {"agent_name": f"load{i}"})["id"] for i in range(SESSIONS)]
+    window = server.call("POST", "/storage/sessions", {"agent_name": "window"})["id"]
+    batch = {"session_id": window, "messages": [{"role": "user", "content": MESSAGE_TEXT}] * BATCH_MESSAGES}
+    for _ in range(2):
+        server.call("POST", "/storage/history/batch", batch)
+    for index in range(CACHE_KEYS):
+        server.call("PUT", f"/storage/cache/k{index}", {"value": {"result": index}})
+    server.wait_for_dictionary("messages")
+    scripts = _scripts(work, sessions)
+    return dict(
+        zip(
+            LOADED_WORKLOADS,
+            (
+                server.under_load("", scripts["post"], seconds),
+                server.under_load(f"/storage/history?session_id={window}&limit=50", None, seconds),
+                server.under_load("", scripts["put-state"], seconds),
+                server.under_load("", scripts["patch-state"], seconds),
+                server.under_load("", scripts["get-cache"], seconds),
+                server.under_load("", scripts["put-cache"], seconds),
+            ),
+            strict=True,
+        )
+    )
+
+
+def ceiling_under_load(ceiling: CountedServer, work: Path, seconds: int) -> dict[str, float]:
+    """The ceiling's instructions a request, for each workload as bench/run.py pairs them."""
+    scripts = _scripts(work, [f"session_{i:026d}" for i in range(SESSIONS)])
+    post = ceiling.under_load("", scripts["post"], seconds)
+    return dict(
+        zip(
+            LOADED_WORKLOADS,
+            (
+                post,
+                ceiling.under_load("/list", None, seconds),
+                post,  # bench/run.py sets state writes beside the POST ceiling
+                post,
+                ceiling.under_load("/small", None, seconds),
+                ceiling.under_load("", scripts["put-state"], seconds),
+            ),
+            strict=True,
+        )
+    )
+
+
+def main_under_load(builds: dict[str, Path], seconds: int) -> None:
+    figures: dict[str, dict[str, float]] = {}
+    with tempfile.TemporaryDirectory(prefix="vault-bench-instructions-") as folder:
+        print("counting the ceiling (bench/ceiling.py)", flush=True)
+        ceiling = CountedServer.ceiling(Path(folder))
+        try:
+            figures["ceiling"] = ceiling_under_load(ceiling, Path(folder), seconds)
+        finally:
+            ceiling.stop()
+        for name, checkout in builds.items():
+            print(f"counting {name} ({checkout})", flush=True)
+            server = CountedServer.vault(checkout, Path(folder), name)
+            try:
+                figures[name] = measure_under_load(server, Path(folder), seconds)
+            finally:
+                server.stop()
+    print(render_under_load(figures, seconds))
+
+
+def render_under_load(figures: dict[str, dict[str, float]], seconds: int) -> str:
+    builds = [name for name in figures if name != "ceiling"]
+    header = "| workload | ceiling | " + " | ".join(builds) + " | ceiling / this |"
+    if "baseline" in builds:
+        header += " ceiling / baseline | baseline / this |"
+    lines = [header, "|---|" + "---:|" * (header.count("|") - 2)]
+    for workload in LOADED_WORKLOADS:
+        ceiling, this = figures["ceiling"][workload], figures["this"][workload]
+        row = f"| {workload} | {ceiling:,.0f} | " + " | ".join(f"{figures[b][workload]:,.0f}" for b in builds)
+        row += f" | {ceiling / this:.3f} |"
+        if "baseline" in builds:
+            baseline = figures["baseline"][workload]
+            row += f" {ceiling / baseline:.3f} | {baseline / this:.3f} |"
+        lines.append(row)
+    lines.append(
+        f"\ninstructions a request under wrk ({CONNECTIONS} connections, {seconds} s), the least of {WINDOWS} windows;"
+        " state writes are set beside the ceiling's POST, as bench/run.py sets them"
+    )
+    return "\n".join(lines)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--baseline", type=Path, help="a checkout of The Vault with its own .venv")
     parser.add_argument("--requests", type=int, default=100, help="requests counted per workload")
+    parser.add_argument("--under-load", action="store_true", help="under wrk, beside the ceiling")
+    parser.add_argument("--seconds", type=int, default=5, help="length of each window under load")
     args = parser.parse_args()
     if shutil.which("valgrind") is None:
         sys.exit("valgrind is needed: apt-get install valgrind")
     builds = {"this": servers.ROOT}
     if args.baseline is not None:
         builds = {"baseline": args.baseline.resolve(), **builds}
+    if args.under_load:
+        main_under_load(builds, args.seconds)
+        return
     figures: dict[str, dict[str, float]] = {}
     with tempfile.TemporaryDirectory(prefix="vault-bench-instructions-") as folder:
         for name, checkout in builds.items():
             print(f"counting {name} ({checkout})", flush=True)
-            server = CountedServer(checkout, Path(folder), name)
+            server = CountedServer.vault(checkout, Path(folder), name)
             try:
                 figures[name] = measure(server, args.requests)
             finally:
