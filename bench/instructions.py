@@ -62,7 +62,6 @@ BATCH_MESSAGES = 1000
 # Under load: as bench/run.py drives the server.
 CONNECTIONS = 64
 SESSIONS = 64
-WINDOW_SESSION_MESSAGES = 200
 CACHE_KEYS = 100
 
 

@@ -47,15 +47,17 @@ CUT_SHORT = "shutting_down: the service stopped before the request finished"
 
 
 def error_answer(request: web.Request, exc: Exception) -> web.Response:
-    """The contract's JSON error for what a handler (or a step before it) raised; `exc` itself is
-    raised again when it is no error (an HTTPException below 400: a redirect)."""
-    try:
-        raise exc
-    except RequestValidationError as exc:
+    """The contract's JSON error for what a handler (or a step before it) raised.
+
+    Called while `exc` is being handled, so an unexpected one is logged with
+    its traceback; `exc` is raised again when it is no error (an
+    HTTPException below 400: a redirect, which aiohttp answers itself).
+    """
+    if isinstance(exc, RequestValidationError):
         return error_response(exc.status, exc.code, exc.detail, errors=exc.field_errors)
-    except ApiError as exc:
+    if isinstance(exc, ApiError):
         return error_response(exc.status, exc.code, exc.detail, headers=exc.headers)
-    except store_errors.PreconditionFailed as exc:
+    if isinstance(exc, store_errors.PreconditionFailed):
         return error_response(
             412,
             "precondition_failed",
@@ -63,13 +65,13 @@ def error_answer(request: web.Request, exc: Exception) -> web.Response:
             headers={"ETag": f'"{exc.current.version}"'},
             current=unstructure(exc.current),
         )
-    except store_errors.EventsPruned as exc:
+    if isinstance(exc, store_errors.EventsPruned):
         # The client resumes from `oldest_id`'s predecessor at best: it knows what it missed.
         return error_response(410, "gone", str(exc), oldest_id=exc.oldest)
-    except store_errors.InvalidReference as exc:
+    if isinstance(exc, store_errors.InvalidReference):
         # A 422 names the bad field, whichever layer found it.
         return error_response(422, "validation_error", str(exc), errors=[{"loc": exc.loc, "msg": str(exc)}])
-    except store_errors.StoreError as exc:
+    if isinstance(exc, store_errors.StoreError):
         mapped = map_store_error(exc)
         if mapped.status >= 500 and mapped.status != 503:
             # The route template, never the client's path: nothing a client sends reaches the log raw.
@@ -77,22 +79,19 @@ def error_answer(request: web.Request, exc: Exception) -> web.Response:
         elif mapped.status >= 500:
             log.debug("%s %s: %s", request.method, route_of(request), exc)
         return error_response(mapped.status, mapped.code, str(exc), headers=mapped.headers)
-    except web.HTTPException as exc:
+    if isinstance(exc, web.HTTPException):
         if exc.status < 400:
-            raise
+            raise exc
         code = HTTP_CODES.get(exc.status, "http_error")
         headers = {name: value for name, value in exc.headers.items() if name.lower() == "allow"}
         return error_response(exc.status, code, exc.reason, headers=headers)
-    except ConnectionResetError:
-        if not _client_gone(request):
-            # A reset of some other connection (a database's, say) is the service's failure.
-            return _internal_error(request)
+    if isinstance(exc, ConnectionResetError) and _client_gone(request):
         # Reading the body failed because the client went away: nothing to fix here, no one to answer.
+        # (A reset of some other connection, a database's say, is the service's failure, below.)
         response = web.Response(status=CLIENT_CLOSED_REQUEST)
         response[ERROR_REASON] = CLIENT_GONE
         return response
-    except Exception:
-        return _internal_error(request)
+    return _internal_error(request)
 
 
 def _internal_error(request: web.Request) -> web.Response:

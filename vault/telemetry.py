@@ -113,6 +113,10 @@ class Telemetry:
         return generate_latest(self.registry)
 
 
+# Each bucket's `le` label, as prometheus_client writes it.
+_BOUND_LABELS = [floatToGoString(bound) for bound in LATENCY_BUCKETS] + ["+Inf"]
+
+
 class RequestCounts:
     """Requests answered and their latency, by route template: counted here, reported at scrape.
 
@@ -170,8 +174,7 @@ class _LatencySeries:
 
     def cumulative(self) -> list[tuple[str, float]]:
         """Prometheus's buckets: how many took at most each bound, +Inf last."""
-        bounds = [floatToGoString(bound) for bound in LATENCY_BUCKETS] + ["+Inf"]
-        return list(zip(bounds, accumulate(self.counts), strict=True))
+        return list(zip(_BOUND_LABELS, accumulate(self.counts), strict=True))
 
 
 class StoreCollector:

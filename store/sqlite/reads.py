@@ -179,16 +179,14 @@ def rendered(codec: Codec, found: list[Any]) -> list[RenderedMessage]:
 def newest_window(
     conn: sqlite3.Connection, query: HistoryQuery, kept: windows.WindowCache
 ) -> tuple[windows.Mark, Page, bool]:
-    """The session's newest window and its mark (windows.py): the window kept under that mark
-    (True), or else its rows as scanned, in one snapshot with the mark, still to be rendered (False)."""
-    # A kept window needs the mark alone, which one statement reads in a snapshot of its own.
-    mark = windows.session_mark(conn, query.session_id)
-    page = kept.page(query.session_id, mark, query.limit)
-    if page is not None:
-        return mark, page, True
+    """The session's newest window and its mark (windows.py), read in one snapshot: the window kept
+    under that mark (True), or else its rows as scanned, still to be rendered (False)."""
     conn.execute("BEGIN")
     try:
         mark = windows.session_mark(conn, query.session_id)
+        page = kept.page(query.session_id, mark, query.limit)
+        if page is not None:
+            return mark, page, True
         return mark, message_window(conn, query), False
     finally:
         conn.execute("COMMIT")

@@ -239,7 +239,7 @@ class SQLiteStore(SqlStore):
                 # Most documents: unpacked right here, without the two coroutines below.
                 return found.finish()
             except MissingDictionary:
-                pass  # loaded and tried again below
+                await self.load_dictionaries()  # another instance trained it since this one looked
         return await self._with_dictionaries(lambda: off_loop(found.size, found.finish))
 
     async def _commit_claiming(self, command: commands.CreateArtifact, claim: IdempotencyClaim | None) -> Any:

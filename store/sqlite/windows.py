@@ -33,8 +33,9 @@ class KeptWindow:
     # Whether older messages exist beyond these.
     more: bool
     size: int
-    # The page last answered from it, by its limit: built once while the same window is asked
-    # for again (an agent reads its context every turn); one limit at a time.
+    # The page last answered from it, by its limit: built once while the same window is read
+    # again unchanged. One limit's page at a time (its memory is in _cost); its items are a
+    # tuple, since every later read is answered with the same page.
     answered: dict[int, Page] = field(factory=dict, eq=False)
 
 
@@ -83,4 +84,4 @@ def _page(kept: KeptWindow, limit: int) -> Page:
         fill.items.append(item)
     page = fill.page()
     taken_all = len(page.items) == len(kept.newest_first)
-    return Page(page.items[::-1], has_more=page.has_more or (taken_all and kept.more), size=page.size)
+    return Page(tuple(reversed(page.items)), has_more=page.has_more or (taken_all and kept.more), size=page.size)
