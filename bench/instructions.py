@@ -49,7 +49,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import servers
 import wrk
-from run import MESSAGE_TEXT, STATE_DOC
+from run import MESSAGE_TEXT, STATE_DOC, single_request_scripts
 
 # Under callgrind the server runs some fifty times slower: start-up takes a while.
 START_SECONDS = 300
@@ -224,40 +224,6 @@ def measure(server: CountedServer, requests: int) -> dict[str, float]:
     }
 
 
-def _scripts(work: Path, sessions: list[str]) -> dict[str, Path]:
-    """bench/run.py's requests for each workload, as wrk scripts."""
-    state_paths = [f"/storage/state/{session}" for session in sessions]
-    return {
-        "post": wrk.lua_script(
-            work,
-            "post",
-            method="POST",
-            paths=["/storage/history"],
-            bodies=[json.dumps({"session_id": s, "role": "user", "content": MESSAGE_TEXT}) for s in sessions],
-        ),
-        "put-state": wrk.lua_script(
-            work, "put-state", method="PUT", paths=state_paths, bodies=[json.dumps({"data": STATE_DOC})]
-        ),
-        "patch-state": wrk.lua_script(
-            work,
-            "patch-state",
-            method="PATCH",
-            paths=state_paths,
-            bodies=[json.dumps({"data": {"context": f"step {i}", "counter": i}}) for i in range(16)],
-        ),
-        "get-cache": wrk.lua_script(
-            work, "get-cache", method="GET", paths=[f"/storage/cache/k{i}" for i in range(CACHE_KEYS)]
-        ),
-        "put-cache": wrk.lua_script(
-            work,
-            "put-cache",
-            method="PUT",
-            paths=[f"/storage/cache/k{i}" for i in range(CACHE_KEYS)],
-            bodies=[json.dumps({"value": {"result": "cached data", "n": i}, "ttl": 3600}) for i in range(16)],
-        ),
-    }
-
-
 LOADED_WORKLOADS = (
     "POST /storage/history",
     "GET /storage/history?limit=50",
@@ -278,7 +244,7 @@ def measure_under_load(server: CountedServer, work: Path, seconds: int) -> dict[
     for index in range(CACHE_KEYS):
         server.call("PUT", f"/storage/cache/k{index}", {"value": {"result": index}})
     server.wait_for_dictionary("messages")
-    scripts = _scripts(work, sessions)
+    scripts = single_request_scripts(work, sessions, CACHE_KEYS)
     return dict(
         zip(
             LOADED_WORKLOADS,
@@ -297,7 +263,7 @@ def measure_under_load(server: CountedServer, work: Path, seconds: int) -> dict[
 
 def ceiling_under_load(ceiling: CountedServer, work: Path, seconds: int) -> dict[str, float]:
     """The ceiling's instructions a request, for each workload as bench/run.py pairs them."""
-    scripts = _scripts(work, [f"session_{i:026d}" for i in range(SESSIONS)])
+    scripts = single_request_scripts(work, [f"session_{i:026d}" for i in range(SESSIONS)], CACHE_KEYS)
     post = ceiling.under_load("", scripts["post"], seconds)
     return dict(
         zip(

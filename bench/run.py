@@ -137,6 +137,40 @@ def main() -> None:
     print(report)
 
 
+def _message_body(session_id: str) -> str:
+    return json.dumps({"session_id": session_id, "role": "user", "content": MESSAGE_TEXT})
+
+
+def single_request_scripts(work: Path, sessions: list[str], cache_keys: int) -> dict[str, Path]:
+    """wrk scripts of the single-request workloads: appends and state writes across `sessions`,
+    cache reads and writes across keys k0..k{cache_keys - 1}."""
+    state_paths = [f"/storage/state/{s}" for s in sessions]
+    cache_paths = [f"/storage/cache/k{i}" for i in range(cache_keys)]
+    return {
+        "post": wrk.lua_script(
+            work, "post", method="POST", paths=["/storage/history"], bodies=[_message_body(s) for s in sessions]
+        ),
+        "put-state": wrk.lua_script(
+            work, "put-state", method="PUT", paths=state_paths, bodies=[json.dumps({"data": STATE_DOC})]
+        ),
+        "patch-state": wrk.lua_script(
+            work,
+            "patch-state",
+            method="PATCH",
+            paths=state_paths,
+            bodies=[json.dumps({"data": {"context": f"step {i}", "counter": i}}) for i in range(16)],
+        ),
+        "get-cache": wrk.lua_script(work, "get-cache", method="GET", paths=cache_paths),
+        "put-cache": wrk.lua_script(
+            work,
+            "put-cache",
+            method="PUT",
+            paths=cache_paths,
+            bodies=[json.dumps({"value": {"result": "cached data", "n": i}, "ttl": 3600}) for i in range(16)],
+        ),
+    }
+
+
 def measure(args, work: Path, vault: servers.Server, naive: servers.Server, ceiling: servers.Server) -> str:
     def run(server: servers.Server, path: str, script: Path | None = None, connections: int = 0) -> wrk.Measured:
         return wrk.measure(
@@ -158,53 +192,24 @@ def measure(args, work: Path, vault: servers.Server, naive: servers.Server, ceil
     for index in range(CACHE_KEYS):
         servers.call("PUT", f"{vault.url}/storage/cache/k{index}", {"value": {"result": index}})
 
-    message_body = lambda sid: json.dumps({"session_id": sid, "role": "user", "content": MESSAGE_TEXT})  # noqa: E731
-    scripts = {
-        "post": wrk.lua_script(
-            work, "post", method="POST", paths=["/storage/history"], bodies=[message_body(s) for s in vault_sessions]
-        ),
-        "post-naive": wrk.lua_script(
-            work,
-            "post-naive",
-            method="POST",
-            paths=["/storage/history"],
-            bodies=[message_body(s) for s in naive_sessions],
-        ),
-        "batch": wrk.lua_script(
-            work,
-            "batch",
-            method="POST",
-            paths=["/storage/history/batch"],
-            bodies=[
-                json.dumps({"session_id": s, "messages": [{"role": "user", "content": MESSAGE_TEXT}] * 1000})
-                for s in vault_sessions[:8]
-            ],
-        ),
-        "put-state": wrk.lua_script(
-            work,
-            "put-state",
-            method="PUT",
-            paths=[f"/storage/state/{s}" for s in vault_sessions],
-            bodies=[json.dumps({"data": STATE_DOC})],
-        ),
-        "patch-state": wrk.lua_script(
-            work,
-            "patch-state",
-            method="PATCH",
-            paths=[f"/storage/state/{s}" for s in vault_sessions],
-            bodies=[json.dumps({"data": {"context": f"step {i}", "counter": i}}) for i in range(16)],
-        ),
-        "get-cache": wrk.lua_script(
-            work, "get-cache", method="GET", paths=[f"/storage/cache/k{i}" for i in range(CACHE_KEYS)]
-        ),
-        "put-cache": wrk.lua_script(
-            work,
-            "put-cache",
-            method="PUT",
-            paths=[f"/storage/cache/k{i}" for i in range(CACHE_KEYS)],
-            bodies=[json.dumps({"value": {"result": "cached data", "n": i}, "ttl": 3600}) for i in range(16)],
-        ),
-    }
+    scripts = single_request_scripts(work, vault_sessions, CACHE_KEYS)
+    scripts["post-naive"] = wrk.lua_script(
+        work,
+        "post-naive",
+        method="POST",
+        paths=["/storage/history"],
+        bodies=[_message_body(s) for s in naive_sessions],
+    )
+    scripts["batch"] = wrk.lua_script(
+        work,
+        "batch",
+        method="POST",
+        paths=["/storage/history/batch"],
+        bodies=[
+            json.dumps({"session_id": s, "messages": [{"role": "user", "content": MESSAGE_TEXT}] * 1000})
+            for s in vault_sessions[:8]
+        ],
+    )
     state_doc_bytes = len(json.dumps({"data": STATE_DOC}))
 
     rows = {
