@@ -35,7 +35,7 @@ class KeptWindow:
     size: int
     # The page last answered from it, by its limit: built once while the same window is read
     # again unchanged. One limit's page at a time (its memory is in _cost); its items are a
-    # tuple, since every later read is answered with the same page.
+    # tuple, never changed, which every later read copies.
     answered: dict[int, Page] = field(factory=dict, eq=False)
 
 
@@ -65,7 +65,9 @@ class WindowCache:
             page = _page(kept, limit)
             kept.answered.clear()
             kept.answered[limit] = page
-        return page
+        # Each read gets a page of its own (a list, as every backend's pages hold): what a
+        # caller does with it never reaches the kept one.
+        return Page(list(page.items), has_more=page.has_more, size=page.size)
 
     def keep(
         self, session_id: str, mark: Mark, oldest_first: list[RenderedMessage], sizes: list[int], more: bool

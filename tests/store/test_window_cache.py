@@ -96,3 +96,15 @@ def test_a_kept_window_answers_only_what_it_holds():
     windows.keep("t", (2, 2), _items(1, 2), [10, 10], more=False)
     page = windows.page("t", (2, 2), 50)
     assert [item.seq for item in page.items] == [1, 2] and not page.has_more
+
+
+async def test_a_page_from_a_kept_window_is_the_reader_s_own(stores):
+    kept, _ = stores
+    session = await new_session(kept)
+    await add_texts(kept, session.id, "a", "b", "c")
+    query = HistoryQuery(session_id=session.id, limit=2)
+    await kept.list_message_bodies(query)  # scanned, and kept
+    answered = await kept.list_message_bodies(query)  # from the kept window
+    assert isinstance(answered.items, list)
+    answered.items.clear()
+    assert [item.seq for item in (await kept.list_message_bodies(query)).items] == [2, 3]
