@@ -84,7 +84,9 @@ class Writer:
 @pytest.mark.timeout(300)
 async def test_failover_keeps_every_acknowledged_write_and_writes_resume(aiohttp_client, tmp_path, pair: Pair):
     await make_synchronous(pair)
-    client = await aiohttp_client(create_app(pair.config(tmp_path)))
+    # The read just after the primary stops waits for the standby to replay what it flushed:
+    # 50 ms (the default) is a bet on a busy two-core machine, and this test is not about time.
+    client = await aiohttp_client(create_app(pair.config(tmp_path, replica_wait_ms=2000)))
     session = (await create_session(client))["id"]
     writer = Writer(client, session)
     try:
