@@ -121,30 +121,34 @@ class CountedServer:
         """
         for index in range(WARM_UP):
             send(index)
-        counts = []
-        for window in range(WINDOWS):
-            self._control("-z")
-            for index in range(requests):
-                send(WARM_UP + window * requests + index)
-            before = set(self.dumps.parent.glob(f"{self.dumps.name}.*"))
-            self._control("-d")
-            counts.append(_total(self._new_dump(before)) / requests)
-        return min(counts)
+
+        def window(first: int) -> int:
+            for index in range(first, first + requests):
+                send(index)
+            return requests
+
+        return min(self._counted(lambda n=n: window(WARM_UP + n * requests)) for n in range(WINDOWS))
 
     def under_load(self, path: str, script: Path | None, seconds: int) -> float:
         """Instructions the server spent per request under wrk (CONNECTIONS), the least of WINDOWS."""
         wrk.run(self.server.url + path, core=1, connections=CONNECTIONS, seconds=1, script=script)
-        counts = []
-        for _ in range(WINDOWS):
-            self._control("-z")
+
+        def window() -> int:
             result = wrk.run(self.server.url + path, core=1, connections=CONNECTIONS, seconds=seconds, script=script)
-            before = set(self.dumps.parent.glob(f"{self.dumps.name}.*"))
-            self._control("-d")
-            instructions = _total(self._new_dump(before))
             if result.non_2xx or not result.requests:
                 raise RuntimeError(f"{path or script}: {result.non_2xx} answers not 2xx of {result.requests}")
-            counts.append(instructions / result.requests)
-        return min(counts)
+            return result.requests
+
+        return min(self._counted(window) for _ in range(WINDOWS))
+
+    def _counted(self, send: Callable[[], int]) -> float:
+        """Instructions per request over one window: counters zeroed, `send()` (which says how many
+        requests it made), counters dumped."""
+        self._control("-z")
+        requests = send()
+        before = set(self.dumps.parent.glob(f"{self.dumps.name}.*"))
+        self._control("-d")
+        return _total(self._new_dump(before)) / requests
 
     def _control(self, option: str) -> None:
         # valgrind names its control pipes after $HOST, which this script sets for the server's

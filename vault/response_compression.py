@@ -66,12 +66,11 @@ async def compress(response: web.Response, coding: str) -> None:
     """Compress `response` in place in `coding` (one coding_for chose)."""
     if coding == ZSTD:
         body = response.body
-        response.body = zstd_codec.compress(body) if len(body) <= OFF_LOOP_BYTES else await _zstd_off_loop(body)
+        if len(body) <= OFF_LOOP_BYTES:
+            response.body = zstd_codec.compress(body)
+        else:
+            response.body = await asyncio.to_thread(zstd_codec.compress, body)
         response.headers["Content-Encoding"] = ZSTD
     else:
         # aiohttp's own gzip: it compresses the body when the answer starts.
         response.enable_compression(ContentCoding.gzip)
-
-
-async def _zstd_off_loop(body: bytes) -> bytes:
-    return await asyncio.to_thread(zstd_codec.compress, body)
